@@ -1,0 +1,2 @@
+//! Without the `bindgen` feature this build script does nothing.
+fn main() {}

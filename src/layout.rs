@@ -1,0 +1,79 @@
+//! The compile-time layout tables.
+//!
+//! Every struct of the crate carries one table, written beside its definition
+//! with `layout!`: its size, its alignment and the offset of
+//! every field, one column per architecture of the Windows SDK (x86, x86_64,
+//! aarch64), with the values of `../shared/reference/icmp-api.md` §2.3 — the
+//! SDK's, cross-checked with clang `*-pc-windows-msvc`. The table is a
+//! `const` assertion, so `cargo check --target T` fails on any drift.
+//!
+//! A `-` marks a cell where the SDK does not define the struct. Other
+//! architectures (the Unix backend's hosts) use the column of their pointer
+//! width: the structs hold only 1-, 2- and 4-byte integers and pointers, so
+//! x86 describes every 32-bit target and x86_64 every 64-bit one.
+
+/// The column of the layout tables that applies to the target being built.
+pub(crate) const COLUMN: usize = if cfg!(target_arch = "x86") {
+    0
+} else if cfg!(target_arch = "x86_64") {
+    1
+} else if cfg!(target_arch = "aarch64") {
+    2
+} else if core::mem::size_of::<usize>() == 8 {
+    1
+} else {
+    0
+};
+
+/// A cell of a layout table: a number, or `-` where the SDK has no value.
+macro_rules! layout_cell {
+    (-) => {
+        usize::MAX
+    };
+    ($v:literal) => {
+        $v
+    };
+}
+
+pub(crate) use layout_cell;
+
+/// Asserts, at compile time, a struct's layout against its table.
+///
+/// ```text
+/// layout!(NAME {
+///     //            x86 x86_64 aarch64
+///     size:          28, 40, 40;
+///     align:          4,  8,  8;
+///     Field:          0,  0,  0;
+///     Outer.Inner:   24, 32, 32;
+/// });
+/// ```
+macro_rules! layout {
+    ($ty:ident {
+        size: $s0:tt, $s1:tt, $s2:tt;
+        align: $a0:tt, $a1:tt, $a2:tt;
+        $($($field:ident).+ : $o0:tt, $o1:tt, $o2:tt;)*
+    }) => {
+        const _: () = {
+            const COLUMN: usize = $crate::layout::COLUMN;
+            let size = [$crate::layout::layout_cell!($s0), $crate::layout::layout_cell!($s1), $crate::layout::layout_cell!($s2)];
+            assert!(
+                core::mem::size_of::<$ty>() == size[COLUMN],
+                concat!("layout table: size of ", stringify!($ty)),
+            );
+            let align = [$crate::layout::layout_cell!($a0), $crate::layout::layout_cell!($a1), $crate::layout::layout_cell!($a2)];
+            assert!(
+                core::mem::align_of::<$ty>() == align[COLUMN],
+                concat!("layout table: alignment of ", stringify!($ty)),
+            );
+            $(
+                let offset = [$crate::layout::layout_cell!($o0), $crate::layout::layout_cell!($o1), $crate::layout::layout_cell!($o2)];
+                assert!(
+                    core::mem::offset_of!($ty, $($field).+) == offset[COLUMN],
+                    concat!("layout table: offset of ", stringify!($ty), ".", stringify!($($field).+)),
+                );
+            )*
+        };
+    };
+}
+pub(crate) use layout;

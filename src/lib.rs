@@ -1,0 +1,30 @@
+//! Raw FFI bindings to the Windows ICMP Helper API — `icmpapi.h` and
+//! `ipexport.h`, exported by `iphlpapi.dll` — with the SDK's names, widths
+//! and layouts, proven at compile time for x86, x86_64 and aarch64.
+//!
+//! - [`ipexport`]: every ICMP type and constant of `ipexport.h`, plus the few
+//!   outside types the signatures need.
+//! - [`icmpapi`]: the nine functions, `unsafe extern "system"`.
+//! - [`helper`]: safe reply-buffer sizing, alignment and bounds-checked
+//!   reading, status names.
+//!
+//! Everything is also re-exported at the crate root, as in the C headers.
+//! See the README for the pitfalls of this API; each item's documentation
+//! names its Microsoft Learn page and its own pitfall.
+#![no_std]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod layout;
+
+pub mod helper;
+#[cfg(windows)]
+pub mod icmpapi;
+pub mod ipexport;
+
+#[cfg(windows)]
+pub use icmpapi::*;
+pub use ipexport::*;
