@@ -1,0 +1,375 @@
+//! Host tests of the safe helper module: sizes, alignment, bounds-checked
+//! reading (including corrupt buffers), addresses and status names. They run
+//! on every target (natively on Linux, under Wine for Windows targets).
+
+use core::mem::{align_of, size_of};
+use icmp_sys::helper::{self, Replies, Reply6, ReplyBuffer, ReplyError};
+use icmp_sys::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+const REPLY: usize = size_of::<ICMP_ECHO_REPLY>();
+
+/// An 8-aligned byte buffer for building fake replies.
+#[repr(C, align(8))]
+struct Aligned([u8; 512]);
+
+fn put_reply(buf: &mut [u8], at: usize, reply: ICMP_ECHO_REPLY) {
+    assert!(at + REPLY <= buf.len());
+    // SAFETY: bounds checked above; unaligned write of a plain struct.
+    unsafe {
+        buf.as_mut_ptr()
+            .add(at)
+            .cast::<ICMP_ECHO_REPLY>()
+            .write_unaligned(reply)
+    };
+}
+
+/// A reply whose data (`size` bytes at `offset`) and options (`opt_size` at
+/// `opt_offset`) are given as offsets into `buf`.
+fn reply_at(
+    buf: &[u8],
+    offset: usize,
+    size: u16,
+    opt_offset: usize,
+    opt_size: u8,
+) -> ICMP_ECHO_REPLY {
+    let base = buf.as_ptr() as usize;
+    ICMP_ECHO_REPLY {
+        Address: helper::ipaddr(Ipv4Addr::new(192, 0, 2, 7)),
+        Status: IP_SUCCESS,
+        RoundTripTime: 3,
+        DataSize: size,
+        Reserved: 1,
+        Data: base.wrapping_add(offset) as *mut _,
+        Options: IP_OPTION_INFORMATION {
+            Ttl: 64,
+            Tos: 0,
+            Flags: 0,
+            OptionsSize: opt_size,
+            OptionsData: base.wrapping_add(opt_offset) as *mut u8,
+        },
+    }
+}
+
+#[test]
+fn sizes_cover_the_documented_minimum_for_every_request_size() {
+    for n in 0..=u16::MAX {
+        let n_us = usize::from(n);
+        // Documented minimum: one reply + the data + 8 bytes for an ICMP error.
+        assert!(helper::reply_buffer_size(n) >= REPLY + n_us + 8, "size {n}");
+        assert!(
+            helper::reply_buffer_size(n) >= REPLY + n_us.max(8) + 8 + usize::from(MAX_OPT_SIZE)
+        );
+        assert_eq!(helper::min_reply_size(n), REPLY + n_us);
+        assert_eq!(
+            helper::reply_buffer_size_async(n),
+            helper::reply_buffer_size(n) + size_of::<IO_STATUS_BLOCK>()
+        );
+        assert!(
+            helper::reply6_buffer_size(n)
+                >= size_of::<ICMPV6_ECHO_REPLY>() + n_us + 8 + size_of::<IO_STATUS_BLOCK>()
+        );
+        assert_eq!(helper::min_reply6_size(n), 36 + n_us);
+    }
+    assert!(u32::try_from(helper::MAX_REPLY_BUFFER_SIZE).is_ok());
+    assert_eq!(
+        helper::MAX_REPLY_BUFFER_SIZE,
+        helper::reply_buffer_size_async(u16::MAX)
+    );
+}
+
+#[test]
+fn reply_buffers_are_aligned_for_icmp_echo_reply() {
+    fn check<const N: usize>() {
+        // Several instances on the stack at odd offsets from each other.
+        let mut pad = [0u8; 3];
+        let mut b = ReplyBuffer::<N>::new();
+        pad[0] = 1;
+        assert_eq!(b.as_mut_ptr() as usize % align_of::<ICMP_ECHO_REPLY>(), 0);
+        assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+        assert_eq!(b.size() as usize, N);
+        assert_eq!(b.as_bytes().len(), N);
+        assert!(b.as_bytes().iter().all(|&x| x == 0));
+        assert_eq!(pad[0], 1);
+    }
+    check::<1>();
+    check::<{ helper::reply_buffer_size(0) }>();
+    check::<{ helper::reply_buffer_size(33) }>();
+    check::<{ helper::reply6_buffer_size(1) }>();
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn heap_reply_buffers_are_aligned_and_exactly_sized() {
+    for size in [
+        1,
+        7,
+        41,
+        helper::reply_buffer_size(32),
+        helper::MAX_REPLY_BUFFER_SIZE,
+    ] {
+        let mut b = helper::ReplyBufferVec::new(size);
+        assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+        assert_eq!(b.size() as usize, size);
+        assert_eq!(b.as_bytes().len(), size);
+        b.as_bytes_mut()[size - 1] = 0xAB;
+        assert_eq!(b.as_bytes()[size - 1], 0xAB);
+    }
+}
+
+#[test]
+fn reads_a_well_formed_reply_with_data_and_options() {
+    let mut a = Aligned([0; 512]);
+    let buf = &mut a.0[..];
+    let r = reply_at(buf, REPLY + 4, 32, REPLY, 4);
+    put_reply(buf, 0, r);
+    buf[REPLY..REPLY + 4].copy_from_slice(&[IP_OPT_NOP, IP_OPT_NOP, IP_OPT_NOP, IP_OPT_EOL]);
+    for (i, b) in buf[REPLY + 4..REPLY + 36].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let mut replies = Replies::new(buf, 1).unwrap();
+    assert_eq!(replies.len(), 1);
+    let reply = replies.next().unwrap().unwrap();
+    assert!(replies.next().is_none());
+    assert_eq!(reply.address(), Ipv4Addr::new(192, 0, 2, 7));
+    assert_eq!(reply.status(), IP_SUCCESS);
+    assert_eq!(reply.round_trip_time(), 3);
+    assert_eq!(reply.ttl(), 64);
+    assert_eq!(reply.data, &(0..32).collect::<Vec<u8>>()[..]);
+    assert_eq!(reply.options, &[1, 1, 1, 0]);
+}
+
+#[test]
+fn reads_replies_from_an_unaligned_buffer() {
+    let mut a = Aligned([0; 512]);
+    let buf = &mut a.0[1..]; // deliberately misaligned
+    let r = reply_at(buf, REPLY, 2, 0, 0);
+    put_reply(buf, 0, r);
+    buf[REPLY] = 0xEE;
+    buf[REPLY + 1] = 0xFF;
+    let reply = Replies::new(buf, 1).unwrap().get(0).unwrap().unwrap();
+    assert_eq!(reply.data, &[0xEE, 0xFF]);
+    assert!(reply.options.is_empty());
+}
+
+#[test]
+fn count_larger_than_the_buffer_is_an_error() {
+    let a = Aligned([0; 512]);
+    let fits = 512 / REPLY;
+    assert!(Replies::new(&a.0, fits as u32).is_ok());
+    assert_eq!(
+        Replies::new(&a.0, fits as u32 + 1).unwrap_err(),
+        ReplyError::BufferTooSmall {
+            needed: (fits + 1) * REPLY,
+            len: 512
+        }
+    );
+    assert!(matches!(
+        Replies::new(&a.0, u32::MAX),
+        Err(ReplyError::BufferTooSmall { .. })
+    ));
+    assert!(matches!(
+        Replies::new(&a.0[..REPLY - 1], 1),
+        Err(ReplyError::BufferTooSmall { .. })
+    ));
+    assert_eq!(Replies::new(&[], 0).unwrap().count(), 0);
+}
+
+#[test]
+fn data_pointers_outside_the_buffer_are_errors_not_ub() {
+    let mut a = Aligned([0; 512]);
+    let len = a.0.len();
+    let cases: [(usize, u16); 6] = [
+        (usize::MAX - 7, 1),         // before the buffer (wraps below base)
+        (len, 1),                    // just past the end
+        (len - 1, 2),                // straddles the end
+        (REPLY, u16::MAX),           // size far past the end
+        (usize::MAX / 2, 16),        // nowhere near
+        (0usize.wrapping_sub(1), 1), // one byte before the buffer
+    ];
+    for (i, (offset, size)) in cases.into_iter().enumerate() {
+        let buf = &mut a.0[..];
+        let r = reply_at(buf, offset, size, 0, 0);
+        put_reply(buf, 0, r);
+        assert_eq!(
+            Replies::new(buf, 1).unwrap().get(0).unwrap().unwrap_err(),
+            ReplyError::DataOutOfBounds { index: 0 },
+            "case {i}"
+        );
+    }
+    // A null Data with a non-zero size is out of bounds; with size 0 it is an
+    // empty slice (nothing to read).
+    let buf = &mut a.0[..];
+    let mut r = reply_at(buf, 0, 4, 0, 0);
+    r.Data = core::ptr::null_mut();
+    put_reply(buf, 0, r);
+    assert!(Replies::new(buf, 1).unwrap().get(0).unwrap().is_err());
+    r.DataSize = 0;
+    put_reply(buf, 0, r);
+    assert!(
+        Replies::new(buf, 1)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    // The last byte of the buffer is readable.
+    let r = reply_at(buf, len - 1, 1, 0, 0);
+    put_reply(buf, 0, r);
+    buf[len - 1] = 9;
+    assert_eq!(
+        Replies::new(buf, 1).unwrap().get(0).unwrap().unwrap().data,
+        &[9]
+    );
+}
+
+#[test]
+fn option_pointers_outside_the_buffer_are_errors() {
+    let mut a = Aligned([0; 512]);
+    let buf = &mut a.0[..];
+    let len = buf.len();
+    let r = reply_at(buf, REPLY, 0, len - 2, 3);
+    put_reply(buf, 0, r);
+    assert_eq!(
+        Replies::new(buf, 1).unwrap().get(0).unwrap().unwrap_err(),
+        ReplyError::OptionsOutOfBounds { index: 0 }
+    );
+    // The second of two replies is corrupt: the first still reads, the
+    // iterator reports the second's index.
+    let good = reply_at(buf, 2 * REPLY, 1, 0, 0);
+    let bad = reply_at(buf, len + 100, 1, 0, 0);
+    put_reply(buf, 0, good);
+    put_reply(buf, REPLY, bad);
+    let items: Vec<_> = Replies::new(buf, 2).unwrap().collect();
+    assert!(items[0].is_ok());
+    assert_eq!(
+        items[1].unwrap_err(),
+        ReplyError::DataOutOfBounds { index: 1 }
+    );
+}
+
+#[test]
+fn corrupt_buffers_of_random_bytes_never_read_outside() {
+    // Deterministic pseudo-random contents (xorshift), every count 0..=n.
+    let mut a = Aligned([0; 512]);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..2000 {
+        for b in a.0.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        let base = a.0.as_ptr() as usize;
+        for count in 0..=(512 / REPLY) as u32 {
+            for r in Replies::new(&a.0, count).unwrap().flatten() {
+                for s in [r.data, r.options] {
+                    if !s.is_empty() {
+                        let start = s.as_ptr() as usize;
+                        assert!(start >= base && start + s.len() <= base + 512);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn reads_an_ipv6_reply() {
+    let mut a = Aligned([0; 512]);
+    let ip = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x42);
+    let sa = helper::sockaddr_in6(ip, 5);
+    assert_eq!(sa.sin6_family, 23);
+    // SAFETY: both union members cover the same 16 bytes.
+    let words = unsafe { sa.sin6_addr.u.Word };
+    let raw = ICMPV6_ECHO_REPLY {
+        Address: IPV6_ADDRESS_EX {
+            sin6_port: 0,
+            sin6_flowinfo: 0,
+            sin6_addr: words,
+            sin6_scope_id: 5,
+        },
+        Status: IP_SUCCESS,
+        RoundTripTime: 7,
+    };
+    // SAFETY: the buffer holds more than 36 bytes.
+    unsafe {
+        a.0.as_mut_ptr()
+            .cast::<ICMPV6_ECHO_REPLY>()
+            .write_unaligned(raw)
+    };
+    a.0[36..40].copy_from_slice(b"ping");
+    let r = Reply6::new(&a.0, 4).unwrap();
+    assert_eq!(r.address(), ip);
+    assert_eq!(r.status(), IP_SUCCESS);
+    assert_eq!(r.round_trip_time(), 7);
+    assert_eq!(r.data, b"ping");
+    assert_eq!(
+        Reply6::new(&a.0[..39], 4).unwrap_err(),
+        ReplyError::BufferTooSmall {
+            needed: 40,
+            len: 39
+        }
+    );
+    assert!(Reply6::new(&a.0[..35], 0).is_err());
+}
+
+#[test]
+fn ipv4_addresses_are_in_memory_network_order() {
+    let a = helper::ipaddr(Ipv4Addr::new(127, 0, 0, 1));
+    assert_eq!(a.to_ne_bytes(), [127, 0, 0, 1]);
+    assert_eq!(helper::ipv4(a), Ipv4Addr::LOCALHOST);
+    let b = helper::ipaddr(Ipv4Addr::new(198, 51, 100, 2));
+    assert_eq!(helper::ipv4(b), Ipv4Addr::new(198, 51, 100, 2));
+}
+
+#[test]
+fn status_names_and_descriptions() {
+    // Reference §3.1: 0 and 11001–11018, the indications 11019–11034, the
+    // IPv6-only 11040–11045, 11050 and 11255: 43 distinct values.
+    let mut named = 0;
+    for v in 0..=12_000u32 {
+        match (helper::status_name(v), helper::status_description(v)) {
+            (Some(name), Some(text)) => {
+                named += 1;
+                assert!(name.starts_with("IP_"), "{v}: {name}");
+                assert!(text.ends_with('.') && !text.is_empty(), "{v}: {text}");
+            }
+            (None, None) => {}
+            other => panic!("{v}: name and description disagree: {other:?}"),
+        }
+    }
+    assert_eq!(named, 43);
+    assert_eq!(
+        helper::status_name(IP_REQ_TIMED_OUT),
+        Some("IP_REQ_TIMED_OUT")
+    );
+    assert_eq!(
+        helper::status_description(IP_REQ_TIMED_OUT),
+        Some("Request timed out.")
+    );
+    assert_eq!(
+        helper::status_description(IP_TTL_EXPIRED_TRANSIT),
+        Some("TTL expired in transit.")
+    );
+    // Shared values give the IPv4 (first) name.
+    assert_eq!(
+        helper::status_name(IP_DEST_NO_ROUTE),
+        Some("IP_DEST_NET_UNREACHABLE")
+    );
+    assert_eq!(
+        helper::status_name(IP_HOP_LIMIT_EXCEEDED),
+        Some("IP_TTL_EXPIRED_TRANSIT")
+    );
+    assert_eq!(
+        helper::status_name(MAX_IP_STATUS),
+        Some("IP_GENERAL_FAILURE")
+    );
+    assert_eq!(helper::status_name(11035), None); // mingw-w64's IP_NO_FURTHER_SENDS
+    assert_eq!(helper::status_name(ERROR_INVALID_PARAMETER), None);
+    // Usable in const context.
+    const NAME: Option<&str> = helper::status_name(IP_PENDING);
+    assert_eq!(NAME, Some("IP_PENDING"));
+}
