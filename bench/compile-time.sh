@@ -13,6 +13,11 @@
 # Both dependents are binaries whose `main` takes the address of all nine
 # functions and the size of the main structs and passes them to
 # `black_box`, so both bindings are really compiled, linked and imported.
+# A third, "no-deps", is the same binary without any dependency: the floor
+# (cargo start-up, the dependent's own compile and link), which the "net"
+# ratio subtracts from both sides. All three build with `incremental =
+# false`, as a crates.io dependency is built (a path dependency would
+# otherwise be built incrementally, which costs a little more).
 # Dependencies are fetched first (`cargo fetch`, the only step that may use
 # the network) and one untimed warm-up build of each side unpacks sources and
 # warms the file cache; every timed run is `cargo build --offline` into a
@@ -37,7 +42,7 @@ profile_args=()
 
 work=$repo/target/bench-compile
 rm -rf "$work"
-mkdir -p "$work/icmp/src" "$work/winsys/src"
+mkdir -p "$work/icmp/src" "$work/winsys/src" "$work/none/src"
 unset RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_TARGET_DIR CARGO_INCREMENTAL RUSTC_WRAPPER
 
 # --- the two dependents ----------------------------------------------------
@@ -52,6 +57,9 @@ publish = false
 icmp-sys = { path = "$repo" }
 
 [workspace]
+
+[profile.dev]
+incremental = false
 EOF
 cat >"$work/icmp/src/main.rs" <<'EOF'
 use core::mem::size_of;
@@ -97,6 +105,9 @@ windows-sys = { version = "0.61", features = [
 ] }
 
 [workspace]
+
+[profile.dev]
+incremental = false
 EOF
 cat >"$work/winsys/src/main.rs" <<'EOF'
 use core::mem::size_of;
@@ -129,6 +140,28 @@ fn main() {
 }
 EOF
 
+# The floor: the same binary with no dependency at all (cargo start-up,
+# compiling and linking the dependent itself). No bindings crate can build
+# faster than this, so the "net" ratio subtracts it from both sides.
+cat >"$work/none/Cargo.toml" <<'EOF'
+[package]
+name = "bench-none"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[workspace]
+
+[profile.dev]
+incremental = false
+EOF
+cat >"$work/none/src/main.rs" <<'EOF'
+fn main() {
+    let functions: [*const (); 1] = [main as *const ()];
+    std::hint::black_box((functions, [core::mem::size_of::<u32>()], (0u32, 11010u32)));
+}
+EOF
+
 # --- fetch (network allowed here only) and warm up -------------------------
 build() { # build SIDE TARGET_DIR [extra cargo args...]
     local side=$1 dir=$2
@@ -137,22 +170,23 @@ build() { # build SIDE TARGET_DIR [extra cargo args...]
     (cd "$work/$side" && CARGO_TARGET_DIR="$dir" cargo build --offline --quiet \
         --target "$target" "${profile_args[@]}" "$@")
 }
-for side in icmp winsys; do
+sides=(icmp winsys none)
+declare -A label=([icmp]=icmp-sys [winsys]=windows-sys [none]=no-deps)
+for side in "${sides[@]}"; do
     (cd "$work/$side" && cargo fetch --quiet --target "$target")
 done
 echo "rustc: $(rustc --version); target: $target; profile: ${BENCH_PROFILE:-dev}; runs per side: $runs"
 echo "icmp-sys: $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) CPUs"
-for side in icmp winsys; do
+for side in "${sides[@]}"; do
     build "$side" "$work/target-warmup"
 done
 rm -rf "$work/target-warmup"
 
 # --- timed, alternating clean builds ---------------------------------------
 TIMEFORMAT='%3R %3U %3S'
-icmp_times=() icmp_cpu=()
-winsys_times=() winsys_cpu=()
+declare -A wall cpu_s
 for ((i = 1; i <= runs; i++)); do
-    for side in icmp winsys; do
+    for side in "${sides[@]}"; do
         dir=$work/target-$side-$i
         rm -rf "$dir"
         # bash's `time` reports wall, user and sys (children included).
@@ -166,27 +200,33 @@ for ((i = 1; i <= runs; i++)); do
             exit 1
         fi
         rm -rf "$dir"
-        if [[ $side == icmp ]]; then
-            icmp_times+=("$secs") icmp_cpu+=("$cpu")
-        else
-            winsys_times+=("$secs") winsys_cpu+=("$cpu")
-        fi
-        printf 'run %2d  %-12s wall %7.3f s  cpu %7.3f s\n' "$i" \
-            "$([[ $side == icmp ]] && echo icmp-sys || echo windows-sys)" "$secs" "$cpu"
+        wall[$side]+="$secs " cpu_s[$side]+="$cpu "
+        printf 'run %2d  %-12s wall %7.3f s  cpu %7.3f s\n' "$i" "${label[$side]}" "$secs" "$cpu"
     done
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-m_icmp=$(median "${icmp_times[@]}")
-m_winsys=$(median "${winsys_times[@]}")
-c_icmp=$(median "${icmp_cpu[@]}")
-c_winsys=$(median "${winsys_cpu[@]}")
-ratio=$(awk -v a="$m_icmp" -v b="$m_winsys" 'BEGIN { printf "%.3f", a / b }')
-cpu_ratio=$(awk -v a="$c_icmp" -v b="$c_winsys" 'BEGIN { printf "%.3f", a / b }')
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+declare -A mw mc
+for side in "${sides[@]}"; do
+    # shellcheck disable=SC2086 # the run lists are meant to be split
+    mw[$side]=$(median ${wall[$side]})
+    # shellcheck disable=SC2086
+    mc[$side]=$(median ${cpu_s[$side]})
+    printf 'median  %-12s wall %7.3f s  cpu %7.3f s\n' "${label[$side]}" "${mw[$side]}" "${mc[$side]}"
+done
+ratio=$(div "${mw[icmp]}" "${mw[winsys]}")
+cpu_ratio=$(div "${mc[icmp]}" "${mc[winsys]}")
+floor=$(div "${mw[none]}" "${mw[winsys]}")
+net_icmp=$(sub "${mw[icmp]}" "${mw[none]}")
+net_winsys=$(sub "${mw[winsys]}" "${mw[none]}")
+net_ratio=$(div "$net_icmp" "$net_winsys")
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 0.15 ? "meets" : "MISSES") }')
-echo "median  icmp-sys     wall $m_icmp s  cpu $c_icmp s"
-echo "median  windows-sys  wall $m_winsys s  cpu $c_winsys s"
-echo "ratio   icmp-sys / windows-sys: wall $ratio ($verdict the goal <= 0.15), cpu $cpu_ratio"
+net_verdict=$(awk -v r="$net_ratio" 'BEGIN { print (r <= 0.15 ? "meets" : "misses") }')
+echo "ratio   icmp-sys / windows-sys  wall $ratio ($verdict the goal <= 0.15), cpu $cpu_ratio"
+echo "floor   no-deps / windows-sys   wall $floor (the best ratio any dependency could reach)"
+echo "net     (icmp-sys - no-deps) / (windows-sys - no-deps) = $net_icmp / $net_winsys s = $net_ratio ($net_verdict 0.15)"
 
 # --- optional per-unit breakdown -------------------------------------------
 if [[ "${BENCH_TIMINGS:-0}" == 1 ]]; then
