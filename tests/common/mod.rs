@@ -1,0 +1,190 @@
+//! Shared pieces of the behaviour tests: guarded reply buffers, request
+//! payloads, the namespace guard and (on Windows) Wine detection.
+//!
+//! Portable on purpose: only the Wine probe is Windows-only, so a native
+//! (Unix) backend can run the same tests.
+#![allow(dead_code)]
+
+use core::ffi::c_void;
+use core::mem::size_of;
+use core::net::Ipv4Addr;
+use icmp_sys::ICMP_ECHO_REPLY;
+use icmp_sys::helper::{self, Reply};
+
+/// 127.0.0.1 as an `IPAddr`.
+pub const LOOPBACK: u32 = helper::ipaddr(Ipv4Addr::LOCALHOST);
+
+/// Bytes of guard pattern after the reply area.
+pub const GUARD_LEN: usize = 64;
+/// The guard pattern (and the initial content of the whole buffer).
+pub const FILL: u8 = 0xA5;
+
+/// A reply buffer of `reply_size` bytes, aligned for `ICMP_ECHO_REPLY`,
+/// followed by [`GUARD_LEN`] guard bytes. The whole allocation starts filled
+/// with [`FILL`], so "untouched" and "guard intact" can both be checked.
+pub struct Guarded {
+    words: Vec<u64>,
+    reply_size: usize,
+}
+
+impl Guarded {
+    /// A buffer whose reply area is `reply_size` bytes.
+    pub fn new(reply_size: usize) -> Self {
+        let total = reply_size + GUARD_LEN;
+        let fill = u64::from_ne_bytes([FILL; 8]);
+        Self {
+            words: vec![fill; total.div_ceil(8)],
+            reply_size,
+        }
+    }
+
+    /// `ReplyBuffer` (null never: use `ptr::null_mut()` for that case).
+    pub fn ptr(&mut self) -> *mut c_void {
+        self.words.as_mut_ptr().cast()
+    }
+
+    /// `ReplySize`.
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.reply_size).expect("ReplySize is a u32")
+    }
+
+    /// The whole allocation: reply area, guard, rounding.
+    fn all(&self) -> &[u8] {
+        // SAFETY: the Vec holds words.len() * 8 initialized bytes.
+        unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 8) }
+    }
+
+    /// The reply area, for `helper::Replies`.
+    pub fn reply_bytes(&self) -> &[u8] {
+        &self.all()[..self.reply_size]
+    }
+
+    /// Panics unless every byte after the reply area still holds [`FILL`].
+    #[track_caller]
+    pub fn assert_guard_intact(&self) {
+        let after = &self.all()[self.reply_size..];
+        if let Some(i) = after.iter().position(|&b| b != FILL) {
+            panic!(
+                "guard byte {i} after the {}-byte reply area was overwritten (0x{:02x})",
+                self.reply_size, after[i]
+            );
+        }
+    }
+
+    /// Panics unless the whole allocation still holds [`FILL`].
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        if let Some(i) = self.all().iter().position(|&b| b != FILL) {
+            panic!("byte {i} of the reply buffer was written; expected it untouched");
+        }
+    }
+
+    /// The first reply, read with the helper (no count check).
+    pub fn first_reply(&self) -> Reply<'_> {
+        helper::Replies::new(self.reply_bytes(), 1)
+            .expect("room for one reply")
+            .get(0)
+            .expect("one reply")
+            .expect("reply pointers inside the buffer")
+    }
+
+    /// Offset of an absolute pointer the API stored, from the buffer start.
+    pub fn offset_of(&self, p: *const c_void) -> isize {
+        (p as isize).wrapping_sub(self.words.as_ptr() as isize)
+    }
+}
+
+/// A request payload of `len` bytes, distinct for each `seed`.
+pub fn payload(len: usize, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(31)
+                .wrapping_add(seed.wrapping_mul(131)) as u8
+        })
+        .collect()
+}
+
+/// Checks one successful echo reply from `from` carrying `data`, and that
+/// `Data` points inside the reply area, after the reply structure.
+#[track_caller]
+pub fn assert_echo_reply(buf: &Guarded, count: u32, from: Ipv4Addr, data: &[u8], timeout_ms: u32) {
+    assert_eq!(count, 1, "one reply expected");
+    let mut replies = helper::Replies::new(buf.reply_bytes(), count).expect("room for the replies");
+    let r = replies
+        .next()
+        .expect("one reply")
+        .expect("reply pointers inside the buffer");
+    assert_eq!(
+        r.status(),
+        icmp_sys::IP_SUCCESS,
+        "Status {} ({:?})",
+        r.status(),
+        helper::status_name(r.status())
+    );
+    assert_eq!(r.address(), from, "Address");
+    assert_eq!(usize::from(r.raw.DataSize), data.len(), "DataSize");
+    assert!(
+        r.data == data,
+        "echoed bytes differ from the request ({} bytes)",
+        data.len()
+    );
+    if !data.is_empty() {
+        let off = buf.offset_of(r.raw.Data);
+        let end = off + data.len() as isize;
+        assert!(
+            off >= size_of::<ICMP_ECHO_REPLY>() as isize && end <= buf.size() as isize,
+            "Data at offset {off} is not inside the {}-byte buffer after the reply",
+            buf.size()
+        );
+    }
+    assert!(
+        r.round_trip_time() < timeout_ms,
+        "RoundTripTime {} ms to loopback",
+        r.round_trip_time()
+    );
+    buf.assert_guard_intact();
+}
+
+/// The environment variable `.ci/wine netns` sets to the namespace setup.
+pub const NETNS_VAR: &str = "ICMP_SYS_NETNS";
+
+/// Panics unless the harness runs this test inside its private network
+/// namespace with `setup`, so a namespace test never passes vacuously.
+#[track_caller]
+pub fn require_netns(setup: &str) {
+    match std::env::var(NETNS_VAR) {
+        Ok(v) if v == setup => {}
+        other => panic!(
+            "this test needs the private network namespace '{setup}' of `.ci/wine netns` \
+             ({NETNS_VAR} = {other:?}); it is #[ignore]d for that reason"
+        ),
+    }
+}
+
+/// The Wine version (`wine_get_version` in ntdll), or `None` on Windows.
+#[cfg(windows)]
+pub fn wine_version() -> Option<String> {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    // SAFETY: ntdll is loaded in every process; the names are NUL-terminated.
+    let ntdll = unsafe { GetModuleHandleA(c"ntdll.dll".as_ptr().cast()) };
+    assert!(!ntdll.is_null(), "ntdll.dll not loaded");
+    // SAFETY: as above.
+    let f = unsafe { GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()) }?;
+    // SAFETY: Wine's `const char * CDECL wine_get_version(void)`.
+    let f: unsafe extern "C" fn() -> *const core::ffi::c_char = unsafe { core::mem::transmute(f) };
+    // SAFETY: a static NUL-terminated string.
+    let v = unsafe { core::ffi::CStr::from_ptr(f()) };
+    Some(v.to_string_lossy().into_owned())
+}
+
+/// Whether `name` is exported by `dll` (a module already loaded).
+#[cfg(windows)]
+pub fn exported(dll: &core::ffi::CStr, name: &core::ffi::CStr) -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    // SAFETY: NUL-terminated names; a null module is checked.
+    let m = unsafe { GetModuleHandleA(dll.as_ptr().cast()) };
+    assert!(!m.is_null(), "{dll:?} not loaded");
+    // SAFETY: as above.
+    unsafe { GetProcAddress(m, name.as_ptr().cast()) }.is_some()
+}

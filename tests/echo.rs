@@ -1,0 +1,913 @@
+//! Behaviour tests against the real ICMP Helper API.
+//!
+//! On Windows they run with plain `cargo test`. On Linux, `.ci/wine` runs
+//! them under Wine 8.0 (as root: raw sockets, so ICMP errors are visible);
+//! the `netns_*` tests need the private network namespaces that
+//! `.ci/wine netns` creates and are `#[ignore]`d otherwise. Packets go only
+//! to 127.0.0.1 and to those namespaces (documentation ranges).
+//!
+//! Every test checks the guard bytes after the reply area.
+#![cfg(windows)]
+
+mod common;
+
+use common::{Guarded, LOOPBACK, assert_echo_reply, payload, require_netns, wine_version};
+use core::ffi::c_void;
+use core::mem::size_of;
+use core::net::{Ipv4Addr, Ipv6Addr};
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use icmp_sys::helper::{self, ReplyBuffer, last_error};
+use icmp_sys::*;
+use std::time::{Duration, Instant};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, ResetEvent, SleepEx, WaitForSingleObject,
+};
+
+const TIMEOUT_MS: u32 = 1000;
+
+/// An `IcmpCreateFile` handle, closed (and the close checked) on drop.
+struct Icmp(HANDLE);
+
+// SAFETY: an ICMP handle may be used from any thread (the API is documented
+// thread-safe; `concurrent_echoes_on_one_handle` checks it).
+unsafe impl Send for Icmp {}
+// SAFETY: as above.
+unsafe impl Sync for Icmp {}
+
+impl Icmp {
+    fn open() -> Self {
+        // SAFETY: no preconditions.
+        let h = unsafe { IcmpCreateFile() };
+        assert!(
+            h != INVALID_HANDLE_VALUE && !h.is_null(),
+            "IcmpCreateFile failed: error {}",
+            last_error()
+        );
+        Self(h)
+    }
+}
+
+impl Drop for Icmp {
+    fn drop(&mut self) {
+        // SAFETY: a valid handle, closed once.
+        let ok = unsafe { IcmpCloseHandle(self.0) };
+        if !std::thread::panicking() {
+            assert_ne!(ok, 0, "IcmpCloseHandle failed: error {}", last_error());
+        }
+    }
+}
+
+/// A manual-reset event, closed on drop.
+struct Event(HANDLE);
+
+impl Event {
+    fn new() -> Self {
+        // SAFETY: default security, unnamed.
+        let h = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
+        assert!(!h.is_null(), "CreateEventW failed: error {}", last_error());
+        Self(h)
+    }
+
+    fn wait(&self, ms: u32) -> u32 {
+        // SAFETY: a valid event handle.
+        unsafe { WaitForSingleObject(self.0, ms) }
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: a valid handle, closed once.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// `IcmpSendEcho`; returns the count and, when it is 0, `GetLastError`.
+fn send(
+    h: HANDLE,
+    dst: IPAddr,
+    data: &[u8],
+    opts: Option<&IP_OPTION_INFORMATION>,
+    buf: &mut Guarded,
+    timeout: u32,
+) -> (u32, u32) {
+    let size = u16::try_from(data.len()).expect("RequestSize is a u16");
+    let opts = opts.map_or(ptr::null(), |o| o as *const IP_OPTION_INFORMATION);
+    // SAFETY: data and buf outlive the synchronous call; sizes match.
+    let n = unsafe {
+        IcmpSendEcho(
+            h,
+            dst,
+            data.as_ptr().cast(),
+            size,
+            opts,
+            buf.ptr(),
+            buf.size(),
+            timeout,
+        )
+    };
+    (n, if n == 0 { last_error() } else { 0 })
+}
+
+fn status_text(s: u32) -> String {
+    format!(
+        "{s} ({})",
+        helper::status_name(s).unwrap_or("not an IP_STATUS")
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Synchronous echoes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn echo_loopback_payload_sizes() {
+    let icmp = Icmp::open();
+    for (seed, len) in [0usize, 1, 32, 1472, 65500].into_iter().enumerate() {
+        let data = payload(len, seed as u32);
+        let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
+        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        assert_eq!(n, 1, "{len}-byte echo: error {}", status_text(err));
+        assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+        // A synchronous send leaves no count for IcmpParseReplies.
+        // SAFETY: the buffer and its size.
+        assert_eq!(
+            unsafe { IcmpParseReplies(buf.ptr(), buf.size()) },
+            0,
+            "{len} bytes"
+        );
+    }
+    // NULL RequestData with RequestSize 0 works too.
+    let mut buf = Guarded::new(helper::min_reply_size(0));
+    // SAFETY: no data is read; the buffer outlives the call.
+    let n = unsafe {
+        IcmpSendEcho(
+            icmp.0,
+            LOOPBACK,
+            ptr::null(),
+            0,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(
+        n,
+        1,
+        "NULL data, size 0: error {}",
+        status_text(last_error())
+    );
+    assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &[], TIMEOUT_MS);
+}
+
+/// The default TTL of the Linux host's replies, read through Wine's Z: drive.
+fn host_default_ttl() -> u8 {
+    let path = r"Z:\proc\sys\net\ipv4\ip_default_ttl";
+    let s = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    s.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{path}: {s:?}: {e}"))
+}
+
+#[test]
+fn request_options_ttl_tos() {
+    let icmp = Icmp::open();
+    let data = payload(32, 7);
+    for (ttl, tos) in [(1u8, 0u8), (64, 0x10), (255, 0xb8)] {
+        let opts = IP_OPTION_INFORMATION {
+            Ttl: ttl,
+            Tos: tos,
+            Flags: 0,
+            OptionsSize: 0,
+            OptionsData: ptr::null_mut(),
+        };
+        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        let (n, err) = send(icmp.0, LOOPBACK, &data, Some(&opts), &mut buf, TIMEOUT_MS);
+        assert_eq!(n, 1, "TTL {ttl} TOS {tos:#x}: error {}", status_text(err));
+        assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+        // The reply's own options, read through the helper.
+        let r = buf.first_reply();
+        assert_eq!(r.options.len(), usize::from(r.raw.Options.OptionsSize));
+        assert_eq!(
+            r.raw.Options.OptionsSize, 0,
+            "no IP options in a loopback reply"
+        );
+        // The replier (the local stack) sets its own default TTL.
+        match wine_version() {
+            Some(_) => assert_eq!(r.ttl(), host_default_ttl(), "reply TTL under Wine"),
+            None => assert_ne!(r.ttl(), 0, "reply TTL"),
+        }
+        println!(
+            "TTL {ttl} TOS {tos:#04x}: reply Ttl {} Tos {:#04x} Flags {:#04x}",
+            r.ttl(),
+            r.raw.Options.Tos,
+            r.raw.Options.Flags
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Buffer sizes and argument errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn reply_buffer_sizes() {
+    let icmp = Icmp::open();
+    let data = payload(32, 3);
+
+    // The helper's conservative size, as a stack ReplyBuffer with a guard.
+    #[repr(C)]
+    struct WithGuard {
+        buf: ReplyBuffer<{ helper::reply_buffer_size(32) }>,
+        guard: [u8; common::GUARD_LEN],
+    }
+    let mut g = WithGuard {
+        buf: ReplyBuffer::new(),
+        guard: [common::FILL; common::GUARD_LEN],
+    };
+    // SAFETY: the buffer outlives the synchronous call.
+    let n = unsafe {
+        IcmpSendEcho(
+            icmp.0,
+            LOOPBACK,
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            g.buf.as_mut_ptr(),
+            g.buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(n, 1, "helper size: error {}", status_text(last_error()));
+    let r = g.buf.replies(n).unwrap().next().unwrap().unwrap();
+    assert_eq!(
+        (r.status(), r.address(), r.data),
+        (IP_SUCCESS, Ipv4Addr::LOCALHOST, &data[..])
+    );
+    assert_eq!(
+        g.guard,
+        [common::FILL; common::GUARD_LEN],
+        "guard after ReplyBuffer"
+    );
+
+    // The real minimum: one reply structure plus the data.
+    for len in [0usize, 8, 32, 1000] {
+        let data = payload(len, 4);
+        let min = helper::min_reply_size(len as u16);
+        let mut buf = Guarded::new(min);
+        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        assert_eq!(
+            n,
+            1,
+            "{len} bytes, ReplySize {min}: error {}",
+            status_text(err)
+        );
+        assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+
+        // One byte less: IP_GENERAL_FAILURE (Vista and later, Wine).
+        if len > 0 {
+            let mut buf = Guarded::new(min - 1);
+            let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+            assert_eq!(
+                (n, err),
+                (0, IP_GENERAL_FAILURE),
+                "{len} bytes, ReplySize {}",
+                min - 1
+            );
+            buf.assert_guard_intact();
+        }
+    }
+}
+
+#[test]
+fn argument_errors() {
+    let icmp = Icmp::open();
+    let data = payload(32, 5);
+    let size = helper::reply_buffer_size(32);
+
+    // ReplySize 0: ERROR_INVALID_PARAMETER on Vista and later and on Wine
+    // (ERROR_INSUFFICIENT_BUFFER only on 2003 and earlier), buffer untouched.
+    let mut buf = Guarded::new(0);
+    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER), "ReplySize 0");
+    buf.assert_untouched();
+
+    // ReplySize smaller than one ICMP_ECHO_REPLY: ERROR_INVALID_PARAMETER.
+    let mut buf = Guarded::new(size_of::<ICMP_ECHO_REPLY>() - 1);
+    let (n, err) = send(icmp.0, LOOPBACK, &[], None, &mut buf, TIMEOUT_MS);
+    assert_eq!(
+        (n, err),
+        (0, ERROR_INVALID_PARAMETER),
+        "ReplySize < sizeof(ICMP_ECHO_REPLY)"
+    );
+    buf.assert_untouched();
+
+    // NULL ReplyBuffer with a size: ERROR_INVALID_PARAMETER.
+    // SAFETY: the API must reject the null buffer without writing.
+    let n = unsafe {
+        IcmpSendEcho(
+            icmp.0,
+            LOOPBACK,
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            ptr::null_mut(),
+            size as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(
+        (n, last_error()),
+        (0, ERROR_INVALID_PARAMETER),
+        "NULL ReplyBuffer"
+    );
+
+    // Destination 0.0.0.0: ERROR_INVALID_NETNAME, buffer untouched.
+    let mut buf = Guarded::new(size);
+    let (n, err) = send(icmp.0, 0, &data, None, &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (0, ERROR_INVALID_NETNAME), "destination 0.0.0.0");
+    buf.assert_untouched();
+
+    // ... synchronously even with an Event: not pending, event not signalled.
+    let ev = Event::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: the buffer and event outlive the call (it fails synchronously).
+    let n = unsafe {
+        IcmpSendEcho2(
+            icmp.0,
+            ev.0,
+            None,
+            ptr::null(),
+            0,
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(
+        (n, last_error()),
+        (0, ERROR_INVALID_NETNAME),
+        "IcmpSendEcho2, destination 0"
+    );
+    assert_eq!(
+        ev.wait(50),
+        WAIT_TIMEOUT,
+        "event signalled for a rejected request"
+    );
+    buf.assert_untouched();
+
+    // An invalid handle: ERROR_INVALID_PARAMETER.
+    let mut buf = Guarded::new(size);
+    let (n, err) = send(
+        INVALID_HANDLE_VALUE,
+        LOOPBACK,
+        &data,
+        None,
+        &mut buf,
+        TIMEOUT_MS,
+    );
+    assert_eq!(
+        (n, err),
+        (0, ERROR_INVALID_PARAMETER),
+        "INVALID_HANDLE_VALUE"
+    );
+    buf.assert_untouched();
+
+    // IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE).
+    match wine_version() {
+        Some(v) => println!(
+            "not calling IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE): Wine {v} \
+             (Wine 8.0 dereferences it: the process dies)"
+        ),
+        None => {
+            for h in [ptr::null_mut(), INVALID_HANDLE_VALUE] {
+                // SAFETY: Windows rejects these handles without side effects.
+                let ok = unsafe { IcmpCloseHandle(h) };
+                assert_eq!(
+                    (ok, last_error()),
+                    (0, ERROR_INVALID_HANDLE),
+                    "IcmpCloseHandle({h:?})"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Asynchronous sends
+// ---------------------------------------------------------------------------
+
+/// How an asynchronous send reports completion: an event, an APC routine
+/// with its context, or both.
+struct Notify {
+    event: HANDLE,
+    apc: PIO_APC_ROUTINE,
+    ctx: *const c_void,
+}
+
+/// Starts an asynchronous echo with IcmpSendEcho2 or IcmpSendEcho2Ex (source
+/// 127.0.0.1) and checks that it is pending: 0 with ERROR_IO_PENDING.
+unsafe fn start_async(
+    ex: bool,
+    h: HANDLE,
+    notify: Notify,
+    dst: IPAddr,
+    data: &[u8],
+    buf: &mut Guarded,
+    timeout: u32,
+) {
+    let Notify { event, apc, ctx } = notify;
+    let size = data.len() as u16;
+    // SAFETY: the caller keeps data, buf, event and ctx alive until completion.
+    let n = unsafe {
+        if ex {
+            IcmpSendEcho2Ex(
+                h,
+                event,
+                apc,
+                ctx,
+                LOOPBACK,
+                dst,
+                data.as_ptr().cast(),
+                size,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                timeout,
+            )
+        } else {
+            IcmpSendEcho2(
+                h,
+                event,
+                apc,
+                ctx,
+                dst,
+                data.as_ptr().cast(),
+                size,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                timeout,
+            )
+        }
+    };
+    let err = last_error();
+    assert_eq!(
+        (n, err),
+        (0, ERROR_IO_PENDING),
+        "asynchronous send (Ex: {ex}): 0 + ERROR_IO_PENDING"
+    );
+}
+
+/// IcmpParseReplies returns the count once, then 0.
+#[track_caller]
+fn parse_once(buf: &mut Guarded) -> u32 {
+    // SAFETY: the buffer the completed request filled, and its size.
+    let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_eq!(n, 1, "IcmpParseReplies after completion");
+    // SAFETY: as above.
+    let again = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_eq!(again, 0, "IcmpParseReplies is destructive: second call");
+    n
+}
+
+fn async_with_event(ex: bool) {
+    let icmp = Icmp::open();
+    let ev = Event::new();
+    let data = payload(32, 10 + ex as u32);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: everything outlives the wait below.
+    unsafe {
+        start_async(
+            ex,
+            icmp.0,
+            Notify {
+                event: ev.0,
+                apc: None,
+                ctx: ptr::null(),
+            },
+            LOOPBACK,
+            &data,
+            &mut buf,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(
+        ev.wait(5000),
+        WAIT_OBJECT_0,
+        "event not signalled within 5 s"
+    );
+    let n = parse_once(&mut buf);
+    assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+    // Signalled at most once.
+    // SAFETY: a valid event.
+    assert_ne!(unsafe { ResetEvent(ev.0) }, 0);
+    assert_eq!(ev.wait(100), WAIT_TIMEOUT, "event signalled a second time");
+}
+
+#[test]
+fn icmp_send_echo2_event() {
+    async_with_event(false);
+}
+
+#[test]
+fn icmp_send_echo2_ex_event() {
+    async_with_event(true);
+}
+
+/// What the APC routine saw.
+#[derive(Default)]
+struct ApcSeen {
+    calls: AtomicU32,
+    status: AtomicI32,
+    information: AtomicUsize,
+}
+
+unsafe extern "system" fn apc_routine(
+    ctx: *mut c_void,
+    iosb: *mut IO_STATUS_BLOCK,
+    _reserved: u32,
+) {
+    // SAFETY: ctx is the &ApcSeen passed as ApcContext; iosb is valid during the call.
+    let (seen, iosb) = unsafe { (&*(ctx as *const ApcSeen), *iosb) };
+    // SAFETY: Status is the NTSTATUS view of the union.
+    seen.status
+        .store(unsafe { iosb.Anonymous.Status }, Ordering::SeqCst);
+    seen.information.store(iosb.Information, Ordering::SeqCst);
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+}
+
+fn async_with_apc(ex: bool) {
+    let icmp = Icmp::open();
+    let seen = ApcSeen::default();
+    let data = payload(32, 20 + ex as u32);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let ctx = &seen as *const ApcSeen as *const c_void;
+    // SAFETY: everything outlives the alertable wait below.
+    unsafe {
+        start_async(
+            ex,
+            icmp.0,
+            Notify {
+                event: ptr::null_mut(),
+                apc: Some(apc_routine),
+                ctx,
+            },
+            LOOPBACK,
+            &data,
+            &mut buf,
+            TIMEOUT_MS,
+        )
+    };
+    // The APC runs only during an alertable wait of this thread.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut woke = 0;
+    while seen.calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        // SAFETY: plain alertable sleep.
+        if unsafe { SleepEx(100, 1) } == WAIT_IO_COMPLETION {
+            woke += 1;
+        }
+    }
+    assert_eq!(
+        seen.calls.load(Ordering::SeqCst),
+        1,
+        "APC routine calls within 5 s"
+    );
+    assert_eq!(woke, 1, "SleepEx returned WAIT_IO_COMPLETION");
+    assert_eq!(
+        seen.status.load(Ordering::SeqCst),
+        0,
+        "IoStatusBlock.Status"
+    );
+    assert_eq!(
+        seen.information.load(Ordering::SeqCst),
+        helper::min_reply_size(32),
+        "IoStatusBlock.Information = bytes written"
+    );
+    let n = parse_once(&mut buf);
+    assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+    // Queued once only.
+    // SAFETY: plain alertable sleep.
+    unsafe { SleepEx(50, 1) };
+    assert_eq!(
+        seen.calls.load(Ordering::SeqCst),
+        1,
+        "APC routine ran again"
+    );
+}
+
+#[test]
+fn icmp_send_echo2_apc() {
+    async_with_apc(false);
+}
+
+#[test]
+fn icmp_send_echo2_ex_apc() {
+    async_with_apc(true);
+}
+
+// ---------------------------------------------------------------------------
+// IPv6
+// ---------------------------------------------------------------------------
+
+#[test]
+fn ipv6_echo() {
+    let data = payload(32, 30);
+    let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let mut buf = Guarded::new(helper::reply6_buffer_size(32));
+    let parse_exported = common::exported(c"iphlpapi.dll", c"Icmp6ParseReplies");
+    // SAFETY: no preconditions.
+    let h = unsafe { Icmp6CreateFile() };
+    let create_err = last_error();
+    if let Some(v) = wine_version() {
+        // Wine 8.0: IPv6 echo is not implemented (reference §6.2).
+        println!("Wine {v}: asserting Wine 8.0's IPv6 stubs");
+        assert_eq!(h, INVALID_HANDLE_VALUE, "Icmp6CreateFile under Wine {v}");
+        assert_eq!(
+            create_err, ERROR_CALL_NOT_IMPLEMENTED,
+            "Icmp6CreateFile error"
+        );
+        let v4 = Icmp::open();
+        // SAFETY: all pointers valid for the call (Wine's stub reads none).
+        let n = unsafe {
+            Icmp6SendEcho2(
+                v4.0,
+                ptr::null_mut(),
+                None,
+                ptr::null(),
+                &src,
+                &dst,
+                data.as_ptr().cast(),
+                32,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!(
+            (n, last_error()),
+            (0, ERROR_CALL_NOT_IMPLEMENTED),
+            "Icmp6SendEcho2"
+        );
+        buf.assert_untouched();
+        // Never call Icmp6ParseReplies here: not exported, the call aborts.
+        assert!(
+            !parse_exported,
+            "Wine 8.0 does not export Icmp6ParseReplies"
+        );
+        return;
+    }
+    assert!(parse_exported, "Icmp6ParseReplies exported by iphlpapi.dll");
+    if h == INVALID_HANDLE_VALUE {
+        assert!(
+            matches!(create_err, 2 | ERROR_NOT_SUPPORTED),
+            "Icmp6CreateFile failed: error {create_err}"
+        );
+        println!("SKIPPED: no IPv6 stack (Icmp6CreateFile error {create_err})");
+        return;
+    }
+    // SAFETY: the handle is valid; all pointers outlive the synchronous call.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            &src,
+            &dst,
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    let err = last_error();
+    // SAFETY: the buffer the call filled.
+    let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
+    // SAFETY: valid handle, closed once.
+    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    assert_eq!(n, 1, "Icmp6SendEcho2 to ::1: error {}", status_text(err));
+    assert_eq!(parsed, 1, "Icmp6ParseReplies");
+    let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
+    assert_eq!(r.status(), IP_SUCCESS);
+    assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
+    assert_eq!(r.data, &data[..]);
+    buf.assert_guard_intact();
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+// ---------------------------------------------------------------------------
+
+#[test]
+fn concurrent_echoes_on_one_handle() {
+    const THREADS: u32 = 8;
+    const ECHOES: u32 = 200;
+    let icmp = Icmp::open();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let icmp = &icmp;
+            s.spawn(move || {
+                for i in 0..ECHOES {
+                    let mut data = payload(32, t * ECHOES + i);
+                    data[..4].copy_from_slice(&t.to_le_bytes());
+                    data[4..8].copy_from_slice(&i.to_le_bytes());
+                    let mut buf = Guarded::new(helper::reply_buffer_size(32));
+                    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+                    assert_eq!(n, 1, "thread {t} echo {i}: error {}", status_text(err));
+                    assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+                }
+            });
+        }
+    });
+    println!(
+        "{} echoes on one handle in {:?}",
+        THREADS * ECHOES,
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Private network namespaces (`.ci/wine netns`)
+// ---------------------------------------------------------------------------
+
+/// Nothing answers (net.ipv4.icmp_echo_ignore_all=1): 0 + IP_REQ_TIMED_OUT
+/// after about the timeout, also in the first reply's Status.
+#[test]
+#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+fn netns_silent_timeout() {
+    require_netns("silent");
+    let icmp = Icmp::open();
+    let data = payload(32, 40);
+    let mut buf = Guarded::new(helper::reply_buffer_size(32));
+    let t0 = Instant::now();
+    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, 500);
+    let elapsed = t0.elapsed();
+    assert_eq!(
+        (n, err),
+        (0, IP_REQ_TIMED_OUT),
+        "silent 127.0.0.1: {}",
+        status_text(err)
+    );
+    assert!(
+        (Duration::from_millis(450)..Duration::from_millis(3000)).contains(&elapsed),
+        "timed out after {elapsed:?}, timeout 500 ms"
+    );
+    assert_eq!(
+        buf.first_reply().status(),
+        IP_REQ_TIMED_OUT,
+        "reply[0].Status"
+    );
+    buf.assert_guard_intact();
+    println!("IcmpSendEcho timed out after {elapsed:?}");
+}
+
+/// The same, asynchronously: the event is signalled at the timeout and
+/// IcmpParseReplies returns 0 with the status as the last error.
+#[test]
+#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+fn netns_silent_timeout_async() {
+    require_netns("silent");
+    let icmp = Icmp::open();
+    let ev = Event::new();
+    let data = payload(32, 41);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let t0 = Instant::now();
+    // SAFETY: everything outlives the wait below.
+    unsafe {
+        start_async(
+            false,
+            icmp.0,
+            Notify {
+                event: ev.0,
+                apc: None,
+                ctx: ptr::null(),
+            },
+            LOOPBACK,
+            &data,
+            &mut buf,
+            500,
+        )
+    };
+    assert_eq!(
+        ev.wait(3000),
+        WAIT_OBJECT_0,
+        "event not signalled within 3 s"
+    );
+    let elapsed = t0.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(450),
+        "signalled after {elapsed:?}, timeout 500 ms"
+    );
+    // SAFETY: the completed buffer.
+    let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_eq!(
+        (n, last_error()),
+        (0, IP_REQ_TIMED_OUT),
+        "IcmpParseReplies after a timeout"
+    );
+    assert_eq!(
+        buf.first_reply().status(),
+        IP_REQ_TIMED_OUT,
+        "reply[0].Status"
+    );
+    buf.assert_guard_intact();
+}
+
+/// ICMP errors from a router namespace (reference §7.5 B): the client
+/// (this namespace) 192.0.2.1 → router 192.0.2.254 / 198.51.100.1 → target
+/// 198.51.100.2; the router has unreachable 203.0.113.1, prohibit
+/// 203.0.113.2, blackhole 203.0.113.3 and no route for other 203.0.113.x.
+#[test]
+#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+fn netns_router_errors() {
+    require_netns("router");
+    let icmp = Icmp::open();
+    let target = Ipv4Addr::new(198, 51, 100, 2);
+    let router = Ipv4Addr::new(192, 0, 2, 254);
+    let data = payload(32, 50);
+
+    // (destination, TTL, expected status, expected reporter). Route-lookup
+    // errors first: Linux limits them per sender (net.ipv4.route.error_cost,
+    // a burst of about 5) with the same token bucket that a TTL-expired
+    // message sent with icmp_ratelimit=0 empties.
+    let unreachable = Ipv4Addr::new(203, 0, 113, 1);
+    let prohibited = Ipv4Addr::new(203, 0, 113, 2);
+    let no_route = Ipv4Addr::new(203, 0, 113, 50);
+    let cases = [
+        (unreachable, 0, IP_DEST_HOST_UNREACHABLE, router),
+        (prohibited, 0, IP_DEST_HOST_UNREACHABLE, router),
+        (no_route, 0, IP_DEST_NET_UNREACHABLE, router),
+        (target, 0, IP_SUCCESS, target),
+        (target, 1, IP_TTL_EXPIRED_TRANSIT, router),
+    ];
+    for (dst, ttl, status, from) in cases {
+        let opts = IP_OPTION_INFORMATION {
+            Ttl: ttl,
+            Tos: 0,
+            Flags: 0,
+            OptionsSize: 0,
+            OptionsData: ptr::null_mut(),
+        };
+        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        let (n, err) = send(
+            icmp.0,
+            helper::ipaddr(dst),
+            &data,
+            Some(&opts),
+            &mut buf,
+            2000,
+        );
+        assert_eq!(n, 1, "{dst} TTL {ttl}: error {}", status_text(err));
+        if status == IP_SUCCESS {
+            assert_echo_reply(&buf, n, dst, &data, 2000);
+        } else {
+            let r = buf.first_reply();
+            assert_eq!(
+                r.status(),
+                status,
+                "{dst} TTL {ttl}: Status {} instead of {}",
+                status_text(r.status()),
+                status_text(status)
+            );
+            assert_eq!(r.address(), from, "{dst}: reporting node");
+            assert_eq!(r.raw.DataSize, 0, "{dst}: DataSize of an error");
+            buf.assert_guard_intact();
+        }
+        println!(
+            "{dst} TTL {ttl}: 1 reply, Status {}, from {}",
+            status_text(status),
+            from
+        );
+    }
+
+    // Blackhole: nothing comes back.
+    let dst = Ipv4Addr::new(203, 0, 113, 3);
+    let mut buf = Guarded::new(helper::reply_buffer_size(32));
+    let t0 = Instant::now();
+    let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 500);
+    let elapsed = t0.elapsed();
+    assert_eq!(
+        (n, err),
+        (0, IP_REQ_TIMED_OUT),
+        "{dst} (blackhole): {}",
+        status_text(err)
+    );
+    assert!(
+        elapsed >= Duration::from_millis(450),
+        "{dst}: timed out after {elapsed:?}"
+    );
+    buf.assert_guard_intact();
+}
