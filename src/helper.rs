@@ -559,3 +559,14 @@ pub fn last_error() -> u32 {
     // SAFETY: GetLastError has no preconditions.
     unsafe { win::GetLastError() }
 }
+
+/// The calling thread's last error on Unix: the Windows error code (or
+/// `IP_STATUS`) the [Unix backend](crate::unix) stored in the thread's
+/// `errno`, the portable stand-in for `GetLastError()`.
+///
+/// Pitfall: read it right after the call that failed: any libc call
+/// (`println!` included) may overwrite `errno`.
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+pub fn last_error() -> u32 {
+    crate::unix::last_error()
+}

@@ -23,6 +23,13 @@
 
 #![allow(non_snake_case)]
 
+/// On Unix the crate itself implements the nine functions over kernel ICMP
+/// sockets, with the Windows contract; see [`crate::unix`] for the design and
+/// its differences (synchronous only: `Event`/`ApcRoutine` give 0 with
+/// `ERROR_NOT_SUPPORTED`; no permission: 0 with `ERROR_ACCESS_DENIED`).
+#[cfg(not(windows))]
+use crate::unix::api as imp;
+
 /// The raw imports. Documented at their re-export below.
 #[cfg(windows)]
 #[allow(missing_docs, clippy::missing_safety_doc)]

@@ -21,10 +21,12 @@ extern crate alloc;
 mod layout;
 
 pub mod helper;
-#[cfg(windows)]
+#[cfg(any(windows, target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 pub mod icmpapi;
 pub mod ipexport;
 
-#[cfg(windows)]
+#[cfg(any(windows, target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 pub use icmpapi::*;
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+pub mod unix;
 pub use ipexport::*;

@@ -1,0 +1,830 @@
+//! The pure half of the Unix backend: turning received packets and
+//! error-queue messages into Windows reply buffers. **No syscalls**: every
+//! function here works on byte slices, so it can be fuzzed and
+//! property-tested on any host.
+//!
+//! - [`map_icmp4`] / [`map_icmp6`]: ICMP error type/code → `IP_STATUS`
+//!   (the table of `icmp-api.md` §7.4).
+//! - [`split_ipv4`]: an IPv4 datagram (raw sockets, macOS) → header fields and
+//!   ICMP message.
+//! - [`classify4`] / [`classify6`]: an ICMP message → ours or not, echo reply
+//!   or error.
+//! - [`classify_queued`]: a Linux `IP_RECVERR` / `IPV6_RECVERR` message →
+//!   status and reporting node.
+//! - [`OutBuf`], [`write_reply4`], [`write_reply6`], [`write_status4`],
+//!   [`write_status6`]: the reply-buffer writers, bounds-checked.
+//!
+//! Not part of the stable API: exposed (hidden) only for the fuzz harness.
+
+use crate::ipexport::*;
+use core::marker::PhantomData;
+use core::mem::size_of;
+
+/// ICMPv4 echo reply type.
+pub const ICMP_ECHOREPLY: u8 = 0;
+/// ICMPv4 echo request type.
+pub const ICMP_ECHO: u8 = 8;
+/// ICMPv6 echo request type.
+pub const ICMP6_ECHO_REQUEST: u8 = 128;
+/// ICMPv6 echo reply type.
+pub const ICMP6_ECHO_REPLY: u8 = 129;
+
+/// `sock_extended_err.ee_origin`: a local error (e.g. `EMSGSIZE`).
+pub const SO_EE_ORIGIN_LOCAL: u8 = 1;
+/// `sock_extended_err.ee_origin`: an ICMPv4 error.
+pub const SO_EE_ORIGIN_ICMP: u8 = 2;
+/// `sock_extended_err.ee_origin`: an ICMPv6 error.
+pub const SO_EE_ORIGIN_ICMP6: u8 = 3;
+
+/// The `IP_STATUS` of an ICMPv4 error, or `None` for a type that is not an
+/// error about our request (echo, redirect, ...): keep waiting.
+///
+/// Table: reference §7.4 (current Wine's mapping, checked on Wine 8.0 for
+/// 3/0, 3/1, 3/4, 3/13 and 11/0).
+pub const fn map_icmp4(icmp_type: u8, code: u8) -> Option<IP_STATUS> {
+    Some(match icmp_type {
+        3 => match code {
+            0 | 6 | 9 | 11 => IP_DEST_NET_UNREACHABLE,
+            2 => IP_DEST_PROT_UNREACHABLE,
+            3 => IP_DEST_PORT_UNREACHABLE,
+            4 => IP_PACKET_TOO_BIG,
+            5 => IP_BAD_ROUTE,
+            _ => IP_DEST_HOST_UNREACHABLE,
+        },
+        4 => IP_SOURCE_QUENCH,
+        11 => match code {
+            1 => IP_TTL_EXPIRED_REASSEM,
+            _ => IP_TTL_EXPIRED_TRANSIT,
+        },
+        12 => IP_PARAM_PROBLEM,
+        _ => return None,
+    })
+}
+
+/// The `IP_STATUS` of an ICMPv6 error, or `None` for a non-error type.
+///
+/// Table: reference §7.4 (the SDK's IPv6 aliases; unverified against
+/// Windows, which documents no mapping).
+pub const fn map_icmp6(icmp_type: u8, code: u8) -> Option<IP_STATUS> {
+    Some(match icmp_type {
+        1 => match code {
+            0 => IP_DEST_NO_ROUTE,
+            1 => IP_DEST_PROHIBITED,
+            2 => IP_DEST_SCOPE_MISMATCH,
+            3 => IP_DEST_ADDR_UNREACHABLE,
+            4 => IP_DEST_PORT_UNREACHABLE,
+            _ => IP_DEST_UNREACHABLE,
+        },
+        2 => IP_PACKET_TOO_BIG,
+        3 => match code {
+            0 => IP_HOP_LIMIT_EXCEEDED,
+            1 => IP_REASSEMBLY_TIME_EXCEEDED,
+            _ => IP_TIME_EXCEEDED,
+        },
+        4 => match code {
+            0 => IP_BAD_HEADER,
+            1 => IP_UNRECOGNIZED_NEXT_HEADER,
+            2 => IP_BAD_OPTION,
+            _ => IP_PARAMETER_PROBLEM,
+        },
+        _ => return None,
+    })
+}
+
+/// The Internet checksum (RFC 1071) of `a` followed by `b` (`a` must have
+/// an even length), as the 16-bit value to store in network order.
+pub fn checksum(a: &[u8], b: &[u8]) -> u16 {
+    fn add(mut sum: u64, s: &[u8]) -> u64 {
+        let mut chunks = s.chunks_exact(2);
+        for c in &mut chunks {
+            sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        if let [last] = chunks.remainder() {
+            sum += u64::from(u16::from_be_bytes([*last, 0]));
+        }
+        sum
+    }
+    let mut sum = add(add(0, a), b);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The 8-byte ICMP echo request header: `icmp_type` (8 or 128), code 0,
+/// identifier and sequence in network order, and the checksum over header
+/// and `payload` when `with_checksum` (IPv4 raw/BSD sockets; the kernel
+/// computes it for Linux ping sockets and for ICMPv6).
+pub fn echo_header(
+    icmp_type: u8,
+    id: u16,
+    seq: u16,
+    payload: &[u8],
+    with_checksum: bool,
+) -> [u8; 8] {
+    let [i0, i1] = id.to_be_bytes();
+    let [s0, s1] = seq.to_be_bytes();
+    let mut h = [icmp_type, 0, 0, 0, i0, i1, s0, s1];
+    if with_checksum {
+        let c = checksum(&h, payload).to_be_bytes();
+        h[2] = c[0];
+        h[3] = c[1];
+    }
+    h
+}
+
+/// The header fields of a received IPv4 datagram and its ICMP message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Packet<'a> {
+    /// Source address bytes.
+    pub src: [u8; 4],
+    /// TTL.
+    pub ttl: u8,
+    /// Type of service.
+    pub tos: u8,
+    /// The header's options (`IHL * 4 - 20` bytes).
+    pub options: &'a [u8],
+    /// Everything after the header: the ICMP message.
+    pub payload: &'a [u8],
+}
+
+/// Splits a received IPv4 datagram (Linux raw socket, macOS/BSD socket)
+/// into its header fields and its ICMP message, or `None` if malformed.
+///
+/// The length is taken from `pkt` (the `recv` length), never from the
+/// header's `ip_len` (host order on macOS, network order elsewhere).
+pub fn split_ipv4(pkt: &[u8]) -> Option<Ipv4Packet<'_>> {
+    let (&vihl, _) = pkt.split_first()?;
+    if vihl >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    if ihl < 20 || pkt.len() < ihl || pkt[9] != 1 {
+        return None;
+    }
+    Some(Ipv4Packet {
+        src: [pkt[12], pkt[13], pkt[14], pkt[15]],
+        ttl: pkt[8],
+        tos: pkt[1],
+        options: &pkt[20..ihl],
+        payload: &pkt[ihl..],
+    })
+}
+
+/// What a request expects back, to recognise its reply among everything a
+/// socket receives.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect<'a> {
+    /// Destination address bytes (4 for IPv4, 16 for IPv6).
+    pub dst: &'a [u8],
+    /// Our identifier, or `None` where the kernel rewrote and already
+    /// filtered it (Linux ping sockets).
+    pub id: Option<u16>,
+    /// Our sequence number.
+    pub seq: u16,
+    /// The request's data: a reply must echo it exactly.
+    pub payload: &'a [u8],
+}
+
+/// What a received ICMP message means for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Classified<'a> {
+    /// Not about this request: keep waiting.
+    Ignore,
+    /// Our echo reply; its data.
+    Reply(&'a [u8]),
+    /// An ICMP error quoting our request; its status.
+    Error(IP_STATUS),
+}
+
+fn id_seq_match(h: &[u8], e: &Expect<'_>) -> bool {
+    let id = u16::from_be_bytes([h[4], h[5]]);
+    let seq = u16::from_be_bytes([h[6], h[7]]);
+    seq == e.seq && e.id.is_none_or(|want| want == id)
+}
+
+/// Whether `quoted` (the ICMP part quoted by an error) is our echo request.
+fn quoted_echo_is_ours(quoted: &[u8], request_type: u8, e: &Expect<'_>) -> bool {
+    quoted.len() >= 8 && quoted[0] == request_type && quoted[1] == 0 && id_seq_match(quoted, e)
+}
+
+/// Classifies an ICMPv4 message from `src` (no IP header) for the request
+/// `e`: our echo reply (identifier, sequence, source and data all match), an
+/// error quoting our request (quoted protocol, destination, type,
+/// identifier and sequence match), or something else.
+pub fn classify4<'a>(icmp: &'a [u8], src: [u8; 4], e: &Expect<'_>) -> Classified<'a> {
+    if icmp.len() < 8 {
+        return Classified::Ignore;
+    }
+    if icmp[0] == ICMP_ECHOREPLY {
+        let data = &icmp[8..];
+        if icmp[1] == 0 && id_seq_match(icmp, e) && src[..] == *e.dst && data == e.payload {
+            return Classified::Reply(data);
+        }
+        return Classified::Ignore;
+    }
+    let Some(status) = map_icmp4(icmp[0], icmp[1]) else {
+        return Classified::Ignore;
+    };
+    let quoted = &icmp[8..];
+    let Some(&vihl) = quoted.first() else {
+        return Classified::Ignore;
+    };
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    if vihl >> 4 != 4 || ihl < 20 || quoted.len() < ihl + 8 {
+        return Classified::Ignore;
+    }
+    if quoted[9] != 1 || quoted[16..20] != *e.dst {
+        return Classified::Ignore;
+    }
+    if quoted_echo_is_ours(&quoted[ihl..], ICMP_ECHO, e) {
+        Classified::Error(status)
+    } else {
+        Classified::Ignore
+    }
+}
+
+/// Classifies an ICMPv6 message from `src` for the request `e`, as
+/// [`classify4`] (an error quotes a 40-byte IPv6 header, next header 58,
+/// then our echo request).
+pub fn classify6<'a>(icmp: &'a [u8], src: [u8; 16], e: &Expect<'_>) -> Classified<'a> {
+    if icmp.len() < 8 {
+        return Classified::Ignore;
+    }
+    if icmp[0] == ICMP6_ECHO_REPLY {
+        let data = &icmp[8..];
+        if icmp[1] == 0 && id_seq_match(icmp, e) && src[..] == *e.dst && data == e.payload {
+            return Classified::Reply(data);
+        }
+        return Classified::Ignore;
+    }
+    let Some(status) = map_icmp6(icmp[0], icmp[1]) else {
+        return Classified::Ignore;
+    };
+    let quoted = &icmp[8..];
+    if quoted.len() < 48 || quoted[0] >> 4 != 6 || quoted[6] != 58 || quoted[24..40] != *e.dst {
+        return Classified::Ignore;
+    }
+    if quoted_echo_is_ours(&quoted[40..], ICMP6_ECHO_REQUEST, e) {
+        Classified::Error(status)
+    } else {
+        Classified::Ignore
+    }
+}
+
+/// A message of a Linux socket error queue (`MSG_ERRQUEUE`), as read by the
+/// syscall layer.
+#[derive(Clone, Copy, Debug)]
+pub struct QueuedError<'a> {
+    /// `ee_errno`.
+    pub errno: u32,
+    /// `ee_origin` ([`SO_EE_ORIGIN_LOCAL`], [`SO_EE_ORIGIN_ICMP`],
+    /// [`SO_EE_ORIGIN_ICMP6`]).
+    pub origin: u8,
+    /// `ee_type`: the ICMP type.
+    pub icmp_type: u8,
+    /// `ee_code`: the ICMP code.
+    pub code: u8,
+    /// The original destination (`msg_name`), address bytes; empty if absent.
+    pub dst: &'a [u8],
+    /// The queued data: our request's ICMP header (and data).
+    pub quoted: &'a [u8],
+}
+
+/// The status of a queued error about request `e`, or `None` if it is not
+/// about `e` or must be ignored (redirects). `v6` selects the ICMPv6 table.
+/// `emsgsize` is the host's `EMSGSIZE` errno (a local "packet too big").
+pub fn classify_queued(
+    q: &QueuedError<'_>,
+    v6: bool,
+    emsgsize: u32,
+    e: &Expect<'_>,
+) -> Option<IP_STATUS> {
+    let request_type = if v6 { ICMP6_ECHO_REQUEST } else { ICMP_ECHO };
+    if !q.dst.is_empty() && q.dst != e.dst {
+        return None;
+    }
+    if !quoted_echo_is_ours(q.quoted, request_type, e) {
+        return None;
+    }
+    match q.origin {
+        SO_EE_ORIGIN_ICMP if !v6 => map_icmp4(q.icmp_type, q.code),
+        SO_EE_ORIGIN_ICMP6 if v6 => map_icmp6(q.icmp_type, q.code),
+        SO_EE_ORIGIN_LOCAL if q.errno == emsgsize => Some(IP_PACKET_TOO_BIG),
+        SO_EE_ORIGIN_LOCAL => Some(IP_GENERAL_FAILURE),
+        _ => None,
+    }
+}
+
+/// A reply buffer as the backend sees it: a writable byte range at a fixed
+/// address, written only through bounds-checked copies (never read, never
+/// turned into a `&mut [u8]`, so the caller's buffer may be uninitialised).
+#[derive(Debug)]
+pub struct OutBuf<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _buf: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> OutBuf<'a> {
+    /// Wraps a byte slice.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _buf: PhantomData,
+        }
+    }
+
+    /// Wraps the caller's `ReplyBuffer` / `ReplySize`.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writes of `len` bytes for `'a`.
+    pub unsafe fn from_raw(ptr: *mut u8, len: usize) -> Self {
+        Self {
+            ptr,
+            len,
+            _buf: PhantomData,
+        }
+    }
+
+    /// The size, `ReplySize`.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the size is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The absolute address of byte `offset`, as stored in `Data`.
+    pub fn addr(&self, offset: usize) -> *mut u8 {
+        self.ptr.wrapping_add(offset)
+    }
+
+    /// Copies `bytes` to `offset`; `false` (nothing written) if they do not
+    /// fit entirely.
+    pub fn write(&mut self, offset: usize, bytes: &[u8]) -> bool {
+        match offset.checked_add(bytes.len()) {
+            Some(end) if end <= self.len => {
+                // SAFETY: offset..end lies inside the buffer (checked), and a
+                // source slice cannot overlap the caller's exclusive buffer.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        self.ptr.add(offset),
+                        bytes.len(),
+                    )
+                };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn write_struct<T: Copy>(&mut self, value: &T) -> bool {
+        // SAFETY: T is one of the crate's repr(C) integer/pointer structs;
+        // viewing it as bytes is sound (padding is never read back as a T's
+        // field by us, and the caller reads the buffer as bytes or as T).
+        let bytes = unsafe {
+            core::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>())
+        };
+        self.write(0, bytes)
+    }
+}
+
+/// One IPv4 reply to write: an echo reply or an ICMP error.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply4<'a> {
+    /// `Address`: the replying or reporting node, [`IPAddr`] order.
+    pub address: IPAddr,
+    /// `Status`.
+    pub status: IP_STATUS,
+    /// `RoundTripTime`, ms.
+    pub round_trip_time: u32,
+    /// TTL of the received packet.
+    pub ttl: u8,
+    /// TOS of the received packet.
+    pub tos: u8,
+    /// IP options of the received packet (dropped if they do not fit).
+    pub options: &'a [u8],
+    /// The echoed data (empty for errors).
+    pub data: &'a [u8],
+}
+
+/// Writes one [`ICMP_ECHO_REPLY`], its data right after it (as Vista+ and
+/// Wine) and its options after the data, 8-aligned, when they fit (else
+/// `OptionsSize` 0). `Reserved` is 0: a synchronous send leaves nothing for
+/// `IcmpParseReplies`.
+///
+/// Fails with [`IP_GENERAL_FAILURE`] (nothing written) when the struct and
+/// the data do not fit, as Windows does for one byte too few.
+pub fn write_reply4(out: &mut OutBuf<'_>, r: &Reply4<'_>) -> Result<(), IP_STATUS> {
+    let head = size_of::<ICMP_ECHO_REPLY>();
+    if r.data.len() > usize::from(u16::MAX) || head + r.data.len() > out.len() {
+        return Err(IP_GENERAL_FAILURE);
+    }
+    let opt_at = (head + r.data.len()).next_multiple_of(8);
+    let options =
+        if r.options.len() <= usize::from(MAX_OPT_SIZE) && opt_at + r.options.len() <= out.len() {
+            r.options
+        } else {
+            &[]
+        };
+    let reply = ICMP_ECHO_REPLY {
+        Address: r.address,
+        Status: r.status,
+        RoundTripTime: r.round_trip_time,
+        DataSize: r.data.len() as u16,
+        Reserved: 0,
+        Data: out.addr(head).cast(),
+        Options: IP_OPTION_INFORMATION {
+            Ttl: r.ttl,
+            Tos: r.tos,
+            Flags: 0,
+            OptionsSize: options.len() as u8,
+            OptionsData: if options.is_empty() {
+                core::ptr::null_mut()
+            } else {
+                out.addr(opt_at)
+            },
+        },
+    };
+    let ok = out.write(head, r.data)
+        && (options.is_empty() || out.write(opt_at, options))
+        && out.write_struct(&reply);
+    debug_assert!(ok);
+    Ok(())
+}
+
+/// Writes a status-only [`ICMP_ECHO_REPLY`] (a failed call's `reply[0]`:
+/// timeout, send error), if the buffer holds one; otherwise nothing.
+pub fn write_status4(out: &mut OutBuf<'_>, status: IP_STATUS) {
+    let reply = ICMP_ECHO_REPLY {
+        Status: status,
+        Data: out.addr(size_of::<ICMP_ECHO_REPLY>()).cast(),
+        ..Default::default()
+    };
+    out.write_struct(&reply);
+}
+
+/// Builds the [`IPV6_ADDRESS_EX`] of an address: port 0, flow 0, the
+/// address words in network order, the scope.
+pub fn ipv6_address_ex(addr: [u8; 16], scope_id: u32) -> IPV6_ADDRESS_EX {
+    let mut w = [0u16; 8];
+    for (i, word) in w.iter_mut().enumerate() {
+        *word = u16::from_ne_bytes([addr[2 * i], addr[2 * i + 1]]);
+    }
+    IPV6_ADDRESS_EX {
+        sin6_port: 0,
+        sin6_flowinfo: 0,
+        sin6_addr: w,
+        sin6_scope_id: scope_id,
+    }
+}
+
+/// Writes one [`ICMPV6_ECHO_REPLY`] and the data at +36. Fails with
+/// [`IP_GENERAL_FAILURE`] (nothing written) when they do not fit.
+pub fn write_reply6(
+    out: &mut OutBuf<'_>,
+    address: [u8; 16],
+    scope_id: u32,
+    status: IP_STATUS,
+    round_trip_time: u32,
+    data: &[u8],
+) -> Result<(), IP_STATUS> {
+    let head = size_of::<ICMPV6_ECHO_REPLY>();
+    if head + data.len() > out.len() {
+        return Err(IP_GENERAL_FAILURE);
+    }
+    let reply = ICMPV6_ECHO_REPLY {
+        Address: ipv6_address_ex(address, scope_id),
+        Status: status,
+        RoundTripTime: round_trip_time,
+    };
+    let ok = out.write(head, data) && out.write_struct(&reply);
+    debug_assert!(ok);
+    Ok(())
+}
+
+/// Writes a status-only [`ICMPV6_ECHO_REPLY`], if the buffer holds one.
+pub fn write_status6(out: &mut OutBuf<'_>, status: IP_STATUS) {
+    let reply = ICMPV6_ECHO_REPLY {
+        Address: ipv6_address_ex([0; 16], 0),
+        Status: status,
+        RoundTripTime: 0,
+    };
+    out.write_struct(&reply);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::{Replies, Reply6};
+
+    /// A tiny deterministic PRNG (xorshift64*) for property tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn byte(&mut self) -> u8 {
+            self.next() as u8
+        }
+        fn fill(&mut self, b: &mut [u8]) {
+            for x in b {
+                *x = self.byte();
+            }
+        }
+    }
+
+    #[test]
+    fn checksum_rfc1071_example() {
+        // RFC 1071 §3 example bytes: sum 0xddf2, checksum !0xddf2.
+        let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(checksum(&d, &[]), !0xddf2);
+        // A packet with its checksum stored verifies to 0.
+        let h = echo_header(ICMP_ECHO, 0x1234, 7, b"hello", true);
+        assert_eq!(checksum(&h, b"hello"), 0);
+        assert_eq!(echo_header(ICMP_ECHO, 1, 2, b"", false)[2..4], [0, 0]);
+    }
+
+    #[test]
+    fn map_tables() {
+        assert_eq!(map_icmp4(3, 0), Some(11002));
+        assert_eq!(map_icmp4(3, 1), Some(11003));
+        assert_eq!(map_icmp4(3, 13), Some(11003));
+        assert_eq!(map_icmp4(3, 4), Some(11009));
+        assert_eq!(map_icmp4(3, 200), Some(11003));
+        assert_eq!(map_icmp4(11, 0), Some(11013));
+        assert_eq!(map_icmp4(11, 1), Some(11014));
+        assert_eq!(map_icmp4(12, 0), Some(11015));
+        assert_eq!(map_icmp4(4, 0), Some(11016));
+        assert_eq!(map_icmp4(5, 0), None);
+        assert_eq!(map_icmp4(0, 0), None);
+        assert_eq!(map_icmp6(1, 0), Some(11002));
+        assert_eq!(map_icmp6(1, 4), Some(11005));
+        assert_eq!(map_icmp6(2, 0), Some(11009));
+        assert_eq!(map_icmp6(3, 0), Some(11013));
+        assert_eq!(map_icmp6(4, 2), Some(11007));
+        assert_eq!(map_icmp6(129, 0), None);
+        for t in 0..=255u8 {
+            for c in 0..=255u8 {
+                if let Some(s) = map_icmp4(t, c) {
+                    assert!(crate::helper::status_name(s).is_some());
+                }
+                if let Some(s) = map_icmp6(t, c) {
+                    assert!(crate::helper::status_name(s).is_some());
+                }
+            }
+        }
+    }
+
+    fn ipv4_header(src: [u8; 4], dst: [u8; 4], ttl: u8, options: &[u8]) -> [u8; 60] {
+        let mut h = [0u8; 60];
+        h[0] = 0x40 | (5 + options.len() / 4) as u8;
+        h[1] = 0x10;
+        h[8] = ttl;
+        h[9] = 1;
+        h[12..16].copy_from_slice(&src);
+        h[16..20].copy_from_slice(&dst);
+        h[20..20 + options.len()].copy_from_slice(options);
+        h
+    }
+
+    #[test]
+    fn raw_reply_and_error_roundtrip() {
+        let dst = [192, 0, 2, 7];
+        let e = Expect {
+            dst: &dst,
+            id: Some(0xbeef),
+            seq: 3,
+            payload: b"abcd",
+        };
+        // An echo reply with a record-route option.
+        let opts = [7, 7, 4, 0, 0, 0, 0, 0];
+        let mut pkt = [0u8; 128];
+        let h = ipv4_header(dst, [192, 0, 2, 1], 61, &opts);
+        let ihl = 28;
+        pkt[..ihl].copy_from_slice(&h[..ihl]);
+        let icmp = echo_header(ICMP_ECHOREPLY, 0xbeef, 3, b"abcd", true);
+        pkt[ihl..ihl + 8].copy_from_slice(&icmp);
+        pkt[ihl + 8..ihl + 12].copy_from_slice(b"abcd");
+        let p = split_ipv4(&pkt[..ihl + 12]).unwrap();
+        assert_eq!((p.src, p.ttl, p.tos, p.options), (dst, 61, 0x10, &opts[..]));
+        assert_eq!(classify4(p.payload, p.src, &e), Classified::Reply(b"abcd"));
+        // Wrong seq / id / source / payload: ignored.
+        assert_eq!(classify4(p.payload, [192, 0, 2, 8], &e), Classified::Ignore);
+        let other = Expect { seq: 4, ..e };
+        assert_eq!(classify4(p.payload, p.src, &other), Classified::Ignore);
+        let other = Expect { id: Some(1), ..e };
+        assert_eq!(classify4(p.payload, p.src, &other), Classified::Ignore);
+        let other = Expect {
+            payload: b"abce",
+            ..e
+        };
+        assert_eq!(classify4(p.payload, p.src, &other), Classified::Ignore);
+        // Our own looped request: ignored.
+        let req = echo_header(ICMP_ECHO, 0xbeef, 3, b"abcd", true);
+        assert_eq!(classify4(&req, dst, &e), Classified::Ignore);
+
+        // TTL expired from a router, quoting our request.
+        let mut err = [0u8; 8 + 20 + 8];
+        err[0] = 11;
+        err[8..28].copy_from_slice(&ipv4_header([192, 0, 2, 1], dst, 1, &[])[..20]);
+        err[28..36].copy_from_slice(&req);
+        assert_eq!(
+            classify4(&err, [198, 51, 100, 1], &e),
+            Classified::Error(IP_TTL_EXPIRED_TRANSIT)
+        );
+        // Quoting another destination: ignored.
+        err[24] = 9;
+        assert_eq!(classify4(&err, [198, 51, 100, 1], &e), Classified::Ignore);
+    }
+
+    #[test]
+    fn v6_reply_and_error() {
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        dst[15] = 2;
+        let e = Expect {
+            dst: &dst,
+            id: Some(5),
+            seq: 9,
+            payload: b"xy",
+        };
+        let mut rep = [0u8; 10];
+        rep[..8].copy_from_slice(&echo_header(ICMP6_ECHO_REPLY, 5, 9, b"", false));
+        rep[8..].copy_from_slice(b"xy");
+        assert_eq!(classify6(&rep, dst, &e), Classified::Reply(b"xy"));
+        let mut err = [0u8; 8 + 40 + 8];
+        err[0] = 3;
+        err[8] = 0x60;
+        err[8 + 6] = 58;
+        err[8 + 24..8 + 40].copy_from_slice(&dst);
+        err[48..56].copy_from_slice(&echo_header(ICMP6_ECHO_REQUEST, 5, 9, b"", false));
+        assert_eq!(
+            classify6(&err, [1; 16], &e),
+            Classified::Error(IP_HOP_LIMIT_EXCEEDED)
+        );
+        err[53] = 1; // id
+        assert_eq!(classify6(&err, [1; 16], &e), Classified::Ignore);
+    }
+
+    #[test]
+    fn queued_errors() {
+        let dst = [203, 0, 113, 1];
+        let e = Expect {
+            dst: &dst,
+            id: None,
+            seq: 77,
+            payload: b"",
+        };
+        let quoted = echo_header(ICMP_ECHO, 0x4444, 77, b"", false);
+        let mut q = QueuedError {
+            errno: 113,
+            origin: SO_EE_ORIGIN_ICMP,
+            icmp_type: 3,
+            code: 1,
+            dst: &dst,
+            quoted: &quoted,
+        };
+        assert_eq!(
+            classify_queued(&q, false, 90, &e),
+            Some(IP_DEST_HOST_UNREACHABLE)
+        );
+        q.icmp_type = 5;
+        assert_eq!(
+            classify_queued(&q, false, 90, &e),
+            None,
+            "redirects are ignored"
+        );
+        q.icmp_type = 3;
+        q.origin = SO_EE_ORIGIN_LOCAL;
+        q.errno = 90;
+        assert_eq!(classify_queued(&q, false, 90, &e), Some(IP_PACKET_TOO_BIG));
+        let other = Expect { seq: 78, ..e };
+        assert_eq!(classify_queued(&q, false, 90, &other), None);
+        let d2 = [203, 0, 113, 2];
+        q.dst = &d2;
+        assert_eq!(classify_queued(&q, false, 90, &e), None);
+    }
+
+    /// Property: for random replies and buffer sizes, the writer never writes
+    /// outside `ReplySize` (guard bytes intact), succeeds exactly when the
+    /// struct and data fit, and what it writes reads back through the helper.
+    #[test]
+    fn writers_respect_reply_size() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut store = [0u64; 1024];
+        for _ in 0..5000 {
+            let data_len = (rng.next() % 300) as usize;
+            let opt_len = (rng.next() % 48) as usize;
+            let size = (rng.next() % 420) as usize;
+            let mut data = [0u8; 300];
+            rng.fill(&mut data);
+            let mut opts = [0u8; 48];
+            rng.fill(&mut opts);
+            let guard = rng.byte();
+            let bytes: &mut [u8] =
+                unsafe { core::slice::from_raw_parts_mut(store.as_mut_ptr().cast(), 8192) };
+            bytes.fill(guard);
+            let r = Reply4 {
+                address: rng.next() as u32,
+                status: 0,
+                round_trip_time: 3,
+                ttl: 64,
+                tos: 0,
+                options: &opts[..opt_len],
+                data: &data[..data_len],
+            };
+            let res = write_reply4(&mut OutBuf::new(&mut bytes[..size]), &r);
+            let fits = size >= size_of::<ICMP_ECHO_REPLY>() + data_len;
+            assert_eq!(res.is_ok(), fits);
+            assert!(
+                bytes[size..].iter().all(|&b| b == guard),
+                "wrote past ReplySize"
+            );
+            if fits {
+                let rep = Replies::new(&bytes[..size], 1)
+                    .unwrap()
+                    .next()
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(rep.data, &data[..data_len]);
+                assert_eq!(rep.raw.Address, r.address);
+                assert!(rep.options.is_empty() || rep.options == &opts[..opt_len]);
+                assert_eq!(rep.raw.Reserved, 0);
+            } else {
+                assert!(
+                    bytes[..size].iter().all(|&b| b == guard),
+                    "wrote on failure"
+                );
+            }
+            bytes.fill(guard);
+            let res6 = write_reply6(
+                &mut OutBuf::new(&mut bytes[..size]),
+                [7; 16],
+                0,
+                0,
+                1,
+                &data[..data_len],
+            );
+            assert_eq!(res6.is_ok(), size >= 36 + data_len);
+            assert!(bytes[size..].iter().all(|&b| b == guard));
+            if res6.is_ok() {
+                let rep = Reply6::new(&bytes[..size], data_len as u16).unwrap();
+                assert_eq!(rep.data, &data[..data_len]);
+                assert_eq!(rep.address().octets(), [7; 16]);
+            }
+            bytes.fill(guard);
+            write_status4(&mut OutBuf::new(&mut bytes[..size]), 11010);
+            write_status6(&mut OutBuf::new(&mut bytes[..size]), 11010);
+            assert!(bytes[size..].iter().all(|&b| b == guard));
+        }
+    }
+
+    /// Property: the parsers never panic and never claim a reply or an error
+    /// for random bytes that do not carry our sequence number.
+    #[test]
+    fn parsers_total_on_random_input() {
+        let mut rng = Rng(42);
+        let dst = [127, 0, 0, 1];
+        let dst6 = [1u8; 16];
+        let mut pkt = [0u8; 200];
+        for i in 0..200_000 {
+            let len = (rng.next() % 200) as usize;
+            rng.fill(&mut pkt[..len]);
+            if i % 2 == 0 && len > 0 {
+                pkt[0] = 0x45; // make header parsing go deeper
+            }
+            let e = Expect {
+                dst: &dst,
+                id: Some(rng.next() as u16),
+                seq: rng.next() as u16,
+                payload: &[],
+            };
+            if let Some(p) = split_ipv4(&pkt[..len]) {
+                let _ = classify4(p.payload, p.src, &e);
+            }
+            let _ = classify4(&pkt[..len], dst, &e);
+            let e6 = Expect { dst: &dst6, ..e };
+            let _ = classify6(&pkt[..len], dst6, &e6);
+            let q = QueuedError {
+                errno: 0,
+                origin: pkt.first().copied().unwrap_or(0) % 4,
+                icmp_type: 3,
+                code: 0,
+                dst: &dst,
+                quoted: &pkt[..len],
+            };
+            if classify_queued(&q, false, 90, &e).is_some() {
+                assert_eq!(u16::from_be_bytes([pkt[6], pkt[7]]), e.seq);
+            }
+        }
+    }
+}

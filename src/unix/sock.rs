@@ -1,0 +1,712 @@
+//! The syscall half of the Unix backend: one ICMP socket per request, the
+//! send, and the bounded wait on the monotonic clock.
+//!
+//! Per OS (reference §7.1):
+//! - Linux ping socket (`SOCK_DGRAM`): the kernel rewrites the identifier to
+//!   the socket's port and delivers only that identifier's replies, without
+//!   IP header; errors come through the error queue (`IP_RECVERR`).
+//! - Linux raw socket, macOS (datagram or raw), FreeBSD (raw): our
+//!   identifier and checksum, the IPv4 header included in what is received,
+//!   errors in-band; the socket sees all ICMP of the host, so replies are
+//!   matched on identifier, sequence, source and payload.
+//!
+//! Nothing here allocates: packets are sent from the caller's data with a
+//! two-part `sendmsg`, received into a stack buffer.
+
+#[cfg(target_os = "linux")]
+use super::reply::QueuedError;
+use super::reply::{self, Classified, Expect};
+use crate::ipexport::*;
+use core::mem::{MaybeUninit, size_of, zeroed};
+use core::sync::atomic::{AtomicU32, Ordering};
+use libc::{c_int, c_void, socklen_t};
+
+/// The kind of ICMP socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `SOCK_DGRAM`: Linux ping socket, macOS unprivileged ICMP socket.
+    Dgram,
+    /// `SOCK_RAW`: needs root / `CAP_NET_RAW`.
+    Raw,
+}
+
+/// The calling thread's `errno`.
+pub(crate) fn errno() -> c_int {
+    // SAFETY: the errno location is valid for the calling thread.
+    unsafe { *super::errno_location() }
+}
+
+/// An open socket, closed on drop.
+pub(crate) struct Fd(c_int);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own the descriptor.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// Whether the kernel rewrites the identifier and filters replies by it.
+const fn kernel_ident(kind: Kind) -> bool {
+    cfg!(target_os = "linux") && matches!(kind, Kind::Dgram)
+}
+
+/// Opens an ICMP socket; `Err(errno)` on failure.
+pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
+    let (domain, proto) = if v6 {
+        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
+    } else {
+        (libc::AF_INET, libc::IPPROTO_ICMP)
+    };
+    let ty = match kind {
+        Kind::Dgram => libc::SOCK_DGRAM,
+        Kind::Raw => libc::SOCK_RAW,
+    };
+    #[cfg(not(target_vendor = "apple"))]
+    let ty = ty | libc::SOCK_CLOEXEC;
+    // SAFETY: plain socket(2) call.
+    let fd = unsafe { libc::socket(domain, ty, proto) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    #[cfg(target_vendor = "apple")]
+    // SAFETY: fd is ours.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC)
+    };
+    Ok(Fd(fd))
+}
+
+/// Whether IPv6 sockets can be created at all (for `Icmp6CreateFile`).
+pub(crate) fn ipv6_available() -> bool {
+    // SAFETY: plain socket(2) call; the descriptor is closed by Fd.
+    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) };
+    if fd < 0 {
+        return errno() != libc::EAFNOSUPPORT;
+    }
+    drop(Fd(fd));
+    true
+}
+
+fn setsockopt_bytes(fd: &Fd, level: c_int, name: c_int, val: *const c_void, len: usize) -> bool {
+    // SAFETY: val points to len readable bytes (callers pass locals).
+    unsafe { libc::setsockopt(fd.0, level, name, val, len as socklen_t) == 0 }
+}
+
+fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
+    setsockopt_bytes(
+        fd,
+        level,
+        name,
+        (&val as *const c_int).cast(),
+        size_of::<c_int>(),
+    )
+}
+
+/// A request, validated by the API layer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request<'a> {
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// Destination bytes (IPv4 in the first 4).
+    pub dst: [u8; 16],
+    /// IPv6 destination scope.
+    pub scope_id: u32,
+    /// Source to bind, if any.
+    pub src: Option<[u8; 16]>,
+    /// The echo data.
+    pub payload: &'a [u8],
+    /// TTL / hop limit; 0 = the default.
+    pub ttl: u8,
+    /// TOS / traffic class; 0 = the default.
+    pub tos: u8,
+    /// `IP_FLAG_DF`.
+    pub df: bool,
+    /// IPv4 options (RFC 791 wire format, ≤ 40 bytes).
+    pub options: &'a [u8],
+    /// Timeout, ms.
+    pub timeout_ms: u32,
+}
+
+/// The result of one echo.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outcome {
+    /// Our echo reply (its data is the request's payload, matched exactly).
+    Echo {
+        /// The replier.
+        from: [u8; 16],
+        /// Round trip, ms.
+        rtt: u32,
+        /// TTL of the reply.
+        ttl: u8,
+        /// TOS of the reply.
+        tos: u8,
+        /// IP options of the reply.
+        options: [u8; 40],
+        /// How many bytes of `options`.
+        options_len: u8,
+    },
+    /// An ICMP error about our request.
+    Error {
+        /// The mapped `IP_STATUS`.
+        status: IP_STATUS,
+        /// The reporting node.
+        from: [u8; 16],
+        /// Time until the error, ms.
+        rtt: u32,
+        /// TTL of the error packet (0 if unknown).
+        ttl: u8,
+    },
+    /// No reply: return 0 with this last error (an `IP_STATUS` ≥ 11000 is
+    /// also written to `reply[0].Status`).
+    Fail(u32),
+}
+
+/// Nanoseconds on the monotonic clock.
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
+/// The next (identifier, sequence) for our own identifiers: a process-wide
+/// counter (sequence = low 16 bits) mixed with the process id, so two
+/// requests in flight never share both.
+fn next_id_seq() -> (u16, u16) {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    static PID: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut pid = PID.load(Ordering::Relaxed);
+    if pid == 0 {
+        // SAFETY: getpid has no preconditions.
+        pid = unsafe { libc::getpid() } as u32 | 0x8000_0000;
+        PID.store(pid, Ordering::Relaxed);
+    }
+    (((n >> 16) as u16).wrapping_add(pid as u16), n as u16)
+}
+
+fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage, socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+    if v6 {
+        // SAFETY: sockaddr_storage is larger and more aligned than sockaddr_in6.
+        let sa =
+            unsafe { &mut *(&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+        sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        sa.sin6_addr.s6_addr = *addr;
+        sa.sin6_scope_id = scope_id;
+        #[cfg(not(target_os = "linux"))]
+        {
+            sa.sin6_len = size_of::<libc::sockaddr_in6>() as u8;
+        }
+        (ss, size_of::<libc::sockaddr_in6>() as socklen_t)
+    } else {
+        // SAFETY: as above, for sockaddr_in.
+        let sa =
+            unsafe { &mut *(&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_addr.s_addr = u32::from_ne_bytes([addr[0], addr[1], addr[2], addr[3]]);
+        #[cfg(not(target_os = "linux"))]
+        {
+            sa.sin_len = size_of::<libc::sockaddr_in>() as u8;
+        }
+        (ss, size_of::<libc::sockaddr_in>() as socklen_t)
+    }
+}
+
+/// The address bytes of a received `sockaddr` (IPv4 in the first 4), or
+/// `None` for another family.
+fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    // SAFETY: callers pass a buffer of at least `len` bytes, aligned for
+    // sockaddr_storage, filled by the kernel.
+    unsafe {
+        let family = c_int::from((*sa.cast::<libc::sockaddr>()).sa_family);
+        if family == libc::AF_INET && len >= size_of::<libc::sockaddr_in>() {
+            let a = (*sa.cast::<libc::sockaddr_in>())
+                .sin_addr
+                .s_addr
+                .to_ne_bytes();
+            out[..4].copy_from_slice(&a);
+            Some(out)
+        } else if family == libc::AF_INET6 && len >= size_of::<libc::sockaddr_in6>() {
+            out = (*sa.cast::<libc::sockaddr_in6>()).sin6_addr.s6_addr;
+            Some(out)
+        } else {
+            None
+        }
+    }
+}
+
+/// The `IP_STATUS` of a failed `sendmsg` (reference §7.4, non-ICMP outcomes).
+fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
+    match e {
+        libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
+        libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
+        libc::EMSGSIZE if df => IP_PACKET_TOO_BIG,
+        libc::ENOBUFS | libc::ENOMEM => IP_NO_RESOURCES,
+        _ => IP_GENERAL_FAILURE,
+    }
+}
+
+/// Sets the request's socket options. `Err(status)` when the options are
+/// refused.
+fn configure(fd: &Fd, kind: Kind, r: &Request<'_>) -> Result<(), IP_STATUS> {
+    let _ = kind;
+    if r.v6 {
+        use libc::IPPROTO_IPV6 as L;
+        if r.ttl != 0 && !setsockopt_int(fd, L, libc::IPV6_UNICAST_HOPS, r.ttl.into()) {
+            return Err(IP_GENERAL_FAILURE);
+        }
+        if r.tos != 0 && !setsockopt_int(fd, L, libc::IPV6_TCLASS, r.tos.into()) {
+            return Err(IP_GENERAL_FAILURE);
+        }
+        if r.df {
+            setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
+        }
+        #[cfg(target_os = "linux")]
+        match kind {
+            Kind::Dgram => {
+                setsockopt_int(fd, L, libc::IPV6_RECVERR, 1);
+            }
+            Kind::Raw => {
+                // ICMP6_FILTER: a set bit blocks the type. Pass errors and
+                // echo replies only.
+                let mut f = [u32::MAX; 8];
+                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
+                    f[usize::from(t >> 5)] &= !(1 << (t & 31));
+                }
+                setsockopt_bytes(
+                    fd,
+                    libc::IPPROTO_ICMPV6,
+                    1,
+                    f.as_ptr().cast(),
+                    size_of::<[u32; 8]>(),
+                );
+            }
+        }
+    } else {
+        use libc::IPPROTO_IP as L;
+        if r.ttl != 0 && !setsockopt_int(fd, L, libc::IP_TTL, r.ttl.into()) {
+            return Err(IP_GENERAL_FAILURE);
+        }
+        if r.tos != 0 && !setsockopt_int(fd, L, libc::IP_TOS, r.tos.into()) {
+            return Err(IP_GENERAL_FAILURE);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let pmtu = if r.df {
+                libc::IP_PMTUDISC_DO
+            } else {
+                libc::IP_PMTUDISC_DONT
+            };
+            setsockopt_int(fd, L, libc::IP_MTU_DISCOVER, pmtu);
+        }
+        #[cfg(not(target_os = "linux"))]
+        if r.df {
+            setsockopt_int(fd, L, libc::IP_DONTFRAG, 1);
+        }
+        if !r.options.is_empty() {
+            #[cfg(target_os = "linux")]
+            const IP_OPTIONS: c_int = libc::IP_OPTIONS;
+            #[cfg(not(target_os = "linux"))]
+            const IP_OPTIONS: c_int = 1;
+            if !setsockopt_bytes(
+                fd,
+                L,
+                IP_OPTIONS,
+                r.options.as_ptr().cast(),
+                r.options.len(),
+            ) {
+                return Err(IP_BAD_OPTION);
+            }
+        }
+        #[cfg(target_os = "linux")]
+        match kind {
+            Kind::Dgram => {
+                setsockopt_int(fd, L, libc::IP_RECVERR, 1);
+                setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
+                setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
+                if !r.options.is_empty() {
+                    setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
+                }
+            }
+            Kind::Raw => {
+                // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
+                // type. Pass echo reply, unreachable, quench, time exceeded,
+                // parameter problem.
+                let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+                let mask = !pass;
+                setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
+            }
+        }
+    }
+    if let Some(src) = r.src {
+        let (sa, len) = sockaddr(r.v6, &src, if r.v6 { r.scope_id } else { 0 });
+        // SAFETY: sa is a valid sockaddr of len bytes.
+        if unsafe { libc::bind(fd.0, (&sa as *const libc::sockaddr_storage).cast(), len) } != 0 {
+            return Err(IP_GENERAL_FAILURE);
+        }
+    }
+    Ok(())
+}
+
+/// Receive buffer: the largest IP datagram plus slack.
+const RX_LEN: usize = 65536 + 64;
+
+#[repr(C, align(8))]
+struct Control([u8; 512]);
+
+/// One received message's facts.
+struct Received {
+    len: usize,
+    truncated: bool,
+    from: Option<[u8; 16]>,
+    ttl: u8,
+    tos: u8,
+    options: [u8; 40],
+    options_len: u8,
+    /// An error-queue message: (origin, type, code, errno, offender).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    queued: Option<(u8, u8, u8, u32, [u8; 16])>,
+}
+
+/// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
+fn receive(fd: &Fd, rx: &mut MaybeUninit<[u8; RX_LEN]>, flags: c_int) -> Result<Received, c_int> {
+    // SAFETY: all-zero is a valid sockaddr_storage / msghdr.
+    let mut name: libc::sockaddr_storage = unsafe { zeroed() };
+    let mut control = Control([0; 512]);
+    let mut iov = libc::iovec {
+        iov_base: rx.as_mut_ptr().cast(),
+        iov_len: RX_LEN,
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<Control>() as _;
+    // SAFETY: every pointer in msg is valid for its length.
+    let n = unsafe { libc::recvmsg(fd.0, &mut msg, flags) };
+    if n < 0 {
+        return Err(errno());
+    }
+    let mut r = Received {
+        len: n as usize,
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+        from: address_of(
+            (&name as *const libc::sockaddr_storage).cast(),
+            msg.msg_namelen as usize,
+        ),
+        ttl: 0,
+        tos: 0,
+        options: [0; 40],
+        options_len: 0,
+        queued: None,
+    };
+    // SAFETY: the CMSG_* walk stays inside msg_control as the kernel filled
+    // it (msg_controllen updated by recvmsg); data is read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let level = (*c).cmsg_level;
+            let ty = (*c).cmsg_type;
+            let data = libc::CMSG_DATA(c);
+            let data_len = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize);
+            read_cmsg(&mut r, level, ty, data, data_len);
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(r)
+}
+
+/// Reads one control message into `r`.
+///
+/// # Safety
+/// `data` must be readable for `len` bytes.
+unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, len: usize) {
+    // SAFETY: per the contract.
+    let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+    if level == libc::IPPROTO_IP
+        && (ty == libc::IP_TTL || ty == libc::IP_RECVTTL)
+        && !bytes.is_empty()
+    {
+        // Linux: an int; BSD IP_RECVTTL: a u_char.
+        r.ttl = if bytes.len() >= 4 {
+            c_int::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as u8
+        } else {
+            bytes[0]
+        };
+    }
+    #[cfg(target_os = "linux")]
+    if level == libc::IPPROTO_IP {
+        if ty == libc::IP_TOS && !bytes.is_empty() {
+            r.tos = bytes[0];
+        }
+        if ty == libc::IP_OPTIONS {
+            let n = bytes.len().min(40);
+            r.options[..n].copy_from_slice(&bytes[..n]);
+            r.options_len = n as u8;
+        }
+    }
+    #[cfg(target_os = "linux")]
+    if (level == libc::IPPROTO_IP && ty == libc::IP_RECVERR)
+        || (level == libc::IPPROTO_IPV6 && ty == libc::IPV6_RECVERR)
+    {
+        let ee_len = size_of::<libc::sock_extended_err>();
+        if bytes.len() >= ee_len {
+            // SAFETY: ee_len bytes are readable.
+            let ee: libc::sock_extended_err =
+                unsafe { data.cast::<libc::sock_extended_err>().read_unaligned() };
+            // The offender sockaddr follows (SO_EE_OFFENDER); copy it to an
+            // aligned buffer before reading it.
+            let mut off: libc::sockaddr_storage = unsafe { zeroed() };
+            let off_len = (bytes.len() - ee_len).min(size_of::<libc::sockaddr_storage>());
+            // SAFETY: off_len bytes are readable after ee and fit in off.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data.add(ee_len),
+                    (&mut off as *mut libc::sockaddr_storage).cast(),
+                    off_len,
+                )
+            };
+            let offender = address_of((&off as *const libc::sockaddr_storage).cast(), off_len)
+                .unwrap_or([0; 16]);
+            r.queued = Some((ee.ee_origin, ee.ee_type, ee.ee_code, ee.ee_errno, offender));
+        }
+    }
+}
+
+fn elapsed_ms(t0: u64) -> u32 {
+    (now_ns().saturating_sub(t0) / 1_000_000).min(u64::from(u32::MAX)) as u32
+}
+
+/// Drains the error queue (Linux ping sockets); the first queued error about
+/// our request, if any.
+#[cfg(target_os = "linux")]
+fn drain_errqueue(
+    fd: &Fd,
+    rx: &mut MaybeUninit<[u8; RX_LEN]>,
+    r: &Request<'_>,
+    e: &Expect<'_>,
+    t0: u64,
+) -> Option<Outcome> {
+    for _ in 0..64 {
+        let Ok(m) = receive(fd, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
+            return None;
+        };
+        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
+            continue;
+        };
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        let dst_len = if r.v6 { 16 } else { 4 };
+        let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
+        let q = QueuedError {
+            errno: ee_errno,
+            origin,
+            icmp_type,
+            code,
+            dst,
+            quoted,
+        };
+        if let Some(status) = reply::classify_queued(&q, r.v6, libc::EMSGSIZE as u32, e) {
+            return Some(Outcome::Error {
+                status,
+                from: offender,
+                rtt: elapsed_ms(t0),
+                ttl: m.ttl,
+            });
+        }
+    }
+    None
+}
+
+/// Sends one echo on `fd` and waits for its reply or error, at most
+/// `r.timeout_ms` on the monotonic clock.
+pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
+    if let Err(status) = configure(fd, kind, r) {
+        return Outcome::Fail(status);
+    }
+    let kernel_ident = kernel_ident(kind);
+    let (id, seq) = next_id_seq();
+    let request_type = if r.v6 {
+        reply::ICMP6_ECHO_REQUEST
+    } else {
+        reply::ICMP_ECHO
+    };
+    let with_checksum = !r.v6 && !kernel_ident;
+    let header = reply::echo_header(request_type, id, seq, r.payload, with_checksum);
+    let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
+    let mut iov = [
+        libc::iovec {
+            iov_base: header.as_ptr() as *mut c_void,
+            iov_len: header.len(),
+        },
+        libc::iovec {
+            iov_base: r.payload.as_ptr() as *mut c_void,
+            iov_len: r.payload.len(),
+        },
+    ];
+    // SAFETY: all-zero is a valid msghdr.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
+    msg.msg_namelen = dst_len;
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
+    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
+    if unsafe { libc::sendmsg(fd.0, &msg, 0) } < 0 {
+        return Outcome::Fail(map_send_errno(errno(), r.df));
+    }
+    let t0 = now_ns();
+    let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
+    let dst_len = if r.v6 { 16 } else { 4 };
+    let e = Expect {
+        dst: &r.dst[..dst_len],
+        id: if kernel_ident { None } else { Some(id) },
+        seq,
+        payload: r.payload,
+    };
+    let mut rx = MaybeUninit::<[u8; RX_LEN]>::uninit();
+    let mut first = true;
+    loop {
+        let now = now_ns();
+        if now >= deadline && !first {
+            return Outcome::Fail(IP_REQ_TIMED_OUT);
+        }
+        first = false;
+        let wait_ms = deadline
+            .saturating_sub(now)
+            .div_ceil(1_000_000)
+            .min(i32::MAX as u64) as c_int;
+        let mut pfd = libc::pollfd {
+            fd: fd.0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, wait_ms) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Outcome::Fail(IP_GENERAL_FAILURE);
+        }
+        if n == 0 {
+            continue; // the deadline check above ends the loop
+        }
+        #[cfg(target_os = "linux")]
+        if pfd.revents & libc::POLLERR != 0 {
+            if let Some(out) = drain_errqueue(fd, &mut rx, r, &e, t0) {
+                return out;
+            }
+        }
+        if pfd.revents & libc::POLLIN == 0 {
+            continue;
+        }
+        let m = match receive(fd, &mut rx, libc::MSG_DONTWAIT) {
+            Ok(m) => m,
+            Err(err) if err == libc::EAGAIN || err == libc::EINTR => continue,
+            Err(_err) => {
+                // Linux reports ICMP errors as recv errnos too: read the queue.
+                #[cfg(target_os = "linux")]
+                if let Some(out) = drain_errqueue(fd, &mut rx, r, &e, t0) {
+                    return out;
+                }
+                continue;
+            }
+        };
+        if m.truncated {
+            continue;
+        }
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        let rtt = elapsed_ms(t0);
+        if r.v6 {
+            let Some(from) = m.from else { continue };
+            match reply::classify6(pkt, from, &e) {
+                Classified::Reply(_) => {
+                    return Outcome::Echo {
+                        from,
+                        rtt,
+                        ttl: m.ttl,
+                        tos: m.tos,
+                        options: [0; 40],
+                        options_len: 0,
+                    };
+                }
+                Classified::Error(status) => {
+                    return Outcome::Error {
+                        status,
+                        from,
+                        rtt,
+                        ttl: m.ttl,
+                    };
+                }
+                Classified::Ignore => {}
+            }
+        } else if kernel_ident {
+            let Some(from) = m.from else { continue };
+            let src = [from[0], from[1], from[2], from[3]];
+            match reply::classify4(pkt, src, &e) {
+                Classified::Reply(_) => {
+                    return Outcome::Echo {
+                        from,
+                        rtt,
+                        ttl: m.ttl,
+                        tos: m.tos,
+                        options: m.options,
+                        options_len: m.options_len,
+                    };
+                }
+                Classified::Error(status) => {
+                    return Outcome::Error {
+                        status,
+                        from,
+                        rtt,
+                        ttl: m.ttl,
+                    };
+                }
+                Classified::Ignore => {}
+            }
+        } else {
+            let Some(p) = reply::split_ipv4(pkt) else {
+                continue;
+            };
+            let mut from = [0u8; 16];
+            from[..4].copy_from_slice(&p.src);
+            match reply::classify4(p.payload, p.src, &e) {
+                Classified::Reply(_) => {
+                    let mut options = [0u8; 40];
+                    let n = p.options.len().min(40);
+                    options[..n].copy_from_slice(&p.options[..n]);
+                    return Outcome::Echo {
+                        from,
+                        rtt,
+                        ttl: p.ttl,
+                        tos: p.tos,
+                        options,
+                        options_len: n as u8,
+                    };
+                }
+                Classified::Error(status) => {
+                    return Outcome::Error {
+                        status,
+                        from,
+                        rtt,
+                        ttl: p.ttl,
+                    };
+                }
+                Classified::Ignore => {}
+            }
+        }
+    }
+}
