@@ -19,6 +19,8 @@
 extern crate alloc;
 
 mod layout;
+#[cfg(all(feature = "bindgen", windows))]
+mod verify;
 
 pub mod helper;
 #[cfg(any(windows, target_os = "linux", target_os = "macos", target_os = "freebsd"))]

@@ -1,0 +1,361 @@
+//! The compile-time comparison engine shared by the bindgen check
+//! (`src/verify.rs`) and the peer check (`tests/peers.rs`, which includes
+//! this file with `#[path]`).
+//!
+//! A check fills an [`Obs`] list — one observation per aspect of an item
+//! (`size`, `align`, `offset F`, `type F`, `value`, `param N`, `present`):
+//! our value and the source's — then [`check`] asserts, in a `const`, that
+//! every observation agrees unless the source's list of known defects
+//! (`defects.rs`) names it with exactly the source's value, and that every
+//! listed defect was observed and still holds.
+//!
+//! Types are compared by [`Kind::CODE`]: an integer encoding the kind
+//! (unsigned, signed, pointer and pointee, function pointer and its
+//! parameters, aggregate), size and alignment.
+#![allow(dead_code)]
+
+use core::ffi::c_void;
+
+/// One compared aspect of one item: ours (the crate's) and theirs (the
+/// source's).
+#[derive(Clone, Copy)]
+pub struct Ob {
+    /// Item name (the SDK's).
+    pub item: &'static str,
+    /// Aspect: `size`, `align`, `offset F`, `type F`, `value`, `param N`, ...
+    pub what: &'static str,
+    /// The crate's value.
+    pub ours: i128,
+    /// The source's value.
+    pub theirs: i128,
+}
+
+/// A known defect of a source: on targets where `when` holds, the source's
+/// value of `item`/`what` is `theirs` (and differs from the SDK's).
+#[derive(Clone, Copy)]
+pub struct Defect {
+    /// Item name.
+    pub item: &'static str,
+    /// Aspect, as in [`Ob::what`].
+    pub what: &'static str,
+    /// Whether the defect applies to the target being checked.
+    pub when: bool,
+    /// The source's (wrong) value.
+    pub theirs: i128,
+    /// Why it is wrong, for the reader.
+    pub why: &'static str,
+}
+
+const CAP: usize = 1024;
+
+/// A fixed-capacity list of observations, filled in a `const` block.
+pub struct Obs {
+    list: [Ob; CAP],
+    len: usize,
+}
+
+impl Obs {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Obs {
+            list: [Ob {
+                item: "",
+                what: "",
+                ours: 0,
+                theirs: 0,
+            }; CAP],
+            len: 0,
+        }
+    }
+    /// Adds one observation.
+    pub const fn add(&mut self, item: &'static str, what: &'static str, ours: i128, theirs: i128) {
+        assert!(self.len < CAP, "observation list full");
+        self.list[self.len] = Ob {
+            item,
+            what,
+            ours,
+            theirs,
+        };
+        self.len += 1;
+    }
+    /// Adds the size, alignment and type code of a type.
+    pub const fn ty<A: Kind, B: Kind>(&mut self, item: &'static str) {
+        self.add(item, "size", size_of::<A>() as i128, size_of::<B>() as i128);
+        self.add(
+            item,
+            "align",
+            align_of::<A>() as i128,
+            align_of::<B>() as i128,
+        );
+        self.add(item, "type", A::CODE, B::CODE);
+    }
+    /// Adds a function signature (see [`Sig`]).
+    pub const fn sig(&mut self, item: &'static str, ours: Sig, theirs: Sig) {
+        self.add(item, "arity", ours.0 as i128, theirs.0 as i128);
+        self.add(item, "return", ours.1, theirs.1);
+        let mut i = 0;
+        while i < 12 {
+            self.add(item, PARAM[i], ours.2[i], theirs.2[i]);
+            i += 1;
+        }
+    }
+    /// The observations.
+    pub const fn as_slice(&self) -> &[Ob] {
+        self.list.split_at(self.len).0
+    }
+    /// Whether some observation is about `item`.
+    pub const fn observes(&self, item: &str) -> bool {
+        let mut i = 0;
+        while i < self.len {
+            if eq(self.list[i].item, item) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+}
+
+const PARAM: [&str; 12] = [
+    "param 1", "param 2", "param 3", "param 4", "param 5", "param 6", "param 7", "param 8",
+    "param 9", "param 10", "param 11", "param 12",
+];
+
+/// Const string equality.
+pub const fn eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `list` contains `name`.
+pub const fn contains(list: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if eq(list[i], name) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A panic message built at compile time.
+pub struct Msg {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Msg {
+    /// An empty message.
+    pub const fn new() -> Self {
+        Msg {
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+    /// Appends a string (truncated at 256 bytes).
+    pub const fn s(mut self, s: &str) -> Self {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+    /// Appends a number.
+    pub const fn n(mut self, v: i128) -> Self {
+        if v < 0 {
+            self = self.s("-");
+        }
+        let mut u = v.unsigned_abs();
+        let mut digits = [0u8; 40];
+        let mut k = 0;
+        loop {
+            digits[k] = b'0' + (u % 10) as u8;
+            k += 1;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        while k > 0 && self.len < self.buf.len() {
+            k -= 1;
+            self.buf[self.len] = digits[k];
+            self.len += 1;
+        }
+        self
+    }
+    /// Panics with the message.
+    pub const fn fail(&self) -> ! {
+        match core::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => panic!("{}", s),
+            Err(_) => panic!("verify: message is not UTF-8"),
+        }
+    }
+}
+
+/// The comparison: every observation agrees with ours unless `defects`
+/// lists it (then the source must still have exactly the listed value), and
+/// every defect that applies to this target was observed.
+pub const fn check(source: &str, defects: &[Defect], obs: &Obs) {
+    let obs = obs.as_slice();
+    let mut i = 0;
+    while i < obs.len() {
+        let o = obs[i];
+        let mut listed = None;
+        let mut d = 0;
+        while d < defects.len() {
+            if defects[d].when && eq(defects[d].item, o.item) && eq(defects[d].what, o.what) {
+                listed = Some(defects[d]);
+            }
+            d += 1;
+        }
+        match listed {
+            None if o.ours != o.theirs => Msg::new()
+                .s(source)
+                .s(" disagrees and it is not a listed defect: ")
+                .s(o.item)
+                .s(" ")
+                .s(o.what)
+                .s(": ours ")
+                .n(o.ours)
+                .s(", theirs ")
+                .n(o.theirs)
+                .fail(),
+            Some(def) if def.theirs != o.theirs || o.ours == o.theirs => Msg::new()
+                .s(source)
+                .s(": listed defect no longer holds (fixed upstream? update defects.rs): ")
+                .s(o.item)
+                .s(" ")
+                .s(o.what)
+                .s(": listed ")
+                .n(def.theirs)
+                .s(", theirs now ")
+                .n(o.theirs)
+                .s(", ours ")
+                .n(o.ours)
+                .fail(),
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut d = 0;
+    while d < defects.len() {
+        let def = defects[d];
+        let mut seen = !def.when;
+        let mut i = 0;
+        while i < obs.len() {
+            seen |= eq(obs[i].item, def.item) && eq(obs[i].what, def.what);
+            i += 1;
+        }
+        if !seen {
+            Msg::new()
+                .s(source)
+                .s(": listed defect was not observed (stale entry?): ")
+                .s(def.item)
+                .s(" ")
+                .s(def.what)
+                .fail();
+        }
+        d += 1;
+    }
+}
+
+/// A type code: kind, size, alignment, and for pointers and function
+/// pointers the codes of what they point to.
+pub trait Kind {
+    /// The code.
+    const CODE: i128;
+}
+
+const fn mix(a: i128, b: i128) -> i128 {
+    (a.wrapping_mul(1_000_003) ^ b) % 1_000_000_000_000_000_000_000_000
+}
+
+macro_rules! kind_int {
+    ($($t:ty => $k:literal),*) => {$(
+        impl Kind for $t {
+            const CODE: i128 = $k * 1000 + size_of::<$t>() as i128;
+        }
+    )*};
+}
+kind_int!(u8 => 1, u16 => 1, u32 => 1, u64 => 1, usize => 1, i8 => 2, i16 => 2, i32 => 2, i64 => 2, isize => 2);
+
+impl Kind for c_void {
+    const CODE: i128 = 7000;
+}
+/// The code of a pointer to a type of code `pointee` (`*mut` = `*const`).
+pub const fn pointer_code(pointee: i128) -> i128 {
+    mix(3, pointee)
+}
+impl<T: Kind> Kind for *mut T {
+    const CODE: i128 = pointer_code(T::CODE);
+}
+impl<T: Kind> Kind for *const T {
+    const CODE: i128 = pointer_code(T::CODE);
+}
+impl<T: Kind, const N: usize> Kind for [T; N] {
+    const CODE: i128 = mix(mix(6, N as i128), T::CODE);
+}
+impl<A: Kind, B: Kind, C: Kind> Kind for Option<unsafe extern "system" fn(A, B, C)> {
+    const CODE: i128 = mix(mix(mix(4, A::CODE), B::CODE), C::CODE);
+}
+
+/// Code of an aggregate (struct or union): kind 5, alignment, size.
+pub const fn aggregate<T>() -> i128 {
+    5_000_000 + align_of::<T>() as i128 * 1000 + size_of::<T>() as i128
+}
+
+/// Implements [`Kind`] for structs and unions by their size and alignment;
+/// fields are compared one by one. `Kind` and `aggregate` must be in scope.
+macro_rules! kind_aggregate {
+    ($($t:ty),* $(,)?) => {$(
+        impl Kind for $t {
+            const CODE: i128 = aggregate::<$t>();
+        }
+    )*};
+}
+pub(crate) use kind_aggregate;
+
+/// The code of field `F` of `T`, given `|p| &raw const (*p).field`.
+pub const fn field<T, F: Kind>(_: fn(*const T) -> *const F) -> i128 {
+    F::CODE
+}
+
+/// A function signature: arity, return code, parameter codes (0 = none).
+pub type Sig = (usize, i128, [i128; 12]);
+
+/// Signatures of `unsafe extern "system" fn`s by arity: passing a function
+/// item coerces it, and a function of another ABI does not compile.
+macro_rules! sig_fns {
+    ($($name:ident($($p:ident),*) [$n:literal]);* $(;)?) => {$(
+        /// The [`Sig`] of an `unsafe extern "system" fn` of this arity.
+        #[allow(non_snake_case, unused_mut, unused_variables, unused_assignments)]
+        pub const fn $name<$($p: Kind,)* R: Kind>(_: unsafe extern "system" fn($($p),*) -> R) -> Sig {
+            let mut p = [0i128; 12];
+            let mut i = 0;
+            $( p[i] = $p::CODE; i += 1; )*
+            ($n, R::CODE, p)
+        }
+    )*};
+}
+sig_fns! {
+    sig0() [0];
+    sig1(A1) [1];
+    sig2(A1, A2) [2];
+    sig8(A1, A2, A3, A4, A5, A6, A7, A8) [8];
+    sig11(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11) [11];
+    sig12(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12) [12];
+}

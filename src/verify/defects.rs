@@ -1,0 +1,203 @@
+//! The known defects of each source the crate is checked against: the ONE
+//! list, used by the bindgen check (`src/verify.rs`) and the peer check
+//! (`tests/peers.rs`, which includes this file with `#[path]`).
+//!
+//! Each entry names an item, the aspect (as the checks observe it), the
+//! targets where it applies, and the source's wrong value. The checks assert
+//! that the source still has exactly that value (a fixed upstream fails the
+//! check and the entry must go) and that everything not listed agrees. The
+//! SDK's values are those of `ipexport.h`/`icmpapi.h` in the Windows SDK, as
+//! recorded in the crate's layout tables.
+#![allow(dead_code)]
+
+use super::check::{Defect, Kind, aggregate};
+use core::ffi::c_void;
+
+const W64: bool = cfg!(target_pointer_width = "64");
+const AARCH64: bool = cfg!(target_arch = "aarch64");
+
+/// A 16/8 struct: what `IP_OPTION_INFORMATION32` becomes with an 8-byte
+/// pointer.
+#[repr(C)]
+struct Wide16(u64, u64);
+/// A 40/8 struct: `ICMP_ECHO_REPLY32` with 8-byte pointers.
+#[repr(C)]
+struct Wide40([u64; 5]);
+/// A 28/4 struct: unpacked `IPV6_ADDRESS_EX`.
+#[repr(C)]
+struct Unpacked28([u32; 7]);
+
+const WIDE16: i128 = aggregate::<Wide16>();
+const WIDE40: i128 = aggregate::<Wide40>();
+const UNPACKED28: i128 = aggregate::<Unpacked28>();
+
+const fn ptr_to(code: i128) -> i128 {
+    super::check::pointer_code(code)
+}
+
+macro_rules! d {
+    ($item:literal, $what:literal, $when:expr, $theirs:expr, $why:literal) => {
+        Defect {
+            item: $item,
+            what: $what,
+            when: $when,
+            theirs: $theirs as i128,
+            why: $why,
+        }
+    };
+}
+
+/// mingw-w64 10.0 headers (Debian 12 `mingw-w64-common`), through bindgen.
+pub const MINGW_W64: &[Defect] = &[
+    // `*32` structs: `UCHAR *` / `VOID *` instead of `* POINTER_32`.
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "size",
+        W64,
+        16,
+        "8-byte OptionsData, SDK 8/4"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "align",
+        W64,
+        8,
+        "8-byte OptionsData"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "type",
+        W64,
+        WIDE16,
+        "8-byte OptionsData"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "offset OptionsData",
+        W64,
+        8,
+        "SDK 4"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "type OptionsData",
+        W64,
+        <*mut u8>::CODE,
+        "SDK UCHAR * POINTER_32"
+    ),
+    d!(
+        "PIP_OPTION_INFORMATION32",
+        "type",
+        W64,
+        ptr_to(WIDE16),
+        "points to the wide struct"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "size",
+        W64,
+        40,
+        "8-byte Data, SDK 28/4"
+    ),
+    d!("ICMP_ECHO_REPLY32", "align", W64, 8, "8-byte Data"),
+    d!("ICMP_ECHO_REPLY32", "type", W64, WIDE40, "8-byte Data"),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Data",
+        W64,
+        <*mut c_void>::CODE,
+        "SDK VOID * POINTER_32"
+    ),
+    d!("ICMP_ECHO_REPLY32", "offset Options", W64, 24, "SDK 20"),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Options",
+        W64,
+        WIDE16,
+        "wide IP_OPTION_INFORMATION32"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "offset Options.OptionsData",
+        W64,
+        32,
+        "SDK 24"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Options.OptionsData",
+        W64,
+        <*mut u8>::CODE,
+        "SDK POINTER_32"
+    ),
+    d!(
+        "PICMP_ECHO_REPLY32",
+        "type",
+        W64,
+        ptr_to(WIDE40),
+        "points to the wide struct"
+    ),
+    // IPV6_ADDRESS_EX without pshpack1.h.
+    d!("IPV6_ADDRESS_EX", "size", true, 28, "unpacked, SDK 26/1"),
+    d!("IPV6_ADDRESS_EX", "align", true, 4, "unpacked"),
+    d!("IPV6_ADDRESS_EX", "type", true, UNPACKED28, "unpacked"),
+    d!("IPV6_ADDRESS_EX", "offset sin6_flowinfo", true, 4, "SDK 2"),
+    d!("IPV6_ADDRESS_EX", "offset sin6_addr", true, 8, "SDK 6"),
+    d!(
+        "IPV6_ADDRESS_EX",
+        "offset sin6_scope_id",
+        true,
+        24,
+        "SDK 22"
+    ),
+    d!(
+        "PIPV6_ADDRESS_EX",
+        "type",
+        true,
+        ptr_to(UNPACKED28),
+        "points to the unpacked struct"
+    ),
+    // Missing items.
+    d!("ICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
+    d!("ICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
+    d!("PICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
+    d!("PICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
+    d!(
+        "IcmpSendEcho2Ex",
+        "present",
+        true,
+        0,
+        "not declared (the import library has it)"
+    ),
+    d!("IP_FLAG_REVERSE", "present", true, 0, "not defined"),
+    // Extra item.
+    d!(
+        "IP_NO_FURTHER_SENDS",
+        "present",
+        true,
+        1,
+        "11035: not in the SDK"
+    ),
+    // ws2ipdef.h: `short sin6_family` instead of ADDRESS_FAMILY (USHORT).
+    d!(
+        "SOCKADDR_IN6",
+        "type sin6_family",
+        true,
+        <i16>::CODE,
+        "signed short, SDK USHORT"
+    ),
+];
+
+/// The Windows SDK itself (bindgen on a Windows host with the `msvc`
+/// target): no known defect.
+pub const SDK: &[Defect] = &[];
+
+/// windows-sys 0.61.
+pub const WINDOWS_SYS: &[Defect] = &[];
+
+/// winapi 0.3.9.
+pub const WINAPI: &[Defect] = &[];
+
+const _: () = {
+    let _ = AARCH64;
+};

@@ -1,0 +1,46 @@
+/*
+ * wrapper.h: the C side of the `bindgen` feature (see build.rs).
+ *
+ * Includes the Windows headers that declare the ICMP Helper API, in the order
+ * the SDK needs, so that bindgen sees exactly what a C caller sees:
+ * windows.h, winsock2.h/ws2ipdef.h (SOCKADDR_IN6, AF_INET6), winternl.h
+ * (IO_STATUS_BLOCK, PIO_APC_ROUTINE), ipexport.h and icmpapi.h.
+ */
+#ifndef ICMP_SYS_WRAPPER_H
+#define ICMP_SYS_WRAPPER_H
+
+#include <winsock2.h>
+#include <ws2ipdef.h>
+#include <windows.h>
+#include <winternl.h>
+
+/*
+ * icmpapi.h declares ApcRoutine as PIO_APC_ROUTINE only when
+ * PIO_APC_ROUTINE_DEFINED is set (wdm.h and some winternl.h copies set it),
+ * else as FARPROC. The crate binds the PIO_APC_ROUTINE form.
+ */
+#ifndef PIO_APC_ROUTINE_DEFINED
+#define PIO_APC_ROUTINE_DEFINED 1
+#endif
+
+#include <ipexport.h>
+#include <icmpapi.h>
+
+/*
+ * Values that are function-like macros or casts in the headers
+ * (ERROR_* use __MSABI_LONG, INVALID_HANDLE_VALUE is a pointer cast), made
+ * visible to bindgen as evaluated constants. Prefix ICMP_SYS_C_.
+ */
+static const DWORD ICMP_SYS_C_ERROR_ACCESS_DENIED = ERROR_ACCESS_DENIED;
+static const DWORD ICMP_SYS_C_ERROR_INVALID_HANDLE = ERROR_INVALID_HANDLE;
+static const DWORD ICMP_SYS_C_ERROR_NOT_ENOUGH_MEMORY = ERROR_NOT_ENOUGH_MEMORY;
+static const DWORD ICMP_SYS_C_ERROR_GEN_FAILURE = ERROR_GEN_FAILURE;
+static const DWORD ICMP_SYS_C_ERROR_NOT_SUPPORTED = ERROR_NOT_SUPPORTED;
+static const DWORD ICMP_SYS_C_ERROR_INVALID_PARAMETER = ERROR_INVALID_PARAMETER;
+static const DWORD ICMP_SYS_C_ERROR_CALL_NOT_IMPLEMENTED = ERROR_CALL_NOT_IMPLEMENTED;
+static const DWORD ICMP_SYS_C_ERROR_INSUFFICIENT_BUFFER = ERROR_INSUFFICIENT_BUFFER;
+static const DWORD ICMP_SYS_C_ERROR_IO_PENDING = ERROR_IO_PENDING;
+static const DWORD ICMP_SYS_C_ERROR_INVALID_NETNAME = ERROR_INVALID_NETNAME;
+static const ADDRESS_FAMILY ICMP_SYS_C_AF_INET6 = AF_INET6;
+
+#endif
