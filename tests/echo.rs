@@ -839,21 +839,30 @@ fn netns_router_errors() {
     let router = Ipv4Addr::new(192, 0, 2, 254);
     let data = payload(32, 50);
 
-    // (destination, TTL, expected status, expected reporter). Route-lookup
-    // errors first: Linux limits them per sender (net.ipv4.route.error_cost,
-    // a burst of about 5) with the same token bucket that a TTL-expired
-    // message sent with icmp_ratelimit=0 empties.
+    // (destination, TTL, payload, expected status, expected reporter).
+    // Route-lookup errors first: Linux limits them per sender
+    // (net.ipv4.route.error_cost, a burst of about 5) with the token bucket
+    // that a TTL-expired message sent with icmp_ratelimit=0 empties.
     let unreachable = Ipv4Addr::new(203, 0, 113, 1);
     let prohibited = Ipv4Addr::new(203, 0, 113, 2);
     let no_route = Ipv4Addr::new(203, 0, 113, 50);
-    let cases = [
-        (unreachable, 0, IP_DEST_HOST_UNREACHABLE, router),
-        (prohibited, 0, IP_DEST_HOST_UNREACHABLE, router),
-        (no_route, 0, IP_DEST_NET_UNREACHABLE, router),
-        (target, 0, IP_SUCCESS, target),
-        (target, 1, IP_TTL_EXPIRED_TRANSIT, router),
+    let no_neighbour = Ipv4Addr::new(198, 51, 100, 99);
+    let big = payload(1400, 51);
+    let cases: [(Ipv4Addr, u8, &[u8], IP_STATUS, Ipv4Addr); 8] = [
+        (unreachable, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        (prohibited, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        (no_route, 0, &data, IP_DEST_NET_UNREACHABLE, router),
+        (target, 0, &data, IP_SUCCESS, target),
+        (target, 1, &data, IP_TTL_EXPIRED_TRANSIT, router),
+        // The router's ARP for an unused on-link address fails (≈ 200 ms).
+        (no_neighbour, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        // 1400 bytes over the 1280-byte hop: Linux sets DF until it knows the
+        // path MTU, so the first one gets "fragmentation needed" (3/4)...
+        (target, 0, &big, IP_PACKET_TOO_BIG, router),
+        // ... and the next one is fragmented and answered.
+        (target, 0, &big, IP_SUCCESS, target),
     ];
-    for (dst, ttl, status, from) in cases {
+    for (dst, ttl, data, status, from) in cases {
         let opts = IP_OPTION_INFORMATION {
             Ttl: ttl,
             Tos: 0,
@@ -861,24 +870,31 @@ fn netns_router_errors() {
             OptionsSize: 0,
             OptionsData: ptr::null_mut(),
         };
-        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        let len = data.len();
+        let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
         let (n, err) = send(
             icmp.0,
             helper::ipaddr(dst),
-            &data,
+            data,
             Some(&opts),
             &mut buf,
             2000,
         );
-        assert_eq!(n, 1, "{dst} TTL {ttl}: error {}", status_text(err));
+        assert_eq!(n, 1, "{dst} TTL {ttl} {len} B: error {}", status_text(err));
+        let r = buf.first_reply();
+        println!(
+            "{dst} TTL {ttl} {len} B: 1 reply, Status {}, from {}, {} ms",
+            status_text(r.status()),
+            r.address(),
+            r.round_trip_time()
+        );
         if status == IP_SUCCESS {
-            assert_echo_reply(&buf, n, dst, &data, 2000);
+            assert_echo_reply(&buf, n, dst, data, 2000);
         } else {
-            let r = buf.first_reply();
             assert_eq!(
                 r.status(),
                 status,
-                "{dst} TTL {ttl}: Status {} instead of {}",
+                "{dst} TTL {ttl} {len} B: Status {} instead of {}",
                 status_text(r.status()),
                 status_text(status)
             );
@@ -886,11 +902,6 @@ fn netns_router_errors() {
             assert_eq!(r.raw.DataSize, 0, "{dst}: DataSize of an error");
             buf.assert_guard_intact();
         }
-        println!(
-            "{dst} TTL {ttl}: 1 reply, Status {}, from {}",
-            status_text(status),
-            from
-        );
     }
 
     // Blackhole: nothing comes back.
