@@ -17,7 +17,7 @@ mod check;
 #[path = "verify/defects.rs"]
 mod defects;
 
-use check::{Kind, Obs, aggregate, check, contains, field, kind_aggregate};
+use check::{Kind, Obs, aggregate, check, contains, field, kind_aggregate, strukt};
 use check::{sig0, sig1, sig2, sig8, sig11, sig12};
 use core::mem::offset_of;
 
@@ -141,28 +141,6 @@ kind_aggregate!(
 kind_aggregate!(crate::IP_OPTION_INFORMATION32, crate::ICMP_ECHO_REPLY32);
 #[cfg(icmp_sys_c_has = "IP_OPTION_INFORMATION32")]
 kind_aggregate!(c::ip_option_information32, c::icmp_echo_reply32);
-
-/// Compares a type (size, alignment, code) and the listed fields (offset and
-/// type code), each given as `"name" = our.path / their.path`.
-macro_rules! strukt {
-    ($l:ident, $name:literal, $ours:ty, $theirs:ty $(, $f:literal = $($o:ident).+ / $($t:ident).+)* $(,)?) => {
-        $l.ty::<$ours, $theirs>($name);
-        $(
-            $l.add(
-                $name,
-                concat!("offset ", $f),
-                offset_of!($ours, $($o).+) as i128,
-                offset_of!($theirs, $($t).+) as i128,
-            );
-            $l.add(
-                $name,
-                concat!("type ", $f),
-                field::<$ours, _>(|p| unsafe { &raw const (*p).$($o).+ }),
-                field::<$theirs, _>(|p| unsafe { &raw const (*p).$($t).+ }),
-            );
-        )*
-    };
-}
 
 /// Compares constant values (ours, theirs under the same name).
 macro_rules! values {

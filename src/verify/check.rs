@@ -329,6 +329,30 @@ macro_rules! kind_aggregate {
 }
 pub(crate) use kind_aggregate;
 
+/// Compares a type (size, alignment, code) and the listed fields (offset and
+/// type code), each given as `"name" = our.path / their.path`. `field` and
+/// `offset_of` must be in scope.
+macro_rules! strukt {
+    ($l:ident, $name:literal, $ours:ty, $theirs:ty $(, $f:literal = $($o:ident).+ / $($t:ident).+)* $(,)?) => {
+        $l.ty::<$ours, $theirs>($name);
+        $(
+            $l.add(
+                $name,
+                concat!("offset ", $f),
+                offset_of!($ours, $($o).+) as i128,
+                offset_of!($theirs, $($t).+) as i128,
+            );
+            $l.add(
+                $name,
+                concat!("type ", $f),
+                field::<$ours, _>(|p| unsafe { &raw const (*p).$($o).+ }),
+                field::<$theirs, _>(|p| unsafe { &raw const (*p).$($t).+ }),
+            );
+        )*
+    };
+}
+pub(crate) use strukt;
+
 /// The code of field `F` of `T`, given `|p| &raw const (*p).field`.
 pub const fn field<T, F: Kind>(_: fn(*const T) -> *const F) -> i128 {
     F::CODE

@@ -193,11 +193,136 @@ pub const MINGW_W64: &[Defect] = &[
 pub const SDK: &[Defect] = &[];
 
 /// windows-sys 0.61.
-pub const WINDOWS_SYS: &[Defect] = &[];
+pub const WINDOWS_SYS: &[Defect] = &[
+    // `*32` structs: `*mut u8` / `*mut c_void` instead of `* POINTER_32`.
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "size",
+        W64,
+        16,
+        "8-byte OptionsData, SDK 8/4"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "align",
+        W64,
+        8,
+        "8-byte OptionsData"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "type",
+        W64,
+        WIDE16,
+        "8-byte OptionsData"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "offset OptionsData",
+        W64,
+        8,
+        "SDK 4"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "type OptionsData",
+        W64,
+        <*mut u8>::CODE,
+        "SDK POINTER_32"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "size",
+        W64,
+        40,
+        "8-byte Data, SDK 28/4"
+    ),
+    d!("ICMP_ECHO_REPLY32", "align", W64, 8, "8-byte Data"),
+    d!("ICMP_ECHO_REPLY32", "type", W64, WIDE40, "8-byte Data"),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Data",
+        W64,
+        <*mut c_void>::CODE,
+        "SDK POINTER_32"
+    ),
+    d!("ICMP_ECHO_REPLY32", "offset Options", W64, 24, "SDK 20"),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Options",
+        W64,
+        WIDE16,
+        "wide IP_OPTION_INFORMATION32"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "offset Options.OptionsData",
+        W64,
+        32,
+        "SDK 24"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "type Options.OptionsData",
+        W64,
+        <*mut u8>::CODE,
+        "SDK POINTER_32"
+    ),
+    // No IP_OPT_* at all.
+    d!("IP_OPT_EOL", "present", true, 0, "not generated"),
+    d!("IP_OPT_NOP", "present", true, 0, "not generated"),
+    d!("IP_OPT_RR", "present", true, 0, "not generated"),
+    d!("IP_OPT_TS", "present", true, 0, "not generated"),
+    d!("IP_OPT_SECURITY", "present", true, 0, "not generated"),
+    d!("IP_OPT_LSRR", "present", true, 0, "not generated"),
+    d!("IP_OPT_SID", "present", true, 0, "not generated"),
+    d!("IP_OPT_SSRR", "present", true, 0, "not generated"),
+    d!("IP_OPT_ROUTER_ALERT", "present", true, 0, "not generated"),
+    // IP_FLAG_* typed u32, but stored in the UCHAR `Flags` field.
+    d!(
+        "IP_FLAG_REVERSE",
+        "type",
+        true,
+        <u32>::CODE,
+        "u32 for a UCHAR field"
+    ),
+    d!(
+        "IP_FLAG_DF",
+        "type",
+        true,
+        <u32>::CODE,
+        "u32 for a UCHAR field"
+    ),
+];
 
 /// winapi 0.3.9.
-pub const WINAPI: &[Defect] = &[];
-
-const _: () = {
-    let _ = AARCH64;
-};
+pub const WINAPI: &[Defect] = &[
+    d!(
+        "ICMPV6_ECHO_REPLY_LH",
+        "type RoundTripTime",
+        true,
+        <i32>::CODE,
+        "INT, SDK unsigned int"
+    ),
+    d!(
+        "functions",
+        "present",
+        true,
+        0,
+        "no icmpapi module: none of the nine functions"
+    ),
+    d!(
+        "IP_OPTION_INFORMATION32",
+        "present",
+        AARCH64,
+        0,
+        "defined for x86_64 only, SDK _WIN64"
+    ),
+    d!(
+        "ICMP_ECHO_REPLY32",
+        "present",
+        AARCH64,
+        0,
+        "defined for x86_64 only, SDK _WIN64"
+    ),
+];
