@@ -255,10 +255,79 @@ fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
     }
 }
 
+/// Attaches a classic BPF filter to a Linux raw socket that drops the echo
+/// replies of other requests (identifier and sequence differ), so that
+/// concurrent large replies cannot fill this socket's receive queue and
+/// crowd out ours. Errors (other types) pass. Best effort: matching in
+/// user space stays the rule.
+#[cfg(target_os = "linux")]
+fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const LD_W_IND: u16 = 0x40; // BPF_LD | BPF_W | BPF_IND
+    const LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
+    const LD_B_IND: u16 = 0x50; // BPF_LD | BPF_B | BPF_IND
+    const LDX_B_MSH: u16 = 0xb1; // BPF_LDX | BPF_B | BPF_MSH
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    const SO_ATTACH_FILTER: c_int = 26;
+    let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let idseq = (u32::from(id) << 16) | u32::from(seq);
+    let mut prog = if v6 {
+        // The ICMPv6 message starts at 0.
+        [
+            f(LD_W_ABS, 0, 0, 4),
+            f(JEQ_K, 3, 0, idseq),
+            f(LD_B_ABS, 0, 0, 0),
+            f(JEQ_K, 2, 1, u32::from(reply::ICMP6_ECHO_REPLY)),
+            f(RET_K, 0, 0, 0),
+            f(RET_K, 0, 0, u32::MAX),
+            f(RET_K, 0, 0, 0),
+        ]
+    } else {
+        // X = IPv4 header length; the ICMP message starts at X.
+        [
+            f(LDX_B_MSH, 0, 0, 0),
+            f(LD_W_IND, 0, 0, 4),
+            f(JEQ_K, 3, 0, idseq),
+            f(LD_B_IND, 0, 0, 0),
+            f(JEQ_K, 0, 1, u32::from(reply::ICMP_ECHOREPLY)),
+            f(RET_K, 0, 0, 0),
+            f(RET_K, 0, 0, u32::MAX),
+        ]
+    };
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    setsockopt_bytes(
+        fd,
+        libc::SOL_SOCKET,
+        SO_ATTACH_FILTER,
+        (&fprog as *const libc::sock_fprog).cast(),
+        size_of::<libc::sock_fprog>(),
+    );
+}
+
+/// Discards what a raw socket queued before its filters were attached
+/// (other requests' traffic). Without this, a burst received while the
+/// thread was descheduled between `socket()` and the filter can fill the
+/// receive buffer, and our reply is dropped on arrival (observed on Linux
+/// with 8 threads echoing on loopback). Bounded.
+fn drain(fd: &Fd) {
+    let mut b = [0u8; 1];
+    for _ in 0..4096 {
+        // SAFETY: a 1-byte buffer; longer datagrams are truncated (discarded).
+        let n = unsafe { libc::recv(fd.0, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+        if n < 0 {
+            break;
+        }
+    }
+}
+
 /// Sets the request's socket options. `Err(status)` when the options are
 /// refused.
-fn configure(fd: &Fd, kind: Kind, r: &Request<'_>) -> Result<(), IP_STATUS> {
-    let _ = kind;
+fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
+    let _ = (kind, id, seq);
     if r.v6 {
         use libc::IPPROTO_IPV6 as L;
         if r.ttl != 0 && !setsockopt_int(fd, L, libc::IPV6_UNICAST_HOPS, r.ttl.into()) {
@@ -289,6 +358,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>) -> Result<(), IP_STATUS> {
                     f.as_ptr().cast(),
                     size_of::<[u32; 8]>(),
                 );
+                attach_reply_filter(fd, true, id, seq);
             }
         }
     } else {
@@ -344,6 +414,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>) -> Result<(), IP_STATUS> {
                 let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
                 let mask = !pass;
                 setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
+                attach_reply_filter(fd, false, id, seq);
             }
         }
     }
@@ -451,7 +522,7 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
         if ty == libc::IP_TOS && !bytes.is_empty() {
             r.tos = bytes[0];
         }
-        if ty == libc::IP_OPTIONS {
+        if ty == libc::IP_RECVOPTS || ty == libc::IP_OPTIONS {
             let n = bytes.len().min(40);
             r.options[..n].copy_from_slice(&bytes[..n]);
             r.options_len = n as u8;
@@ -533,11 +604,14 @@ fn drain_errqueue(
 /// Sends one echo on `fd` and waits for its reply or error, at most
 /// `r.timeout_ms` on the monotonic clock.
 pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
-    if let Err(status) = configure(fd, kind, r) {
-        return Outcome::Fail(status);
-    }
     let kernel_ident = kernel_ident(kind);
     let (id, seq) = next_id_seq();
+    if let Err(status) = configure(fd, kind, r, id, seq) {
+        return Outcome::Fail(status);
+    }
+    if !kernel_ident {
+        drain(fd);
+    }
     let request_type = if r.v6 {
         reply::ICMP6_ECHO_REQUEST
     } else {

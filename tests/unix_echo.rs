@@ -1,0 +1,857 @@
+//! Native tests of the Unix backend: the nine functions against 127.0.0.1
+//! and ::1, through both socket kinds, with the Windows contract.
+//!
+//! Raw-socket tests need root (or `CAP_NET_RAW`); the datagram (ping-socket)
+//! and error-path tests on Linux run in a **private network namespace
+//! entered by one test thread** (`unshare(CLONE_NEWNET)`, root), where
+//! `ping_group_range`, routes and `icmp_echo_ignore_all` can be set without
+//! touching the host. Where that is impossible the test prints `SKIPPED:`
+//! with the reason. Packets go only to loopback.
+#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+
+use core::ffi::c_void;
+use core::mem::size_of;
+use core::net::{Ipv4Addr, Ipv6Addr};
+use core::ptr;
+use icmp_sys::helper::{self, Replies, Reply6, last_error};
+use icmp_sys::unix::{SocketMode, create_handle};
+use icmp_sys::*;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
+const TIMEOUT_MS: u32 = 2000;
+const S4: usize = size_of::<ICMP_ECHO_REPLY>();
+const S6: usize = size_of::<ICMPV6_ECHO_REPLY>();
+const GUARD: u8 = 0xA5;
+
+// ---------------------------------------------------------------------------
+// A counting allocator (per thread) for the no-heap check.
+// ---------------------------------------------------------------------------
+
+struct Counting;
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.realloc(p, l, n) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// A reply buffer of `size` bytes followed by 64 guard bytes, 8-aligned.
+struct Guarded {
+    words: Vec<u64>,
+    size: usize,
+}
+
+impl Guarded {
+    fn new(size: usize) -> Self {
+        let mut g = Self {
+            words: vec![0; (size + 64).div_ceil(8) + 1],
+            size,
+        };
+        g.all_mut().fill(GUARD);
+        g
+    }
+    fn all_mut(&mut self) -> &mut [u8] {
+        let n = self.words.len() * 8;
+        // SAFETY: the Vec<u64> holds n initialised bytes.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), n) }
+    }
+    fn all(&self) -> &[u8] {
+        // SAFETY: as above.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 8) }
+    }
+    fn ptr(&mut self) -> *mut c_void {
+        self.words.as_mut_ptr().cast()
+    }
+    fn bytes(&self) -> &[u8] {
+        &self.all()[..self.size]
+    }
+    #[track_caller]
+    fn assert_guard(&self) {
+        assert!(
+            self.all()[self.size..].iter().all(|&b| b == GUARD),
+            "wrote past ReplySize"
+        );
+    }
+    #[track_caller]
+    fn assert_untouched(&self) {
+        assert!(self.all().iter().all(|&b| b == GUARD), "buffer was written");
+    }
+}
+
+fn payload(len: usize, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(31)
+                .wrapping_add(seed.wrapping_mul(7919)) as u8
+        })
+        .collect()
+}
+
+struct Handle(HANDLE);
+// SAFETY: handles are thread-safe (static descriptors).
+unsafe impl Send for Handle {}
+// SAFETY: as above.
+unsafe impl Sync for Handle {}
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: a handle of ours.
+        assert_eq!(unsafe { IcmpCloseHandle(self.0) }, 1);
+    }
+}
+
+fn open4(mode: Option<SocketMode>) -> Handle {
+    let h = match mode {
+        // SAFETY: no preconditions.
+        None => unsafe { IcmpCreateFile() },
+        Some(m) => create_handle(false, m),
+    };
+    assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
+    Handle(h)
+}
+
+fn is_root() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
+fn send4(
+    h: &Handle,
+    dst: Ipv4Addr,
+    data: &[u8],
+    opts: Option<&IP_OPTION_INFORMATION>,
+    size: usize,
+    timeout: u32,
+) -> (u32, u32, Guarded) {
+    let mut buf = Guarded::new(size);
+    // SAFETY: valid data, options and buffer.
+    let n = unsafe {
+        IcmpSendEcho(
+            h.0,
+            helper::ipaddr(dst),
+            data.as_ptr().cast(),
+            data.len() as u16,
+            opts.map_or(ptr::null(), |o| o),
+            buf.ptr(),
+            size as u32,
+            timeout,
+        )
+    };
+    let err = last_error();
+    buf.assert_guard();
+    (n, err, buf)
+}
+
+/// Checks a successful IPv4 echo reply in `buf`.
+#[track_caller]
+fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
+    assert_eq!((n, err), (1, 0), "status {:?}", helper::status_name(err));
+    let r = Replies::new(buf.bytes(), n)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status(), IP_SUCCESS);
+    assert_eq!(r.address(), from);
+    assert_eq!(r.data, data);
+    assert_eq!(r.raw.DataSize as usize, data.len());
+    assert_eq!(
+        r.raw.Data as usize,
+        buf.bytes().as_ptr() as usize + S4,
+        "data right after the struct"
+    );
+    assert_eq!(r.raw.Reserved, 0);
+    assert!(r.ttl() > 0);
+    assert!(r.round_trip_time() < TIMEOUT_MS);
+}
+
+/// Runs `f` on a thread that entered a new network namespace (loopback up,
+/// then `setup` run by `sh -c`); `None` (printed) when not possible.
+#[cfg(target_os = "linux")]
+fn in_netns<R: Send + 'static>(
+    what: &str,
+    setup: &'static str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
+    if !is_root() {
+        println!("SKIPPED {what}: needs root for unshare(CLONE_NEWNET)");
+        return None;
+    }
+    let r = std::thread::spawn(move || {
+        // SAFETY: affects only this thread.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return Err(format!(
+                "unshare(CLONE_NEWNET): {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let script = format!("set -e; ip link set lo up; {setup}");
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !st.success() {
+            return Err(format!("setup failed: {script}"));
+        }
+        Ok(f())
+    })
+    .join()
+    .expect("namespace thread panicked");
+    match r {
+        Ok(v) => Some(v),
+        Err(e) if e.starts_with("unshare") || e.contains("No such file") => {
+            println!("SKIPPED {what}: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
+
+// ---------------------------------------------------------------------------
+// Echoes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn echo_v4_auto() {
+    let h = open4(None);
+    for (i, len) in [0usize, 1, 32, 1000, 8000].into_iter().enumerate() {
+        let data = payload(len, i as u32);
+        let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+        if err == ERROR_ACCESS_DENIED {
+            println!("SKIPPED echo_v4_auto: neither ping sockets nor raw sockets permitted");
+            return;
+        }
+        assert_reply4(n, err, &buf, LO, &data);
+    }
+}
+
+#[test]
+fn echo_v4_raw() {
+    if !is_root() {
+        println!("SKIPPED echo_v4_raw: raw sockets need root");
+        return;
+    }
+    let h = open4(Some(SocketMode::Raw));
+    for len in [0usize, 8, 56, 1472, 65000] {
+        let data = payload(len, len as u32);
+        let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+        assert_reply4(n, err, &buf, LO, &data);
+    }
+    // Another loopback address answers from itself.
+    let other = Ipv4Addr::new(127, 0, 0, 2);
+    let (n, err, buf) = send4(&h, other, b"x", None, S4 + 1, TIMEOUT_MS);
+    assert_reply4(n, err, &buf, other, b"x");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn echo_v4_ping_socket_in_netns() {
+    in_netns("echo_v4_ping_socket_in_netns", PING_OK, || {
+        let h = open4(Some(SocketMode::Datagram));
+        for len in [0usize, 32, 1472, 65000] {
+            let data = payload(len, 3);
+            let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+            assert_reply4(n, err, &buf, LO, &data);
+        }
+        // Reply TOS is echoed, through the IP_RECVTOS cmsg.
+        let opts = IP_OPTION_INFORMATION {
+            Ttl: 7,
+            Tos: 0x28,
+            ..Default::default()
+        };
+        let (n, err, buf) = send4(&h, LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
+        assert_reply4(n, err, &buf, LO, b"tos");
+        let r = Replies::new(buf.bytes(), 1)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.raw.Options.Tos, 0x28);
+        assert_eq!(r.ttl(), 64, "the reply's own TTL (cmsg IP_TTL)");
+    });
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_permission_is_access_denied() {
+    // New namespaces start with ping_group_range "1 0": nobody may.
+    in_netns("no_permission_is_access_denied", "true", || {
+        let h = open4(Some(SocketMode::Datagram));
+        let t = Instant::now();
+        let (n, err, buf) = send4(&h, LO, b"abc", None, S4 + 3, TIMEOUT_MS);
+        assert_eq!((n, err), (0, ERROR_ACCESS_DENIED));
+        assert!(t.elapsed() < Duration::from_millis(500), "no hang");
+        buf.assert_untouched();
+    });
+}
+
+#[test]
+fn echo_v6() {
+    // SAFETY: no preconditions.
+    let h = unsafe { Icmp6CreateFile() };
+    if h == INVALID_HANDLE_VALUE {
+        println!("SKIPPED echo_v6: no IPv6 (error {})", last_error());
+        return;
+    }
+    let h = Handle(h);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    for len in [0usize, 32, 1000] {
+        let data = payload(len, 9);
+        let mut buf = Guarded::new(S6 + len);
+        // SAFETY: valid arguments.
+        let n = unsafe {
+            Icmp6SendEcho2(
+                h.0,
+                ptr::null_mut(),
+                None,
+                ptr::null(),
+                &src,
+                &dst,
+                data.as_ptr().cast(),
+                len as u16,
+                ptr::null(),
+                buf.ptr(),
+                (S6 + len) as u32,
+                TIMEOUT_MS,
+            )
+        };
+        let err = last_error();
+        buf.assert_guard();
+        if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
+            println!("SKIPPED echo_v6: error {err}");
+            return;
+        }
+        assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
+        let r = Reply6::new(buf.bytes(), len as u16).unwrap();
+        assert_eq!(r.status(), IP_SUCCESS);
+        assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
+        assert_eq!(r.data, &data[..]);
+        // SAFETY: a valid buffer.
+        assert_eq!(
+            unsafe { Icmp6ParseReplies(buf.ptr(), (S6 + len) as u32) },
+            1
+        );
+    }
+    // IPv4 function with an IPv6 handle, and the reverse: 87.
+    let (n, err, _) = send4(&h, LO, b"", None, S4, 100);
+    assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
+    let h4 = open4(None);
+    let mut buf = Guarded::new(64);
+    // SAFETY: valid arguments.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h4.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            &src,
+            &dst,
+            ptr::null(),
+            0,
+            ptr::null(),
+            buf.ptr(),
+            64,
+            100,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_INVALID_PARAMETER));
+    // Destination :: → 1214; wrong family (host AF_INET6) → 87.
+    let zero = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    // SAFETY: valid arguments.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            &src,
+            &zero,
+            ptr::null(),
+            0,
+            ptr::null(),
+            buf.ptr(),
+            64,
+            100,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_INVALID_NETNAME));
+    let mut bad = dst;
+    bad.sin6_family = libc::AF_INET6 as u16;
+    // SAFETY: valid arguments.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            &src,
+            &bad,
+            ptr::null(),
+            0,
+            ptr::null(),
+            buf.ptr(),
+            64,
+            100,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_INVALID_PARAMETER));
+    buf.assert_untouched();
+}
+
+// ---------------------------------------------------------------------------
+// Argument and buffer rules
+// ---------------------------------------------------------------------------
+
+#[test]
+fn buffer_size_rules() {
+    let h = open4(None);
+    let data = payload(32, 1);
+    // ReplySize 0 → 122; below one reply → 87; one byte short → 11050.
+    for (size, want) in [
+        (0usize, ERROR_INSUFFICIENT_BUFFER),
+        (1, ERROR_INVALID_PARAMETER),
+        (S4 - 1, ERROR_INVALID_PARAMETER),
+        (S4 + 31, IP_GENERAL_FAILURE),
+    ] {
+        let (n, err, buf) = send4(&h, LO, &data, None, size, TIMEOUT_MS);
+        assert_eq!((n, err), (0, want), "ReplySize {size}");
+        buf.assert_untouched();
+    }
+    // Exactly one reply + data fits; guard bytes stay.
+    let (n, err, buf) = send4(&h, LO, &data, None, S4 + 32, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        println!("SKIPPED buffer_size_rules (echo part): no ICMP permission");
+        return;
+    }
+    assert_reply4(n, err, &buf, LO, &data);
+    // RequestSize 0 with ReplySize = one reply, NULL data.
+    let mut b = Guarded::new(S4);
+    // SAFETY: valid arguments.
+    let n = unsafe {
+        IcmpSendEcho(
+            h.0,
+            helper::ipaddr(LO),
+            ptr::null(),
+            0,
+            ptr::null(),
+            b.ptr(),
+            S4 as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (1, 0));
+    b.assert_guard();
+    // NULL reply buffer → 87.
+    // SAFETY: NULL buffer is the case under test.
+    let n = unsafe {
+        IcmpSendEcho(
+            h.0,
+            helper::ipaddr(LO),
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            ptr::null_mut(),
+            1000,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_INVALID_PARAMETER));
+    // An unaligned buffer works (the Data pointer is absolute).
+    let mut g = Guarded::new(S4 + 40);
+    // SAFETY: 1 + S4 + 32 bytes are inside the allocation.
+    let p = unsafe { g.ptr().cast::<u8>().add(1) };
+    // SAFETY: valid arguments.
+    let n = unsafe {
+        IcmpSendEcho(
+            h.0,
+            helper::ipaddr(LO),
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            p.cast(),
+            (S4 + 32) as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (1, 0));
+    let bytes = &g.all()[1..1 + S4 + 32];
+    let r = Replies::new(bytes, 1).unwrap().next().unwrap().unwrap();
+    assert_eq!(r.data, &data[..]);
+    assert!(g.all()[1 + S4 + 32..].iter().all(|&b| b == GUARD));
+}
+
+#[test]
+fn bad_destination_handle_and_close() {
+    let h = open4(None);
+    let (n, err, buf) = send4(&h, Ipv4Addr::UNSPECIFIED, b"abc", None, 100, TIMEOUT_MS);
+    assert_eq!((n, err), (0, ERROR_INVALID_NETNAME));
+    buf.assert_untouched();
+    for bad in [
+        ptr::null_mut(),
+        INVALID_HANDLE_VALUE,
+        0x1234 as HANDLE,
+        (h.0 as usize + 1) as HANDLE,
+    ] {
+        let fake = std::mem::ManuallyDrop::new(Handle(bad));
+        let (n, err, buf) = send4(&fake, LO, b"abc", None, 100, TIMEOUT_MS);
+        assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
+        buf.assert_untouched();
+        // SAFETY: any value is accepted by the Unix backend.
+        assert_eq!(unsafe { IcmpCloseHandle(bad) }, 0);
+        assert_eq!(last_error(), ERROR_INVALID_HANDLE);
+    }
+}
+
+#[test]
+fn async_is_not_supported() {
+    unsafe extern "system" fn apc(_: *mut c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let h = open4(None);
+    let data = b"async";
+    for (event, routine) in [
+        (1usize as HANDLE, None),
+        (
+            ptr::null_mut(),
+            Some(apc as unsafe extern "system" fn(_, _, _)),
+        ),
+    ] {
+        for ex in [false, true] {
+            let mut buf = Guarded::new(200);
+            let t = Instant::now();
+            // SAFETY: valid arguments (the event is never used).
+            let n = unsafe {
+                if ex {
+                    IcmpSendEcho2Ex(
+                        h.0,
+                        event,
+                        routine,
+                        ptr::null(),
+                        0,
+                        helper::ipaddr(LO),
+                        data.as_ptr().cast(),
+                        5,
+                        ptr::null(),
+                        buf.ptr(),
+                        200,
+                        TIMEOUT_MS,
+                    )
+                } else {
+                    IcmpSendEcho2(
+                        h.0,
+                        event,
+                        routine,
+                        ptr::null(),
+                        helper::ipaddr(LO),
+                        data.as_ptr().cast(),
+                        5,
+                        ptr::null(),
+                        buf.ptr(),
+                        200,
+                        TIMEOUT_MS,
+                    )
+                }
+            };
+            assert_eq!((n, last_error()), (0, ERROR_NOT_SUPPORTED));
+            assert!(t.elapsed() < Duration::from_millis(100), "no wait");
+            buf.assert_untouched();
+        }
+    }
+}
+
+#[test]
+fn parse_replies_is_destructive() {
+    let h = open4(None);
+    let (n, err, mut buf) = send4(&h, LO, b"parse", None, S4 + 5, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        println!("SKIPPED parse_replies_is_destructive: no ICMP permission");
+        return;
+    }
+    assert_eq!((n, err), (1, 0));
+    let size = (S4 + 5) as u32;
+    // After a synchronous send Reserved is 0: 0, last error = Status (0).
+    // SAFETY: a valid buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), size) }, 0);
+    assert_eq!(last_error(), IP_SUCCESS);
+    // A stored count is returned once, then cleared.
+    buf.all_mut()[14..16].copy_from_slice(&1u16.to_ne_bytes());
+    // SAFETY: a valid buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), size) }, 1);
+    // SAFETY: a valid buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), size) }, 0);
+    // Status copied to the last error when the count is 0.
+    buf.all_mut()[4..8].copy_from_slice(&IP_REQ_TIMED_OUT.to_ne_bytes());
+    // SAFETY: a valid buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), size) }, 0);
+    assert_eq!(last_error(), IP_REQ_TIMED_OUT);
+    // NULL / short: 0, no crash.
+    // SAFETY: NULL is the case under test.
+    assert_eq!(unsafe { IcmpParseReplies(ptr::null_mut(), 100) }, 0);
+    // SAFETY: NULL is the case under test.
+    assert_eq!(unsafe { Icmp6ParseReplies(ptr::null_mut(), 0) }, 0);
+    // Icmp6ParseReplies: 0 + Status unless success.
+    let mut b6 = Guarded::new(S6);
+    b6.all_mut()[28..32].copy_from_slice(&IP_DEST_NO_ROUTE.to_ne_bytes());
+    // SAFETY: a valid buffer.
+    assert_eq!(unsafe { Icmp6ParseReplies(b6.ptr(), S6 as u32) }, 0);
+    assert_eq!(last_error(), IP_DEST_NO_ROUTE);
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency, options, no heap
+// ---------------------------------------------------------------------------
+
+fn concurrent(mode: Option<SocketMode>) {
+    let h = std::sync::Arc::new(open4(mode));
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for i in 0..200u32 {
+                    let data = payload(16 + (i as usize % 48), t * 1000 + i);
+                    let (n, err, buf) = send4(&h, LO, &data, None, S4 + data.len(), TIMEOUT_MS);
+                    assert_reply4(n, err, &buf, LO, &data);
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    for t in threads {
+        t.join().expect("echo thread failed");
+    }
+    println!("8 x 200 echoes ({mode:?}) in {:?}", start.elapsed());
+}
+
+#[test]
+fn concurrent_echoes_raw() {
+    if !is_root() {
+        println!("SKIPPED concurrent_echoes_raw: raw sockets need root");
+        return;
+    }
+    concurrent(Some(SocketMode::Raw));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn concurrent_echoes_ping_socket_in_netns() {
+    // The echo threads are spawned from the namespace thread: they inherit it.
+    in_netns("concurrent_echoes_ping_socket_in_netns", PING_OK, || {
+        concurrent(Some(SocketMode::Datagram))
+    });
+}
+
+fn options_roundtrip(mode: SocketMode) {
+    let h = open4(Some(mode));
+    // Record route (RFC 791): type 7, length 11, pointer 4, two slots, EOL.
+    let mut rr = [7u8, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let opts = IP_OPTION_INFORMATION {
+        Ttl: 0,
+        Tos: 0,
+        Flags: 0,
+        OptionsSize: 12,
+        OptionsData: rr.as_mut_ptr(),
+    };
+    let data = payload(20, 5);
+    let size = S4 + 20 + 8 + 40;
+    let (n, err, buf) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
+    let r = Replies::new(buf.bytes(), 1)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.data, &data[..]);
+    assert!(!r.options.is_empty(), "the reply's options are reported");
+    assert_eq!(r.options[0], 7, "record route echoed: {:?}", r.options);
+    assert!(
+        r.options.windows(4).any(|w| w == [127, 0, 0, 1]),
+        "a hop recorded: {:?}",
+        r.options
+    );
+    // Too many option bytes: IP_OPTION_TOO_BIG.
+    let mut big = [1u8; 44];
+    let opts = IP_OPTION_INFORMATION {
+        OptionsSize: 44,
+        OptionsData: big.as_mut_ptr(),
+        ..Default::default()
+    };
+    let (n, err, _) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    assert_eq!((n, err), (0, IP_OPTION_TOO_BIG));
+}
+
+#[test]
+fn ip_options_raw() {
+    if !is_root() {
+        println!("SKIPPED ip_options_raw: raw sockets need root");
+        return;
+    }
+    options_roundtrip(SocketMode::Raw);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ip_options_ping_socket_in_netns() {
+    in_netns("ip_options_ping_socket_in_netns", PING_OK, || {
+        options_roundtrip(SocketMode::Datagram)
+    });
+}
+
+fn no_heap(mode: Option<SocketMode>) {
+    let h = open4(mode);
+    let data = [7u8; 56];
+    let mut buf = [0u64; 64];
+    let mut echo = || {
+        // SAFETY: valid arguments.
+        let n = unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                56,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                512,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (1, 0));
+    };
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 echoes"
+    );
+}
+
+#[test]
+fn no_heap_per_echo_raw() {
+    if !is_root() {
+        println!("SKIPPED no_heap_per_echo_raw: raw sockets need root");
+        return;
+    }
+    no_heap(Some(SocketMode::Raw));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_heap_per_echo_ping_socket_in_netns() {
+    in_netns("no_heap_per_echo_ping_socket_in_netns", PING_OK, || {
+        no_heap(Some(SocketMode::Datagram))
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Error statuses provoked in a private namespace (Linux)
+// ---------------------------------------------------------------------------
+
+#[cfg(target_os = "linux")]
+fn check_errors(mode: SocketMode) {
+    let h = open4(Some(mode));
+    // Silent host (echo ignored): 0 + 11010 after the timeout, Status too.
+    let t = Instant::now();
+    let (n, err, buf) = send4(&h, LO, b"quiet", None, S4 + 5, 300);
+    let took = t.elapsed();
+    assert_eq!((n, err), (0, IP_REQ_TIMED_OUT));
+    assert_eq!(
+        Replies::new(buf.bytes(), 1)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .status(),
+        IP_REQ_TIMED_OUT
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(800),
+        "{took:?}"
+    );
+    // Timeout 0: returns at once.
+    let t = Instant::now();
+    let (n, err, _) = send4(&h, LO, b"quiet", None, S4 + 5, 0);
+    assert_eq!((n, err), (0, IP_REQ_TIMED_OUT));
+    assert!(t.elapsed() < Duration::from_millis(100));
+    // Local routes: unreachable → 11003, prohibit → 11050 (EACCES), both
+    // synchronous send failures with the status in reply[0] too.
+    for (dst, want) in [
+        (Ipv4Addr::new(203, 0, 113, 1), IP_DEST_HOST_UNREACHABLE),
+        (Ipv4Addr::new(203, 0, 113, 2), IP_GENERAL_FAILURE),
+    ] {
+        let (n, err, buf) = send4(&h, dst, b"x", None, S4 + 1, TIMEOUT_MS);
+        assert_eq!((n, err), (0, want), "{dst}");
+        assert_eq!(
+            Replies::new(buf.bytes(), 1)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .status(),
+            want
+        );
+    }
+    // DF over a 1500-byte MTU: 11009; without DF the echo is fragmented.
+    let data = payload(2000, 1);
+    let df = IP_OPTION_INFORMATION {
+        Flags: IP_FLAG_DF,
+        ..Default::default()
+    };
+    let (n, err, _) = send4(
+        &h,
+        Ipv4Addr::new(127, 0, 0, 1),
+        &data,
+        Some(&df),
+        S4 + 2000,
+        TIMEOUT_MS,
+    );
+    assert_eq!((n, err), (0, IP_PACKET_TOO_BIG));
+}
+
+#[cfg(target_os = "linux")]
+const ERR_SETUP: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range; \
+    echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all; ip link set lo mtu 1500; \
+    ip route add unreachable 203.0.113.1/32; ip route add prohibit 203.0.113.2/32";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn error_statuses_ping_socket_in_netns() {
+    in_netns("error_statuses_ping_socket_in_netns", ERR_SETUP, || {
+        check_errors(SocketMode::Datagram)
+    });
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn error_statuses_raw_in_netns() {
+    in_netns("error_statuses_raw_in_netns", ERR_SETUP, || {
+        check_errors(SocketMode::Raw)
+    });
+}
