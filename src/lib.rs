@@ -23,11 +23,21 @@ mod layout;
 mod verify;
 
 pub mod helper;
-#[cfg(any(windows, target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+))]
 pub mod icmpapi;
 pub mod ipexport;
 
-#[cfg(any(windows, target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+))]
 pub use icmpapi::*;
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 pub mod unix;

@@ -28,8 +28,8 @@
 //! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
 
 pub(crate) mod api;
-/// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
-/// covered by semver: exposed for the fuzz and property harnesses.
+// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
+// covered by semver: exposed for the fuzz and property harnesses.
 #[doc(hidden)]
 pub mod reply;
 mod sock;
@@ -126,10 +126,10 @@ pub(crate) fn desc(h: HANDLE) -> Option<&'static Desc> {
     }
 }
 
-/// Opens a handle like [`IcmpCreateFile`] (`v6` false) or
-/// [`Icmp6CreateFile`] (`v6` true) whose requests use the given kind of
+/// Opens a handle like [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) (`v6` false) or
+/// [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) (`v6` true) whose requests use the given kind of
 /// socket: the Unix backend's knob for choosing (and testing) the
-/// ping-socket and raw-socket paths. Close it with [`IcmpCloseHandle`].
+/// ping-socket and raw-socket paths. Close it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle).
 ///
 /// Pitfall: Unix only; Windows has no equivalent.
 pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
@@ -142,7 +142,7 @@ pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
     (&HANDLES[i] as *const Desc).cast_mut().cast()
 }
 
-/// The mode [`IcmpCreateFile`] and [`Icmp6CreateFile`] use: the environment
+/// The mode [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) and [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) use: the environment
 /// variable `ICMP_SYS_SOCKET` (`raw`, `dgram`), else [`SocketMode::Auto`].
 pub(crate) fn default_mode() -> SocketMode {
     // SAFETY: getenv with a NUL-terminated name; the result is only read
