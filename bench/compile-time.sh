@@ -6,6 +6,8 @@
 # Usage: bench/compile-time.sh [RUNS]      (RUNS per side, default 5)
 #   BENCH_TARGET=<triple>   target to build for (default x86_64-pc-windows-gnu)
 #   BENCH_PROFILE=release   build with --release (default: dev profile)
+#   BENCH_ICMP_PATH=<dir>   icmp-sys checkout to measure (default: this repo),
+#                           e.g. a variant without build.rs
 #   BENCH_TIMINGS=1         after the timed runs, one extra clean build per
 #                           side with `cargo build --timings`, printing each
 #                           unit's compile time (not counted in the medians)
@@ -28,8 +30,10 @@
 # sensitive to other load on the machine). The ratio is of the medians.
 # It prints numbers; it is not a test and exits 0 whatever the ratio.
 set -euo pipefail
+[[ -n "${BENCH_ICMP_PATH:-}" ]] && BENCH_ICMP_PATH=$(realpath "$BENCH_ICMP_PATH")
 cd "$(dirname "$0")/.."
 repo=$PWD
+icmp_path=${BENCH_ICMP_PATH:-$repo}
 
 runs=${1:-${BENCH_RUNS:-5}}
 if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]] || ((runs > 50)); then
@@ -54,7 +58,7 @@ edition = "2024"
 publish = false
 
 [dependencies]
-icmp-sys = { path = "$repo" }
+icmp-sys = { path = "$icmp_path" }
 
 [workspace]
 
@@ -176,7 +180,7 @@ for side in "${sides[@]}"; do
     (cd "$work/$side" && cargo fetch --quiet --target "$target")
 done
 echo "rustc: $(rustc --version); target: $target; profile: ${BENCH_PROFILE:-dev}; runs per side: $runs"
-echo "icmp-sys: $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) CPUs"
+echo "icmp-sys: $icmp_path, $(cd "$icmp_path" && git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) CPUs"
 for side in "${sides[@]}"; do
     build "$side" "$work/target-warmup"
 done
