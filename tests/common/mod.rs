@@ -124,11 +124,26 @@ pub fn assert_echo_reply(buf: &Guarded, count: u32, from: Ipv4Addr, data: &[u8],
     );
     assert_eq!(r.address(), from, "Address");
     assert_eq!(usize::from(r.raw.DataSize), data.len(), "DataSize");
-    assert!(
-        r.data == data,
-        "echoed bytes differ from the request ({} bytes)",
-        data.len()
-    );
+    if r.data != data {
+        let i = r
+            .data
+            .iter()
+            .zip(data)
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        let head = |d: &[u8]| {
+            d.iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        panic!(
+            "echoed bytes differ from the request ({} bytes) from byte {i}: got {}.., sent {}..",
+            data.len(),
+            head(r.data),
+            head(data)
+        );
+    }
     if !data.is_empty() {
         let off = buf.offset_of(r.raw.Data);
         let end = off + data.len() as isize;
