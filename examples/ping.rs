@@ -22,6 +22,15 @@
 //!
 //! Every call into the API is in `send::Pinger`, with the pitfall it avoids
 //! next to it. The argument parsing and the output are platform-independent.
+//!
+//! Where it runs: on Windows over `iphlpapi.dll`; on Linux, macOS and
+//! FreeBSD natively over the crate's Unix backend (`icmp_sys::unix`) with
+//! the very same calls (`cargo run --example ping -- 127.0.0.1`). On Linux
+//! that needs a ping socket (a group of the process in
+//! `net.ipv4.ping_group_range`) or a raw socket (root or `CAP_NET_RAW`);
+//! without either every send fails with `ERROR_ACCESS_DENIED`, and the
+//! example stops at the first one with the fix and exit code 1. The Windows
+//! build also runs under Wine (`.ci/wine`).
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -51,7 +60,15 @@ const INTERVAL: Duration = Duration::from_secs(1);
 
 /// The parsed command line.
 #[derive(Debug)]
-#[cfg_attr(not(windows), allow(dead_code))] // NO-BACKEND: remove with the fallback below
+#[cfg_attr(
+    not(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )),
+    allow(dead_code)
+)]
 struct Options {
     count: u32,
     size: u16,
@@ -162,7 +179,15 @@ fn resolve(host: &str, family: Option<Family>) -> Option<(IpAddr, u32)> {
 }
 
 /// The result of one echo request.
-#[cfg_attr(not(windows), allow(dead_code))] // NO-BACKEND: remove with the fallback below
+#[cfg_attr(
+    not(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )),
+    allow(dead_code)
+)]
 #[derive(Debug)]
 enum Outcome {
     /// An echo reply from the host.
@@ -270,10 +295,14 @@ fn payload(size: u16) -> Vec<u8> {
     (b'a'..=b'w').cycle().take(size.into()).collect()
 }
 
-// NO-BACKEND: the ICMP functions exist only on Windows until the Unix backend
-// lands. Then delete this `cfg` and the fallback in `main`, and the two
-// `cfg_attr(not(windows), allow(dead_code))` lines marked NO-BACKEND.
-#[cfg(windows)]
+// The ICMP functions exist on Windows (iphlpapi.dll) and, through the crate's
+// Unix backend, on Linux, macOS and FreeBSD: the same code runs on all of them.
+#[cfg(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+))]
 mod send {
     use super::{Family, Outcome};
     use core::ptr::{null, null_mut};
@@ -553,7 +582,12 @@ fn main() -> ExitCode {
 }
 
 /// Sends the echo requests and prints as `ping.exe` does.
-#[cfg(windows)] // NO-BACKEND: delete this line when the Unix backend lands.
+#[cfg(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+))]
 fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
     let family = if addr.is_ipv4() {
         Family::V4
@@ -587,6 +621,13 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
         let started = Instant::now();
         let outcome = pinger.echo(addr, scope_id, &data, opts.ttl, opts.timeout_ms);
         print_outcome(&outcome, opts.size);
+        // Unix backend: no permission for any ICMP socket. Every further
+        // request would fail the same way: explain the fix and stop.
+        #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+        if matches!(outcome, Outcome::Failed(icmp_sys::ERROR_ACCESS_DENIED)) {
+            print_permission_help();
+            return ExitCode::from(1);
+        }
         outcomes.push(outcome);
         // One request per second, as ping.exe; none after the last.
         if i + 1 < opts.count {
@@ -600,8 +641,51 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
     }
 }
 
-/// NO-BACKEND: delete this fallback when the Unix backend lands.
-#[cfg(not(windows))]
+/// Explains an `ERROR_ACCESS_DENIED` from the Unix backend (see
+/// `icmp_sys::unix`): no ping socket and no raw socket were permitted.
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+fn print_permission_help() {
+    let forced = std::env::var("ICMP_SYS_SOCKET").ok();
+    eprintln!("ping: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).");
+    #[cfg(target_os = "linux")]
+    {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+            .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|e| format!("unreadable: {e}"));
+        // SAFETY: no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        eprintln!(
+            "ping: sending needs a ping socket, allowed when one of the process's groups is \
+             in net.ipv4.ping_group_range (here \"{range}\"; uid {uid}, gid {gid}), \
+             or a raw socket (root or CAP_NET_RAW)."
+        );
+        eprintln!("ping: fix, one of:");
+        eprintln!(
+            "ping:   sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   (all groups)"
+        );
+        eprintln!("ping:   sudo setcap cap_net_raw+ep <this ping binary>");
+        eprintln!("ping:   run it as root");
+    }
+    #[cfg(not(target_os = "linux"))]
+    eprintln!(
+        "ping: ICMP sockets need root on this OS ({}): run it as root.",
+        std::env::consts::OS
+    );
+    if let Some(mode) = forced {
+        eprintln!(
+            "ping: note: ICMP_SYS_SOCKET={mode} limits the socket kinds tried \
+             (raw: raw sockets only; dgram: ping sockets only); unset it to try both."
+        );
+    }
+}
+
+/// Other OSes: icmp-sys has no ICMP functions there.
+#[cfg(not(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+)))]
 fn run(opts: &Options, addr: IpAddr, _scope_id: u32) -> ExitCode {
     // Keep the shared code "used" so the build stays warning-free.
     let _ = (
@@ -613,9 +697,10 @@ fn run(opts: &Options, addr: IpAddr, _scope_id: u32) -> ExitCode {
     );
     let _ = (INTERVAL, Instant::now);
     eprintln!(
-        "ping: cannot ping {addr} ({}): icmp-sys has no ICMP backend for this OS yet; \
-         run the Windows build under Wine (see README).",
-        opts.host
+        "ping: cannot ping {addr} ({}): icmp-sys has no ICMP backend for {} \
+         (Windows, Linux, macOS and FreeBSD only).",
+        opts.host,
+        std::env::consts::OS
     );
     ExitCode::from(2)
 }
