@@ -89,9 +89,10 @@ pub use imp::IcmpCloseHandle;
 /// the error in `GetLastError`: an `IP_STATUS` such as
 /// [`IP_REQ_TIMED_OUT`](crate::ipexport::IP_REQ_TIMED_OUT) (also in the first
 /// reply's `Status`), [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER)
-/// (bad handle, null buffer, buffer smaller than one reply),
+/// (bad handle, null buffer, `ReplySize` smaller than one reply, 0
+/// included — Windows 2003 and earlier gave
 /// [`ERROR_INSUFFICIENT_BUFFER`](crate::ipexport::ERROR_INSUFFICIENT_BUFFER)
-/// (`ReplySize` 0), [`ERROR_INVALID_NETNAME`](crate::ipexport::ERROR_INVALID_NETNAME)
+/// for 0), [`ERROR_INVALID_NETNAME`](crate::ipexport::ERROR_INVALID_NETNAME)
 /// (destination 0.0.0.0).
 ///
 /// Pitfalls: `DestinationAddress` is in network byte order as laid out in

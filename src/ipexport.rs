@@ -687,11 +687,13 @@ pub const ERROR_GEN_FAILURE: u32 = 31;
 /// stack).
 pub const ERROR_NOT_SUPPORTED: u32 = 50;
 /// `ERROR_INVALID_PARAMETER` (87): an invalid handle, a null reply buffer or
-/// a reply buffer smaller than one reply.
+/// a `ReplySize` smaller than one reply (0 included).
 pub const ERROR_INVALID_PARAMETER: u32 = 87;
 /// `ERROR_CALL_NOT_IMPLEMENTED` (120): not implemented (IPv6 on Wine 8.0).
 pub const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
-/// `ERROR_INSUFFICIENT_BUFFER` (122): `ReplySize` is 0.
+/// `ERROR_INSUFFICIENT_BUFFER` (122): `ReplySize` is 0, on Windows 2003 and
+/// earlier (Vista and later, Wine and the Unix backend report
+/// [`ERROR_INVALID_PARAMETER`]).
 pub const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
 /// `ERROR_IO_PENDING` (997): an asynchronous send was started. The send
 /// returns 0 and `GetLastError` gives this value: it is not a failure.

@@ -433,9 +433,10 @@ fn echo_v6() {
 fn buffer_size_rules() {
     let h = open4(None);
     let data = payload(32, 1);
-    // ReplySize 0 → 122; below one reply → 87; one byte short → 11050.
+    // ReplySize 0 and below one reply → 87 (Vista+; 122 for 0 on 2003 and
+    // earlier); one byte short → 11050.
     for (size, want) in [
-        (0usize, ERROR_INSUFFICIENT_BUFFER),
+        (0usize, ERROR_INVALID_PARAMETER),
         (1, ERROR_INVALID_PARAMETER),
         (S4 - 1, ERROR_INVALID_PARAMETER),
         (S4 + 31, IP_GENERAL_FAILURE),

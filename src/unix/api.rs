@@ -74,9 +74,7 @@ unsafe fn send4(
     if reply.is_null() {
         return fail(ERROR_INVALID_PARAMETER);
     }
-    if reply_size == 0 {
-        return fail(ERROR_INSUFFICIENT_BUFFER);
-    }
+    // ReplySize 0 included: 87 on Vista and later (122 on 2003 and earlier).
     if (reply_size as usize) < head || (data.is_null() && size > 0) {
         return fail(ERROR_INVALID_PARAMETER);
     }
@@ -359,9 +357,7 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     if ReplyBuffer.is_null() || DestinationAddress.is_null() {
         return fail(ERROR_INVALID_PARAMETER);
     }
-    if ReplySize == 0 {
-        return fail(ERROR_INSUFFICIENT_BUFFER);
-    }
+    // ReplySize 0 included: 87, as for IPv4 on Vista and later.
     if (ReplySize as usize) < head || (RequestData.is_null() && RequestSize > 0) {
         return fail(ERROR_INVALID_PARAMETER);
     }
