@@ -3,10 +3,19 @@
 //!
 //! - Argument errors (exit 2 with the usage text) and the help run wherever
 //!   the example builds: they send nothing.
-//! - The echo runs send only to 127.0.0.1 (and `::1`). They run where the
-//!   crate can send: on Windows, and under Wine on Linux (`.ci/wine`, as root
-//!   for raw ICMP sockets). Elsewhere they are `#[ignore]`d with the reason,
-//!   until the Unix backend lands.
+//! - The echo runs send only to 127.0.0.1, 127.0.0.2 and `::1`. They run
+//!   wherever the crate can send: on Windows, under Wine on Linux
+//!   (`.ci/wine`), and natively on Linux, macOS and FreeBSD over the Unix
+//!   backend, with the same expectations (IPv6: a real reply, except under
+//!   Wine 8.0, which lacks IPv6 echo: asserted as such). They need ICMP
+//!   permission (root, `CAP_NET_RAW`, or on Linux a group in
+//!   `net.ipv4.ping_group_range`) and fail saying so without it.
+//! - Linux only: runs inside private network namespaces the test creates
+//!   (`unshare -n` as root, `unshare -rn` — user + net namespace — otherwise;
+//!   a test fails with the reason where neither is possible): a silent host
+//!   (`icmp_echo_ignore_all`) times out; the ping-socket path as a mapped
+//!   user with `ping_group_range` widened; and the permission message when
+//!   no socket kind is allowed.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -44,14 +53,21 @@ struct Run {
 
 /// Runs the example with `args`, killed after [`RUN_LIMIT`].
 fn ping(args: &[&str]) -> Run {
+    let mut cmd = Command::new(ping_exe());
+    cmd.args(args);
+    run_command(cmd, args)
+}
+
+/// Runs `cmd` (the example, or a wrapper that execs it), killed after
+/// [`RUN_LIMIT`]; `args` only label the failure message.
+fn run_command(mut cmd: Command, args: &[&str]) -> Run {
     let started = Instant::now();
-    let mut child = Command::new(ping_exe())
-        .args(args)
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn the ping example");
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     // The pipes are small and the output is short, but read them on threads so
     // a chatty child can never block on a full pipe.
     let mut out = child.stdout.take().expect("stdout");
@@ -173,16 +189,30 @@ fn literal_of_the_wrong_family_is_not_found_exit_1() {
 }
 
 // ---------------------------------------------------------------------------
-// Echoes to loopback (Windows, or Wine)
+// Echoes to loopback (Windows, Wine, or natively over the Unix backend)
 // ---------------------------------------------------------------------------
 
 /// Fails with an explanation when the example could not send at all.
 fn assert_could_send(run: &Run, ctx: &str) {
     assert!(
         !run.stdout.contains("transmit failed. Error code 5."),
-        "no permission to send ICMP (error 5): under Wine run as root or with a \
-         gid in net.ipv4.ping_group_range\n{ctx}"
+        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
+         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
     );
+}
+
+/// The TTL of an echo reply from loopback, where it is known: natively on
+/// Linux, the namespace's `net.ipv4.ip_default_ttl` (the kernel answers
+/// with it, whatever the request's TTL).
+fn loopback_reply_ttl() -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl")
+            .expect("read /proc/sys/net/ipv4/ip_default_ttl");
+        Some(text.trim().parse().expect("ip_default_ttl is a number"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// Parses `Reply from <addr>: ...` lines of a successful IPv4 echo and checks
@@ -203,6 +233,12 @@ fn check_v4_replies(lines: &[&str], addr: &str, bytes: usize, ctx: &str) -> Vec<
                 .parse()
                 .unwrap_or_else(|_| panic!("bad TTL in {line:?}\n{ctx}"));
             assert!((1..=255).contains(&ttl), "{line:?}\n{ctx}");
+            if let Some(expected) = loopback_reply_ttl() {
+                assert_eq!(
+                    ttl, expected,
+                    "reply TTL != ip_default_ttl: {line:?}\n{ctx}"
+                );
+            }
             match time {
                 "<1ms" => 0,
                 t => {
@@ -251,9 +287,14 @@ fn check_statistics(lines: &[&str], addr: &str, rtts: &[u32], ctx: &str) {
 
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "sends echoes: the ICMP functions exist only on Windows until the Unix \
-              backend lands; run the Windows build under Wine (.ci/wine)"
+    not(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )),
+    ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
+              and FreeBSD"
 )]
 fn two_echoes_to_loopback() {
     let args = ["-n", "2", "-w", "2000", "127.0.0.1"];
@@ -284,9 +325,14 @@ fn two_echoes_to_loopback() {
 
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "sends echoes: the ICMP functions exist only on Windows until the Unix \
-              backend lands; run the Windows build under Wine (.ci/wine)"
+    not(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )),
+    ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
+              and FreeBSD"
 )]
 fn sizes_and_ttl_to_loopback() {
     for (size, ttl) in [(0usize, None), (1472, Some("64")), (65500, Some("255"))] {
@@ -327,9 +373,14 @@ fn under_wine() -> bool {
 
 #[test]
 #[cfg_attr(
-    not(windows),
-    ignore = "sends echoes: the ICMP functions exist only on Windows until the Unix \
-              backend lands; run the Windows build under Wine (.ci/wine)"
+    not(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )),
+    ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
+              and FreeBSD"
 )]
 fn ipv6_loopback() {
     let args = ["-n", "1", "-w", "2000", "-6", "::1"];
@@ -348,7 +399,7 @@ fn ipv6_loopback() {
         assert!(!run.stdout.contains("Pinging"), "{ctx}");
         return;
     }
-    // Windows (and, later, the Unix backend): a real echo. The IPv6 reply
+    // Windows, and natively the Unix backend: a real echo. The IPv6 reply
     // line has no bytes= and no TTL, as ping.exe.
     assert_could_send(&run, &ctx);
     assert_eq!(run.code, 0, "{ctx}");
@@ -371,5 +422,176 @@ fn ipv6_loopback() {
         run.stdout
             .contains("    Packets: Sent = 1, Received = 1, Lost = 0 (0% loss),"),
         "{ctx}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Natively, inside private network namespaces (Linux)
+// ---------------------------------------------------------------------------
+
+/// Whether this process is root (then `unshare -n`; else `unshare -rn`).
+#[cfg(target_os = "linux")]
+fn is_root() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs the example with `args` inside a new network namespace: `unshare -n`
+/// as root, else `unshare -rn` (a user namespace mapping the caller to root,
+/// which owns the new network namespace). `setup` runs first in `sh -c`,
+/// after `lo` is brought up; nothing here touches the host's namespace.
+/// Panics with the reason when the namespace cannot be created.
+#[cfg(target_os = "linux")]
+fn ping_in_netns(setup: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new("unshare");
+    cmd.arg(if is_root() { "-n" } else { "-rn" })
+        .arg("sh")
+        .arg("-c")
+        // "$0" is the example and "$@" its arguments: no quoting issues.
+        .arg(format!(
+            "set -e; ip link set lo up; {setup}; exec \"$0\" \"$@\""
+        ))
+        .arg(ping_exe())
+        .args(args);
+    let run = run_command(cmd, args);
+    if run.stderr.starts_with("unshare:") || run.stderr.contains("ip: not found") {
+        panic!(
+            "cannot run in a private network namespace ({}): this test needs root, or \
+             unprivileged user namespaces (blocked e.g. on Ubuntu 24.04 by AppArmor: \
+             run it with sudo), and iproute2\n{}",
+            if is_root() {
+                "unshare -n"
+            } else {
+                "unshare -rn"
+            },
+            run.context(args)
+        );
+    }
+    run
+}
+
+/// A silent host (`net.ipv4.icmp_echo_ignore_all=1` in the namespace):
+/// every request times out after about `-w`, exit code 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn silent_host_times_out_in_netns() {
+    let args = ["-n", "2", "-w", "300", "127.0.0.1"];
+    let run = ping_in_netns("echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all", &args);
+    let ctx = run.context(&args);
+    assert_could_send(&run, &ctx);
+    assert_eq!(run.code, 1, "{ctx}");
+    assert_eq!(
+        run.lines(),
+        [
+            "",
+            "Pinging 127.0.0.1 with 32 bytes of data:",
+            "Request timed out.",
+            "Request timed out.",
+            "",
+            "Ping statistics for 127.0.0.1:",
+            "    Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),",
+        ],
+        "{ctx}"
+    );
+    // Request 1 waits its 300 ms, the interval fills the second, request 2
+    // waits 300 ms: about 1.3 s, never much less (the timeout is honoured)
+    // nor much more (no hang).
+    assert!(
+        run.elapsed >= Duration::from_millis(1250) && run.elapsed < Duration::from_secs(10),
+        "took {:?}\n{ctx}",
+        run.elapsed
+    );
+    assert!(run.stderr.is_empty(), "{ctx}");
+}
+
+/// The ping-socket path (what a normal user gets): inside a user + net
+/// namespace with `ping_group_range` covering the mapped group 0 and
+/// `ICMP_SYS_SOCKET=dgram`, echoes to 127.0.0.1 and `::1` are answered.
+#[cfg(target_os = "linux")]
+#[test]
+fn ping_socket_in_user_netns() {
+    for args in [
+        &["-n", "1", "-w", "2000", "127.0.0.1"][..],
+        &["-n", "1", "-w", "2000", "-6", "::1"][..],
+    ] {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-rn", "sh", "-c"])
+            .arg(
+                "set -e; ip link set lo up; \
+                 echo '0 0' > /proc/sys/net/ipv4/ping_group_range; exec \"$0\" \"$@\"",
+            )
+            .arg(ping_exe())
+            .args(args)
+            .env("ICMP_SYS_SOCKET", "dgram");
+        let run = run_command(cmd, args);
+        let ctx = run.context(args);
+        assert!(
+            !run.stderr.starts_with("unshare:"),
+            "cannot create a user + net namespace (unprivileged user namespaces \
+             blocked?)\n{ctx}"
+        );
+        assert_could_send(&run, &ctx);
+        assert_eq!(run.code, 0, "{ctx}");
+        let addr = args.last().unwrap();
+        let lines = run.lines();
+        if addr.contains(':') {
+            let reply = lines.get(2).copied().unwrap_or_default();
+            assert!(reply.starts_with("Reply from ::1: time"), "{ctx}");
+        } else {
+            let rtts = check_v4_replies(&lines, addr, 32, &ctx);
+            assert_eq!(rtts.len(), 1, "{ctx}");
+            check_statistics(&lines, addr, &rtts, &ctx);
+        }
+    }
+}
+
+/// No socket kind permitted (ping sockets only, and a new network
+/// namespace's `ping_group_range` is the kernel's empty default `1 0`; it
+/// cannot be written as `1 0` from a user namespace, where unmapped gids
+/// give EIO):
+/// the first send fails with ERROR_ACCESS_DENIED and the example stops with
+/// the fix and exit code 1, without statistics.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_permission_explains_the_fix_in_netns() {
+    let args = ["-n", "3", "-w", "2000", "127.0.0.1"];
+    let mut cmd = Command::new("unshare");
+    cmd.arg(if is_root() { "-n" } else { "-rn" })
+        .args(["sh", "-c"])
+        .arg("set -e; ip link set lo up; exec \"$0\" \"$@\"")
+        .arg(ping_exe())
+        .args(args)
+        .env("ICMP_SYS_SOCKET", "dgram");
+    let run = run_command(cmd, &args);
+    let ctx = run.context(&args);
+    assert!(
+        !run.stderr.starts_with("unshare:"),
+        "cannot create a network namespace (needs root or unprivileged user \
+         namespaces)\n{ctx}"
+    );
+    assert_eq!(run.code, 1, "{ctx}");
+    assert_eq!(
+        run.lines(),
+        [
+            "",
+            "Pinging 127.0.0.1 with 32 bytes of data:",
+            "PING: transmit failed. Error code 5.",
+        ],
+        "stops after the first failure\n{ctx}"
+    );
+    for needle in [
+        "no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).",
+        "in net.ipv4.ping_group_range (here \"",
+        "sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+        "CAP_NET_RAW",
+        "ICMP_SYS_SOCKET=dgram",
+    ] {
+        assert!(run.stderr.contains(needle), "missing {needle:?}\n{ctx}");
+    }
+    // Nothing was waited for: the failure is immediate.
+    assert!(
+        run.elapsed < Duration::from_secs(2),
+        "{:?}\n{ctx}",
+        run.elapsed
     );
 }
