@@ -161,9 +161,8 @@ mod generate {
         std::fs::write(&path, &text).expect("write bindings");
         write_names(&text, &out_dir.join("icmp_sys_names.rs"));
         write_shipped_names(&out_dir.join("icmp_sys_shipped.rs"));
-        if let Ok(copy) = env::var("ICMP_SYS_BINDGEN_OUT")
-            && !copy.is_empty()
-        {
+        let copy = env::var("ICMP_SYS_BINDGEN_OUT").unwrap_or_default();
+        if !copy.is_empty() {
             std::fs::write(&copy, &text).expect("write ICMP_SYS_BINDGEN_OUT");
             println!(
                 "cargo:warning=feature `bindgen`: bindings for {} written to {copy}",
@@ -248,16 +247,15 @@ mod generate {
                 } else if in_status && !t.starts_with("///") && t.contains(" => ") {
                     found = Some(ident(t));
                 }
-                if t.starts_with("windows_link::link!")
-                    && let Some(i) = t.find(" fn ")
-                {
-                    found = Some(ident(&t[i + 4..]));
+                if t.starts_with("windows_link::link!") {
+                    if let Some(i) = t.find(" fn ") {
+                        found = Some(ident(&t[i + 4..]));
+                    }
                 }
-                if let Some(n) = found
-                    && !n.is_empty()
-                    && !names.contains(&n)
-                {
-                    names.push(n);
+                if let Some(n) = found {
+                    if !n.is_empty() && !names.contains(&n) {
+                        names.push(n);
+                    }
                 }
             }
         }
