@@ -13,6 +13,9 @@
 //! x86 describes every 32-bit target and x86_64 every 64-bit one.
 
 /// The column of the layout tables that applies to the target being built.
+// Used only inside `const _` items, which the dead-code lint of Rust 1.85
+// does not see into.
+#[allow(dead_code)]
 pub(crate) const COLUMN: usize = if cfg!(target_arch = "x86") {
     0
 } else if cfg!(target_arch = "x86_64") {
