@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Echo-rate benchmark (issue 5, item 7): echoes/s to 127.0.0.1 through
+# IcmpSendEcho (the Unix backend) vs a bare loop making the same syscalls
+# per request (benches/echo_rate.rs), alternating rounds in the same run,
+# for raw sockets (host namespace, needs root) and for Linux ping sockets
+# (SOCK_DGRAM) inside a network namespace of its own whose
+# net.ipv4.ping_group_range is widened (needs root for unshare -n).
+# Goal: ratio >= 0.9. Prints the numbers; fails only on errors (build
+# failure, failed echoes), never on a missed ratio. Loopback only; bounded.
+#
+# Usage: bench/echo-rate.sh [ROUNDS [COUNT]]   (default 6 rounds x 3000 echoes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-6}
+COUNT=${2:-3000}
+ARGS=(--rounds "$ROUNDS" --count "$COUNT" --max-seconds 60)
+
+if [[ "$(uname -s)" != Linux ]]; then
+    echo "echo-rate: SKIPPED: the bare loop is Linux-only"
+    exit 0
+fi
+exe=$(cargo bench --bench echo_rate --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*echo_rate[^"]*\)".*/\1/p' | tail -n1)
+if [[ -z "$exe" || ! -x "$exe" ]]; then
+    echo "echo-rate: could not build benches/echo_rate.rs" >&2
+    cargo bench --bench echo_rate --no-run >&2
+    exit 1
+fi
+echo "cpu: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [[ $(id -u) -eq 0 ]]; then
+    timeout 120 "$exe" raw "${ARGS[@]}"
+    if command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
+        # shellcheck disable=SC2016
+        timeout 120 unshare -n -- bash -c '
+            ip link set lo up 2>/dev/null || { echo "echo-rate ping sockets: SKIPPED: no ip(8) to bring lo up"; exit 0; }
+            sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+            exec "$0" dgram "${@}"' "$exe" "${ARGS[@]}"
+    else
+        echo "echo-rate ping sockets: SKIPPED: unshare -n not permitted here"
+    fi
+else
+    echo "echo-rate raw sockets: SKIPPED: not root"
+    timeout 120 "$exe" dgram "${ARGS[@]}"
+fi

@@ -1,0 +1,381 @@
+//! Echo-rate benchmark (issue 5, item 7): echoes per second to 127.0.0.1
+//! through `IcmpSendEcho` (the Unix backend) against a bare loop that makes
+//! the same syscalls per request as `src/unix/sock.rs` (socket, the same
+//! setsockopts, the raw-socket drain, sendmsg, poll, recvmsg, close), in
+//! the same run, alternating rounds. Goal: ratio ≥ 0.9.
+//!
+//! Run it through `bench/echo-rate.sh` (which also measures ping sockets
+//! inside a network namespace), or directly:
+//! `cargo bench --bench echo_rate -- raw|dgram [--rounds R] [--count N]
+//! [--max-seconds S]`. Loopback only; bounded in count and time.
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use core::mem::{size_of, zeroed};
+    use icmp_sys::unix::{SocketMode, create_handle};
+    use icmp_sys::{ICMP_ECHO_REPLY, IP_SUCCESS, IcmpSendEcho};
+    use libc::{c_int, c_void, socklen_t};
+    use std::time::{Duration, Instant};
+
+    const PAYLOAD: [u8; 32] = *b"abcdefghijklmnopqrstuvwabcdefghi";
+    const RX_LEN: usize = 65536 + 64;
+    const TIMEOUT_MS: u64 = 1000;
+    /// Echoes per side before switching sides.
+    const BLOCK: u32 = 100;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Dgram,
+        Raw,
+    }
+
+    fn setsockopt(fd: c_int, level: c_int, name: c_int, val: *const c_void, len: usize) {
+        // SAFETY: val points to len readable bytes.
+        unsafe { libc::setsockopt(fd, level, name, val, len as socklen_t) };
+    }
+
+    fn setsockopt_int(fd: c_int, level: c_int, name: c_int, val: c_int) {
+        setsockopt(fd, level, name, (&val as *const c_int).cast(), 4);
+    }
+
+    fn checksum(a: &[u8], b: &[u8]) -> u16 {
+        let mut sum = 0u64;
+        for s in [a, b] {
+            let mut ch = s.chunks_exact(2);
+            for c in &mut ch {
+                sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+            }
+            if let [x] = ch.remainder() {
+                sum += u64::from(*x) << 8;
+            }
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    fn now_ns() -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid out-pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+
+    /// The raw-socket BPF program of sock.rs: accept our identifier and
+    /// sequence, drop other echo replies, accept the rest.
+    fn attach_filter(fd: c_int, id: u16, seq: u16) {
+        let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        let idseq = (u32::from(id) << 16) | u32::from(seq);
+        let mut prog = [
+            f(0xb1, 0, 0, 0),
+            f(0x40, 0, 0, 4),
+            f(0x15, 3, 0, idseq),
+            f(0x50, 0, 0, 0),
+            f(0x15, 0, 1, 0),
+            f(0x06, 0, 0, 0),
+            f(0x06, 0, 0, u32::MAX),
+        ];
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_mut_ptr(),
+        };
+        setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>(),
+        );
+    }
+
+    /// One echo with the syscalls sock.rs makes for a request with no
+    /// options; `true` on our echo reply.
+    fn bare_echo(kind: Kind, id: u16, seq: u16, rx: &mut [u8]) -> bool {
+        let ty = match kind {
+            Kind::Dgram => libc::SOCK_DGRAM,
+            Kind::Raw => libc::SOCK_RAW,
+        };
+        // SAFETY: plain syscalls on a descriptor we own; every pointer
+        // passed is valid for the length given.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, libc::IPPROTO_ICMP);
+            if fd < 0 {
+                return false;
+            }
+            let l = libc::IPPROTO_IP;
+            setsockopt_int(fd, l, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DONT);
+            match kind {
+                Kind::Dgram => {
+                    setsockopt_int(fd, l, libc::IP_RECVERR, 1);
+                    setsockopt_int(fd, l, libc::IP_RECVTTL, 1);
+                    setsockopt_int(fd, l, libc::IP_RECVTOS, 1);
+                }
+                Kind::Raw => {
+                    let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+                    let mask = !pass;
+                    setsockopt(fd, 255, 1, (&mask as *const u32).cast(), 4);
+                    attach_filter(fd, id, seq);
+                    let mut b = [0u8; 1];
+                    for _ in 0..4096 {
+                        if libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) < 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+            let [i0, i1] = id.to_be_bytes();
+            let [s0, s1] = seq.to_be_bytes();
+            let mut h = [8u8, 0, 0, 0, i0, i1, s0, s1];
+            if kind == Kind::Raw {
+                let c = checksum(&h, &PAYLOAD).to_be_bytes();
+                h[2] = c[0];
+                h[3] = c[1];
+            }
+            let mut dst: libc::sockaddr_storage = zeroed();
+            let sin = &mut *(&mut dst as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>();
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let mut iov = [
+                libc::iovec {
+                    iov_base: h.as_ptr() as *mut c_void,
+                    iov_len: 8,
+                },
+                libc::iovec {
+                    iov_base: PAYLOAD.as_ptr() as *mut c_void,
+                    iov_len: PAYLOAD.len(),
+                },
+            ];
+            let mut msg: libc::msghdr = zeroed();
+            msg.msg_name = (&mut dst as *mut libc::sockaddr_storage).cast();
+            msg.msg_namelen = size_of::<libc::sockaddr_in>() as socklen_t;
+            msg.msg_iov = iov.as_mut_ptr();
+            msg.msg_iovlen = 2;
+            let mut ok = libc::sendmsg(fd, &msg, 0) >= 0;
+            let t0 = now_ns();
+            let deadline = t0 + TIMEOUT_MS * 1_000_000;
+            while ok {
+                let now = now_ns();
+                if now >= deadline {
+                    ok = false;
+                    break;
+                }
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let wait = (deadline - now).div_ceil(1_000_000) as c_int;
+                if libc::poll(&mut pfd, 1, wait) <= 0 {
+                    continue;
+                }
+                let mut name: libc::sockaddr_storage = zeroed();
+                let mut control = [0u64; 64];
+                let mut riov = libc::iovec {
+                    iov_base: rx.as_mut_ptr().cast(),
+                    iov_len: rx.len(),
+                };
+                let mut m: libc::msghdr = zeroed();
+                m.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+                m.msg_namelen = size_of::<libc::sockaddr_storage>() as socklen_t;
+                m.msg_iov = &mut riov;
+                m.msg_iovlen = 1;
+                m.msg_control = control.as_mut_ptr().cast();
+                m.msg_controllen = 512;
+                let n = libc::recvmsg(fd, &mut m, libc::MSG_DONTWAIT);
+                if n < 0 {
+                    continue;
+                }
+                let mut ttl = 0u8;
+                let mut c = libc::CMSG_FIRSTHDR(&m);
+                while !c.is_null() {
+                    if (*c).cmsg_level == l && (*c).cmsg_type == libc::IP_TTL {
+                        ttl = *libc::CMSG_DATA(c);
+                    }
+                    c = libc::CMSG_NXTHDR(&m, c);
+                }
+                std::hint::black_box(ttl);
+                let pkt = &rx[..n as usize];
+                let icmp = match kind {
+                    Kind::Dgram => pkt,
+                    Kind::Raw => {
+                        let ihl = usize::from(pkt[0] & 15) * 4;
+                        if pkt.len() < ihl || pkt[12..16] != [127, 0, 0, 1] {
+                            continue;
+                        }
+                        &pkt[ihl..]
+                    }
+                };
+                if icmp.len() >= 8
+                    && icmp[0] == 0
+                    && icmp[6..8] == [s0, s1]
+                    && (kind == Kind::Dgram || icmp[4..6] == [i0, i1])
+                    && icmp[8..] == PAYLOAD
+                {
+                    break;
+                }
+            }
+            libc::close(fd);
+            ok
+        }
+    }
+
+    fn api_echo(h: icmp_sys::HANDLE, reply: &mut [u64; 16]) -> bool {
+        // SAFETY: valid handle, data and reply buffer of the sizes given.
+        let n = unsafe {
+            IcmpSendEcho(
+                h,
+                u32::from_ne_bytes([127, 0, 0, 1]),
+                PAYLOAD.as_ptr().cast(),
+                PAYLOAD.len() as u16,
+                core::ptr::null(),
+                reply.as_mut_ptr().cast(),
+                size_of::<[u64; 16]>() as u32,
+                TIMEOUT_MS as u32,
+            )
+        };
+        // SAFETY: the buffer holds one ICMP_ECHO_REPLY, 8-aligned.
+        n == 1 && unsafe { (*reply.as_ptr().cast::<ICMP_ECHO_REPLY>()).Status } == IP_SUCCESS
+    }
+
+    pub fn main() -> i32 {
+        let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+        let mut kind = Kind::Raw;
+        let (mut rounds, mut count, mut max_s) = (6u32, 3000u32, 60u64);
+        while let Some(a) = args.next() {
+            let mut num = || args.next().and_then(|v| v.parse::<u64>().ok());
+            match a.as_str() {
+                "raw" => kind = Kind::Raw,
+                "dgram" => kind = Kind::Dgram,
+                "--rounds" => rounds = num().unwrap_or(6).clamp(1, 100) as u32,
+                "--count" => count = num().unwrap_or(3000).clamp(1, 100_000) as u32,
+                "--max-seconds" => max_s = num().unwrap_or(60),
+                other => {
+                    eprintln!(
+                        "usage: echo_rate raw|dgram [--rounds R] [--count N] [--max-seconds S] (got {other})"
+                    );
+                    return 2;
+                }
+            }
+        }
+        let (name, mode) = match kind {
+            Kind::Raw => ("raw sockets", SocketMode::Raw),
+            Kind::Dgram => ("ping sockets (SOCK_DGRAM)", SocketMode::Datagram),
+        };
+        let h = create_handle(false, mode);
+        let mut reply = [0u64; 16];
+        let mut rx = vec![0u8; RX_LEN];
+        // Probe: both sides must work at all (permissions, loopback up).
+        let id = (std::process::id() as u16) | 0x8000;
+        let mut seq = 0u16;
+        if !api_echo(h, &mut reply) {
+            println!(
+                "echo-rate {name}: SKIPPED: IcmpSendEcho to 127.0.0.1 failed (last error {}): no permission for this socket kind here?",
+                icmp_sys::helper::last_error()
+            );
+            return 0;
+        }
+        if !bare_echo(kind, id, seq, &mut rx) {
+            eprintln!("echo-rate {name}: the bare loop's probe echo failed");
+            return 1;
+        }
+        // Warm-up, not counted.
+        for _ in 0..count.min(500) {
+            seq = seq.wrapping_add(1);
+            api_echo(h, &mut reply);
+            bare_echo(kind, id, seq, &mut rx);
+        }
+        println!(
+            "echo-rate, {name}, 127.0.0.1, {}-byte payload: {rounds} rounds x {count} echoes per side, alternating blocks of {BLOCK}",
+            PAYLOAD.len()
+        );
+        let start = Instant::now();
+        let limit = Duration::from_secs(max_s);
+        let (mut t_api, mut t_bare) = (Duration::ZERO, Duration::ZERO);
+        let (mut n_api, mut n_bare, mut failed) = (0u64, 0u64, 0u64);
+        let mut ratios = Vec::new();
+        for r in 0..rounds {
+            if start.elapsed() > limit {
+                println!("  time limit of {max_s} s reached after {r} rounds");
+                break;
+            }
+            // Blocks of BLOCK echoes, alternating sides (which side starts
+            // alternates too), so both see the same machine load.
+            let mut api_round = Duration::ZERO;
+            let mut bare_round = Duration::ZERO;
+            let mut done = 0;
+            while done < count {
+                let n = BLOCK.min(count - done);
+                for side in [r % 2, 1 - r % 2] {
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        let ok = if side == 0 {
+                            api_echo(h, &mut reply)
+                        } else {
+                            seq = seq.wrapping_add(1);
+                            bare_echo(kind, id, seq, &mut rx)
+                        };
+                        failed += u64::from(!ok);
+                    }
+                    if side == 0 {
+                        api_round += t.elapsed();
+                    } else {
+                        bare_round += t.elapsed();
+                    }
+                }
+                done += n;
+            }
+            t_api += api_round;
+            t_bare += bare_round;
+            n_api += u64::from(count);
+            n_bare += u64::from(count);
+            let ratio = bare_round.as_secs_f64() / api_round.as_secs_f64();
+            println!(
+                "  round {r}: IcmpSendEcho {:>8.0}/s  bare {:>8.0}/s  ratio {ratio:.3}",
+                f64::from(count) / api_round.as_secs_f64(),
+                f64::from(count) / bare_round.as_secs_f64()
+            );
+            ratios.push(ratio);
+        }
+        if ratios.is_empty() {
+            println!("  no complete round");
+            return 1;
+        }
+        let api_rate = n_api as f64 / t_api.as_secs_f64();
+        let bare_rate = n_bare as f64 / t_bare.as_secs_f64();
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!(
+            "  IcmpSendEcho: {api_rate:.0} echoes/s ({:.2} us each)",
+            1e6 / api_rate
+        );
+        println!(
+            "  bare loop:    {bare_rate:.0} echoes/s ({:.2} us each)",
+            1e6 / bare_rate
+        );
+        println!(
+            "  ratio IcmpSendEcho / bare = {:.3} (median of rounds {median:.3}); goal >= 0.9: {}",
+            api_rate / bare_rate,
+            if api_rate / bare_rate >= 0.9 {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+        if failed > 0 {
+            println!("  {failed} echoes failed (timeouts or errors)");
+            return 1;
+        }
+        0
+    }
+}
+
+fn main() {
+    #[cfg(target_os = "linux")]
+    std::process::exit(linux::main());
+    #[cfg(not(target_os = "linux"))]
+    println!("echo_rate: SKIPPED: the bare-socket loop is written for Linux only");
+}
