@@ -1,30 +1,46 @@
-//! Behaviour tests against the real ICMP Helper API.
+//! The behaviour suite: one set of expectations, two implementations.
 //!
-//! On Windows they run with plain `cargo test`. On Linux, `.ci/wine` runs
-//! them under Wine 8.0 (as root: raw sockets, so ICMP errors are visible);
-//! the `netns_*` tests need the private network namespaces that
-//! `.ci/wine netns` creates and are `#[ignore]`d otherwise. Packets go only
-//! to 127.0.0.1 and to those namespaces (documentation ranges).
+//! - Windows: the real ICMP Helper API, plain `cargo test`.
+//! - Wine 8.0 on Linux: `.ci/wine` runs this file under Wine (as root: raw
+//!   sockets, so ICMP errors are visible as on Windows).
+//! - Natively on Linux/macOS/FreeBSD: the crate's Unix backend, plain
+//!   `cargo test --test echo` (root: raw sockets; otherwise ping sockets
+//!   where `ping_group_range` allows).
+//!
+//! Every expectation is the Windows one unless [`common::Backend`] lists a
+//! documented, asserted difference. The `netns_<setup>_*` tests need the
+//! private network namespace `<setup>` of `.ci/netns` and are `#[ignore]`d
+//! otherwise: `.ci/netns native` runs them natively (raw and ping sockets),
+//! `.ci/wine netns` under Wine. Packets go only to 127.0.0.1 / ::1 and to
+//! those namespaces (documentation ranges).
 //!
 //! Every test checks the guard bytes after the reply area.
-#![cfg(windows)]
+#![cfg(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+))]
 
 mod common;
 
-use common::{Guarded, LOOPBACK, assert_echo_reply, payload, require_netns, wine_version};
+use common::{Backend, Guarded, Ipv6, LOOPBACK, assert_echo_reply, payload, require_netns};
 use core::ffi::c_void;
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use icmp_sys::helper::{self, ReplyBuffer, last_error};
 use icmp_sys::*;
 use std::time::{Duration, Instant};
-use windows_sys::Win32::Foundation::{
-    CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
-};
-use windows_sys::Win32::System::Threading::{
-    CreateEventW, ResetEvent, SleepEx, WaitForSingleObject,
+#[cfg(windows)]
+use {
+    core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering},
+    windows_sys::Win32::Foundation::{
+        CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    },
+    windows_sys::Win32::System::Threading::{
+        CreateEventW, ResetEvent, SleepEx, WaitForSingleObject,
+    },
 };
 
 const TIMEOUT_MS: u32 = 1000;
@@ -62,8 +78,10 @@ impl Drop for Icmp {
 }
 
 /// A manual-reset event, closed on drop.
+#[cfg(windows)]
 struct Event(HANDLE);
 
+#[cfg(windows)]
 impl Event {
     fn new() -> Self {
         // SAFETY: default security, unnamed.
@@ -78,6 +96,7 @@ impl Event {
     }
 }
 
+#[cfg(windows)]
 impl Drop for Event {
     fn drop(&mut self) {
         // SAFETY: a valid handle, closed once.
@@ -164,9 +183,14 @@ fn echo_loopback_payload_sizes() {
     assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &[], TIMEOUT_MS);
 }
 
-/// The default TTL of the Linux host's replies, read through Wine's Z: drive.
+/// The default TTL of the Linux host's replies (of this network namespace):
+/// through Wine's Z: drive under Wine, directly natively.
+#[cfg(any(windows, target_os = "linux"))]
 fn host_default_ttl() -> u8 {
+    #[cfg(windows)]
     let path = r"Z:\proc\sys\net\ipv4\ip_default_ttl";
+    #[cfg(target_os = "linux")]
+    let path = "/proc/sys/net/ipv4/ip_default_ttl";
     let s = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     s.trim()
         .parse()
@@ -196,10 +220,14 @@ fn request_options_ttl_tos() {
             r.raw.Options.OptionsSize, 0,
             "no IP options in a loopback reply"
         );
-        // The replier (the local stack) sets its own default TTL.
-        match wine_version() {
-            Some(_) => assert_eq!(r.ttl(), host_default_ttl(), "reply TTL under Wine"),
-            None => assert_ne!(r.ttl(), 0, "reply TTL"),
+        // The replier (the local stack) sets its own default TTL: the
+        // Linux host's under Wine and natively on Linux.
+        match Backend::detect() {
+            #[cfg(any(windows, target_os = "linux"))]
+            Backend::Wine(_) | Backend::Unix => {
+                assert_eq!(r.ttl(), host_default_ttl(), "reply TTL (Linux host)")
+            }
+            _ => assert_ne!(r.ttl(), 0, "reply TTL"),
         }
         println!(
             "TTL {ttl} TOS {tos:#04x}: reply Ttl {} Tos {:#04x} Flags {:#04x}",
@@ -332,14 +360,20 @@ fn argument_errors() {
     assert_eq!((n, err), (0, ERROR_INVALID_NETNAME), "destination 0.0.0.0");
     buf.assert_untouched();
 
-    // ... synchronously even with an Event: not pending, event not signalled.
+    // ... synchronously even with an Event: not pending, event not signalled
+    // (the Unix backend checks the destination before refusing async mode).
+    #[cfg(windows)]
     let ev = Event::new();
+    #[cfg(windows)]
+    let event = ev.0;
+    #[cfg(not(windows))]
+    let event = ptr::dangling_mut::<c_void>(); // never used by the Unix backend
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: the buffer and event outlive the call (it fails synchronously).
     let n = unsafe {
         IcmpSendEcho2(
             icmp.0,
-            ev.0,
+            event,
             None,
             ptr::null(),
             0,
@@ -356,6 +390,7 @@ fn argument_errors() {
         (0, ERROR_INVALID_NETNAME),
         "IcmpSendEcho2, destination 0"
     );
+    #[cfg(windows)]
     assert_eq!(
         ev.wait(50),
         WAIT_TIMEOUT,
@@ -381,20 +416,18 @@ fn argument_errors() {
     buf.assert_untouched();
 
     // IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE).
-    match wine_version() {
-        Some(v) => println!(
-            "not calling IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE): Wine {v} \
+    let backend = Backend::detect();
+    match backend.close_invalid() {
+        None => println!(
+            "not calling IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE): {backend:?} \
              (Wine 8.0 dereferences it: the process dies)"
         ),
-        None => {
+        Some(want) => {
             for h in [ptr::null_mut(), INVALID_HANDLE_VALUE] {
-                // SAFETY: Windows rejects these handles without side effects.
+                // SAFETY: Windows and the Unix backend reject these handles
+                // without side effects.
                 let ok = unsafe { IcmpCloseHandle(h) };
-                assert_eq!(
-                    (ok, last_error()),
-                    (0, ERROR_INVALID_HANDLE),
-                    "IcmpCloseHandle({h:?})"
-                );
+                assert_eq!((ok, last_error()), want, "IcmpCloseHandle({h:?})");
             }
         }
     }
@@ -413,7 +446,10 @@ struct Notify {
 }
 
 /// Starts an asynchronous echo with IcmpSendEcho2 or IcmpSendEcho2Ex (source
-/// 127.0.0.1) and checks that it is pending: 0 with ERROR_IO_PENDING.
+/// 127.0.0.1) and checks the backend's answer: pending (0 with
+/// ERROR_IO_PENDING) on Windows and Wine, refused (0 with
+/// ERROR_NOT_SUPPORTED, buffer untouched, no wait) by the Unix backend.
+/// Returns whether the request is pending.
 unsafe fn start_async(
     ex: bool,
     h: HANDLE,
@@ -422,8 +458,9 @@ unsafe fn start_async(
     data: &[u8],
     buf: &mut Guarded,
     timeout: u32,
-) {
+) -> bool {
     let Notify { event, apc, ctx } = notify;
+    let t0 = Instant::now();
     let size = data.len() as u16;
     // SAFETY: the caller keeps data, buf, event and ctx alive until completion.
     let n = unsafe {
@@ -459,14 +496,27 @@ unsafe fn start_async(
         }
     };
     let err = last_error();
+    let backend = Backend::detect();
+    let want = backend.async_start_error();
     assert_eq!(
         (n, err),
-        (0, ERROR_IO_PENDING),
-        "asynchronous send (Ex: {ex}): 0 + ERROR_IO_PENDING"
+        (0, want),
+        "asynchronous send (Ex: {ex}) on {backend:?}: 0 + {want}"
     );
+    if want == ERROR_IO_PENDING {
+        return true;
+    }
+    assert!(
+        t0.elapsed() < Duration::from_millis(timeout.into()) / 2,
+        "a refused async send returns at once"
+    );
+    buf.assert_untouched();
+    println!("{backend:?}: asynchronous send refused with 0 + {err} (synchronous-only backend)");
+    false
 }
 
 /// IcmpParseReplies returns the count once, then 0.
+#[cfg(windows)]
 #[track_caller]
 fn parse_once(buf: &mut Guarded) -> u32 {
     // SAFETY: the buffer the completed request filled, and its size.
@@ -478,13 +528,45 @@ fn parse_once(buf: &mut Guarded) -> u32 {
     n
 }
 
+/// Unix backend: an Event (any non-null value) or an APC routine is refused.
+#[cfg(not(windows))]
+fn async_refused(ex: bool, apc: bool) {
+    unsafe extern "system" fn apc_routine(_: *mut c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let icmp = Icmp::open();
+    let data = payload(32, 10 + ex as u32);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let notify = Notify {
+        event: if apc {
+            ptr::null_mut()
+        } else {
+            ptr::dangling_mut()
+        },
+        apc: if apc { Some(apc_routine) } else { None },
+        ctx: ptr::null(),
+    };
+    // SAFETY: the Unix backend uses neither the event nor the routine.
+    let pending = unsafe { start_async(ex, icmp.0, notify, LOOPBACK, &data, &mut buf, TIMEOUT_MS) };
+    assert!(!pending, "the Unix backend never leaves a request pending");
+}
+
+#[cfg(not(windows))]
+fn async_with_event(ex: bool) {
+    async_refused(ex, false);
+}
+
+#[cfg(not(windows))]
+fn async_with_apc(ex: bool) {
+    async_refused(ex, true);
+}
+
+#[cfg(windows)]
 fn async_with_event(ex: bool) {
     let icmp = Icmp::open();
     let ev = Event::new();
     let data = payload(32, 10 + ex as u32);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: everything outlives the wait below.
-    unsafe {
+    let pending = unsafe {
         start_async(
             ex,
             icmp.0,
@@ -499,6 +581,7 @@ fn async_with_event(ex: bool) {
             TIMEOUT_MS,
         )
     };
+    assert!(pending);
     assert_eq!(
         ev.wait(5000),
         WAIT_OBJECT_0,
@@ -523,6 +606,7 @@ fn icmp_send_echo2_ex_event() {
 }
 
 /// What the APC routine saw.
+#[cfg(windows)]
 #[derive(Default)]
 struct ApcSeen {
     calls: AtomicU32,
@@ -530,6 +614,7 @@ struct ApcSeen {
     information: AtomicUsize,
 }
 
+#[cfg(windows)]
 unsafe extern "system" fn apc_routine(
     ctx: *mut c_void,
     iosb: *mut IO_STATUS_BLOCK,
@@ -544,6 +629,7 @@ unsafe extern "system" fn apc_routine(
     seen.calls.fetch_add(1, Ordering::SeqCst);
 }
 
+#[cfg(windows)]
 fn async_with_apc(ex: bool) {
     let icmp = Icmp::open();
     let seen = ApcSeen::default();
@@ -551,7 +637,7 @@ fn async_with_apc(ex: bool) {
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let ctx = &seen as *const ApcSeen as *const c_void;
     // SAFETY: everything outlives the alertable wait below.
-    unsafe {
+    let pending = unsafe {
         start_async(
             ex,
             icmp.0,
@@ -566,6 +652,7 @@ fn async_with_apc(ex: bool) {
             TIMEOUT_MS,
         )
     };
+    assert!(pending);
     // The APC runs only during an alertable wait of this thread.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut woke = 0;
@@ -623,18 +710,19 @@ fn ipv6_echo() {
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let mut buf = Guarded::new(helper::reply6_buffer_size(32));
+    #[cfg(windows)]
     let parse_exported = common::exported(c"iphlpapi.dll", c"Icmp6ParseReplies");
+    #[cfg(not(windows))]
+    let parse_exported = true; // the Unix backend's own function
     // SAFETY: no preconditions.
     let h = unsafe { Icmp6CreateFile() };
     let create_err = last_error();
-    if let Some(v) = wine_version() {
+    let backend = Backend::detect();
+    if let Ipv6::Stub(stub_err) = backend.ipv6() {
         // Wine 8.0: IPv6 echo is not implemented (reference §6.2).
-        println!("Wine {v}: asserting Wine 8.0's IPv6 stubs");
-        assert_eq!(h, INVALID_HANDLE_VALUE, "Icmp6CreateFile under Wine {v}");
-        assert_eq!(
-            create_err, ERROR_CALL_NOT_IMPLEMENTED,
-            "Icmp6CreateFile error"
-        );
+        println!("{backend:?}: asserting Wine 8.0's IPv6 stubs");
+        assert_eq!(h, INVALID_HANDLE_VALUE, "Icmp6CreateFile on {backend:?}");
+        assert_eq!(create_err, stub_err, "Icmp6CreateFile error");
         let v4 = Icmp::open();
         // SAFETY: all pointers valid for the call (Wine's stub reads none).
         let n = unsafe {
@@ -653,11 +741,7 @@ fn ipv6_echo() {
                 TIMEOUT_MS,
             )
         };
-        assert_eq!(
-            (n, last_error()),
-            (0, ERROR_CALL_NOT_IMPLEMENTED),
-            "Icmp6SendEcho2"
-        );
+        assert_eq!((n, last_error()), (0, stub_err), "Icmp6SendEcho2");
         buf.assert_untouched();
         // Never call Icmp6ParseReplies here: not exported, the call aborts.
         assert!(
@@ -666,6 +750,7 @@ fn ipv6_echo() {
         );
         return;
     }
+    assert_eq!(backend.ipv6(), Ipv6::Echo);
     assert!(parse_exported, "Icmp6ParseReplies exported by iphlpapi.dll");
     if h == INVALID_HANDLE_VALUE {
         assert!(
@@ -740,13 +825,14 @@ fn concurrent_echoes_on_one_handle() {
 }
 
 // ---------------------------------------------------------------------------
-// Private network namespaces (`.ci/wine netns`)
+// Private network namespaces (`.ci/netns`: natively `.ci/netns native`,
+// under Wine `.ci/wine netns`)
 // ---------------------------------------------------------------------------
 
 /// Nothing answers (net.ipv4.icmp_echo_ignore_all=1): 0 + IP_REQ_TIMED_OUT
 /// after about the timeout, also in the first reply's Status.
 #[test]
-#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_timeout() {
     require_netns("silent");
     let icmp = Icmp::open();
@@ -775,9 +861,12 @@ fn netns_silent_timeout() {
 }
 
 /// The same, asynchronously: the event is signalled at the timeout and
-/// IcmpParseReplies returns 0 with the status as the last error.
+/// IcmpParseReplies returns 0 with the status as the last error. (Windows
+/// and Wine only: the Unix backend refuses async sends, see
+/// `icmp_send_echo2_event`.)
+#[cfg(windows)]
 #[test]
-#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_timeout_async() {
     require_netns("silent");
     let icmp = Icmp::open();
@@ -786,7 +875,7 @@ fn netns_silent_timeout_async() {
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let t0 = Instant::now();
     // SAFETY: everything outlives the wait below.
-    unsafe {
+    let pending = unsafe {
         start_async(
             false,
             icmp.0,
@@ -801,6 +890,7 @@ fn netns_silent_timeout_async() {
             500,
         )
     };
+    assert!(pending);
     assert_eq!(
         ev.wait(3000),
         WAIT_OBJECT_0,
@@ -831,7 +921,7 @@ fn netns_silent_timeout_async() {
 /// 198.51.100.2; the router has unreachable 203.0.113.1, prohibit
 /// 203.0.113.2, blackhole 203.0.113.3 and no route for other 203.0.113.x.
 #[test]
-#[ignore = "needs a private network namespace: run by .ci/wine netns"]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_router_errors() {
     require_netns("router");
     let icmp = Icmp::open();
@@ -848,25 +938,51 @@ fn netns_router_errors() {
     let no_route = Ipv4Addr::new(203, 0, 113, 50);
     let no_neighbour = Ipv4Addr::new(198, 51, 100, 99);
     let big = payload(1400, 51);
-    let cases: [(Ipv4Addr, u8, &[u8], IP_STATUS, Ipv4Addr); 8] = [
-        (unreachable, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
-        (prohibited, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
-        (no_route, 0, &data, IP_DEST_NET_UNREACHABLE, router),
-        (target, 0, &data, IP_SUCCESS, target),
-        (target, 1, &data, IP_TTL_EXPIRED_TRANSIT, router),
+    // 1400 bytes over the 1280-byte hop without IP_FLAG_DF: a backend
+    // difference (common::Backend::first_oversize_echo).
+    let backend = Backend::detect();
+    let first_big = backend.first_oversize_echo();
+    let first_big_from = if first_big == IP_SUCCESS {
+        target
+    } else {
+        router
+    };
+    // (destination, TTL, flags, payload, expected status, expected reporter).
+    type Case<'a> = (Ipv4Addr, u8, u8, &'a [u8], IP_STATUS, Ipv4Addr);
+    let cases: [Case<'_>; 9] = [
+        (unreachable, 0, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        (prohibited, 0, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        (no_route, 0, 0, &data, IP_DEST_NET_UNREACHABLE, router),
+        (target, 0, 0, &data, IP_SUCCESS, target),
+        (target, 1, 0, &data, IP_TTL_EXPIRED_TRANSIT, router),
         // The router's ARP for an unused on-link address fails (≈ 200 ms).
-        (no_neighbour, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
-        // 1400 bytes over the 1280-byte hop: Linux sets DF until it knows the
-        // path MTU, so the first one gets "fragmentation needed" (3/4)...
-        (target, 0, &big, IP_PACKET_TOO_BIG, router),
-        // ... and the next one is fragmented and answered.
-        (target, 0, &big, IP_SUCCESS, target),
+        (no_neighbour, 0, 0, &data, IP_DEST_HOST_UNREACHABLE, router),
+        // 1400 bytes over the 1280-byte hop: Wine gets "fragmentation
+        // needed" (3/4) as Linux sets DF until it knows the path MTU; the
+        // Unix backend sends without DF, so the router fragments...
+        (target, 0, 0, &big, first_big, first_big_from),
+        // ... and the next one is fragmented and answered everywhere.
+        (target, 0, 0, &big, IP_SUCCESS, target),
+        // With IP_FLAG_DF, Windows and the Unix backend keep DF: the router
+        // answers 3/4 (Wine ignores the flag: fragmented, answered).
+        (
+            target,
+            0,
+            IP_FLAG_DF,
+            &big,
+            backend.df_oversize_echo(),
+            if backend.df_oversize_echo() == IP_SUCCESS {
+                target
+            } else {
+                router
+            },
+        ),
     ];
-    for (dst, ttl, data, status, from) in cases {
+    for (dst, ttl, flags, data, status, from) in cases {
         let opts = IP_OPTION_INFORMATION {
             Ttl: ttl,
             Tos: 0,
-            Flags: 0,
+            Flags: flags,
             OptionsSize: 0,
             OptionsData: ptr::null_mut(),
         };
@@ -883,7 +999,7 @@ fn netns_router_errors() {
         assert_eq!(n, 1, "{dst} TTL {ttl} {len} B: error {}", status_text(err));
         let r = buf.first_reply();
         println!(
-            "{dst} TTL {ttl} {len} B: 1 reply, Status {}, from {}, {} ms",
+            "{dst} TTL {ttl} Flags {flags:#x} {len} B: 1 reply, Status {}, from {}, {} ms",
             status_text(r.status()),
             r.address(),
             r.round_trip_time()
@@ -902,6 +1018,30 @@ fn netns_router_errors() {
             assert_eq!(r.raw.DataSize, 0, "{dst}: DataSize of an error");
             buf.assert_guard_intact();
         }
+    }
+
+    // The client's own routes: `sendto` fails (EHOSTUNREACH, EACCES), so
+    // the call fails at once with the status, also in reply[0].Status (Wine
+    // and the Unix backend alike; reference §6.2 / §7.5 B).
+    for (dst, status) in [
+        (Ipv4Addr::new(203, 0, 113, 101), IP_DEST_HOST_UNREACHABLE),
+        (Ipv4Addr::new(203, 0, 113, 102), IP_GENERAL_FAILURE),
+    ] {
+        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        let t0 = Instant::now();
+        let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 2000);
+        println!(
+            "{dst} (client route): {n}, error {}, after {:?}",
+            status_text(err),
+            t0.elapsed()
+        );
+        assert_eq!((n, err), (0, status), "{dst} (client route)");
+        assert_eq!(buf.first_reply().status(), status, "{dst}: reply[0].Status");
+        assert!(
+            t0.elapsed() < Duration::from_millis(1000),
+            "{dst}: not at once"
+        );
+        buf.assert_guard_intact();
     }
 
     // Blackhole: nothing comes back.

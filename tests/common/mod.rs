@@ -1,5 +1,6 @@
 //! Shared pieces of the behaviour tests: guarded reply buffers, request
-//! payloads, the namespace guard and (on Windows) Wine detection.
+//! payloads, the namespace guard, the [`Backend`] table of asserted
+//! differences and (on Windows) Wine detection.
 //!
 //! Portable on purpose: only the Wine probe is Windows-only, so a native
 //! (Unix) backend can run the same tests.
@@ -161,7 +162,8 @@ pub fn assert_echo_reply(buf: &Guarded, count: u32, from: Ipv4Addr, data: &[u8],
     buf.assert_guard_intact();
 }
 
-/// The environment variable `.ci/wine netns` sets to the namespace setup.
+/// The environment variable `.ci/netns` (used natively and by
+/// `.ci/wine netns`) sets to the namespace setup.
 pub const NETNS_VAR: &str = "ICMP_SYS_NETNS";
 
 /// Panics unless the harness runs this test inside its private network
@@ -171,9 +173,109 @@ pub fn require_netns(setup: &str) {
     match std::env::var(NETNS_VAR) {
         Ok(v) if v == setup => {}
         other => panic!(
-            "this test needs the private network namespace '{setup}' of `.ci/wine netns` \
+            "this test needs the private network namespace '{setup}' of `.ci/netns` \
+             (natively: `.ci/netns native`; under Wine: `.ci/wine netns`) \
              ({NETNS_VAR} = {other:?}); it is #[ignore]d for that reason"
         ),
+    }
+}
+
+/// Which implementation of the API the behaviour suite runs against.
+///
+/// The suite asserts the same values on every backend wherever Windows
+/// defines the behaviour. The legitimate differences are the methods below,
+/// each asserted (never skipped):
+///
+/// | Case | Windows | Wine 8.0 | Unix backend |
+/// |---|---|---|---|
+/// | async send (Event / APC) | 0 + 997 | 0 + 997 | 0 + 50, nothing sent |
+/// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE + 6 |
+/// | IPv6 (`Icmp6CreateFile`, `Icmp6SendEcho2` to ::1) | echo | 120 stubs | echo |
+/// | reply TTL of a loopback echo | non-zero | host default | host default (Linux) |
+/// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | success (DF cleared) |
+/// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | 11009 |
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Real Windows (`iphlpapi.dll`).
+    Windows,
+    /// Wine (this version), on Linux.
+    Wine(String),
+    /// The crate's own Unix backend (kernel ICMP sockets).
+    Unix,
+}
+
+/// What an IPv6 echo to ::1 does on a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ipv6 {
+    /// A real echo: one reply from ::1.
+    Echo,
+    /// Wine 8.0: `Icmp6CreateFile` gives `INVALID_HANDLE_VALUE` and
+    /// `Icmp6SendEcho2` 0, both with this error; `Icmp6ParseReplies` is not
+    /// exported.
+    Stub(u32),
+}
+
+impl Backend {
+    /// The backend of this test process.
+    pub fn detect() -> Self {
+        #[cfg(windows)]
+        return match wine_version() {
+            Some(v) => Self::Wine(v),
+            None => Self::Windows,
+        };
+        #[cfg(not(windows))]
+        Self::Unix
+    }
+
+    /// The last error of an asynchronous send (Event or APC) that was
+    /// accepted: Windows and Wine start it (`ERROR_IO_PENDING`); the Unix
+    /// backend is synchronous only and refuses it (`ERROR_NOT_SUPPORTED`).
+    pub fn async_start_error(&self) -> u32 {
+        match self {
+            Self::Windows | Self::Wine(_) => icmp_sys::ERROR_IO_PENDING,
+            Self::Unix => icmp_sys::ERROR_NOT_SUPPORTED,
+        }
+    }
+
+    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
+    /// `ERROR_INVALID_HANDLE`), or `None` where the call must not be made
+    /// (Wine 8.0 dereferences the handle: the process dies).
+    pub fn close_invalid(&self) -> Option<(i32, u32)> {
+        match self {
+            Self::Windows | Self::Unix => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
+            Self::Wine(_) => None,
+        }
+    }
+
+    /// What IPv6 does (reference §6.2 for Wine).
+    pub fn ipv6(&self) -> Ipv6 {
+        match self {
+            Self::Windows | Self::Unix => Ipv6::Echo,
+            Self::Wine(_) => Ipv6::Stub(icmp_sys::ERROR_CALL_NOT_IMPLEMENTED),
+        }
+    }
+
+    /// The status of the first 1400-byte echo with `Flags` 0 over the
+    /// router's 1280-byte hop. Wine ignores `IP_FLAG_DF` and Linux path-MTU
+    /// discovery sets DF anyway, so the router answers "fragmentation
+    /// needed"; the Unix backend clears DF unless `IP_FLAG_DF` is set, as
+    /// Windows sends, so the echo is fragmented and answered.
+    pub fn first_oversize_echo(&self) -> u32 {
+        match self {
+            Self::Wine(_) => icmp_sys::IP_PACKET_TOO_BIG,
+            Self::Windows | Self::Unix => icmp_sys::IP_SUCCESS,
+        }
+    }
+
+    /// The status of a 1400-byte echo with `IP_FLAG_DF` over the 1280-byte
+    /// hop: "fragmentation needed" from the router where DF is honoured
+    /// (Windows, the Unix backend); Wine 8.0 ignores the flag, and the path
+    /// MTU is known by then, so the echo is fragmented and answered.
+    pub fn df_oversize_echo(&self) -> u32 {
+        match self {
+            Self::Wine(_) => icmp_sys::IP_SUCCESS,
+            Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
+        }
     }
 }
 
