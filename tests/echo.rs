@@ -1062,3 +1062,35 @@ fn netns_router_errors() {
     );
     buf.assert_guard_intact();
 }
+
+/// The `nonroot` setup is what `.ci/netns native` runs the whole suite in
+/// to cover the ping-socket path without privileges: this checks that the
+/// setup is what it claims. Unix backend only (the socket modes are its
+/// own): raw sockets are refused with ERROR_ACCESS_DENIED (no CAP_NET_RAW),
+/// ping sockets work (ping_group_range widened in the user + net namespace).
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native"]
+fn netns_nonroot_ping_socket_without_cap_net_raw() {
+    use icmp_sys::unix::{SocketMode, create_handle};
+    require_netns("nonroot");
+    // SAFETY: no preconditions.
+    assert_ne!(unsafe { libc::geteuid() }, 0, "runs as a non-root user");
+    let data = payload(32, 60);
+    let raw = create_handle(false, SocketMode::Raw);
+    let mut buf = Guarded::new(helper::reply_buffer_size(32));
+    let (n, err) = send(raw, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+    assert_eq!(
+        (n, err),
+        (0, ERROR_ACCESS_DENIED),
+        "raw socket without CAP_NET_RAW"
+    );
+    buf.assert_untouched();
+    for mode in [SocketMode::Datagram, SocketMode::Auto] {
+        let h = create_handle(false, mode);
+        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        let (n, err) = send(h, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        assert_eq!(n, 1, "{mode:?}: error {}", status_text(err));
+        assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+    }
+}
