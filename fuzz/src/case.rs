@@ -291,6 +291,8 @@ pub fn seed(c: &mut Case, rng: &mut Rng) {
         0..=1 => 0,
         2..=11 => 1 + rng.below(64),
         12..=18 => 64 + rng.below(1440),
+        // Rarely, more than a u16 can count: the writers must refuse it.
+        _ if rng.chance(1, 2000) => 65_536 + rng.below(4000),
         _ => 1500 + rng.below(2600),
     };
     if rng.chance(1, 2) {
@@ -464,7 +466,8 @@ pub fn seed(c: &mut Case, rng: &mut Rng) {
         4 => fit + rng.below(600),
         5 => rng.below(16),
         _ => head + c.payload.len() + rng.below(64), // what the API requires
-    };
+    }
+    .min(crate::check::MAX_REPLY);
 }
 
 /// `size_of::<ICMP_ECHO_REPLY>()`.

@@ -373,7 +373,11 @@ pub fn run(c: &Case, rng: &mut Rng, arena: &mut Arena, st: &mut Stats) {
     let region_addr = b[start..].as_ptr() as usize;
     let written = match what {
         Ok((status, from, data, ttl, tos, options)) => {
-            let mut out = OutBuf::new(&mut b[start..start + size]);
+            // As api.rs: the caller's ReplyBuffer / ReplySize as a raw range.
+            let p = b[start..start + size].as_mut_ptr();
+            // SAFETY: p is valid for writes of size bytes until `out` dies.
+            let mut out = unsafe { OutBuf::from_raw(p, size) };
+            same("OutBuf len", (out.len(), out.is_empty()), (size, size == 0));
             let r = if v6 {
                 let scope = if status == IP_SUCCESS { c.scope } else { 0 };
                 write_reply6(&mut out, from, scope, status, c.rtt, data)
