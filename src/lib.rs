@@ -8,6 +8,10 @@
 //! - [`helper`]: safe reply-buffer sizing, alignment and bounds-checked
 //!   reading, status names.
 //!
+//! - `unix` (Linux, macOS, FreeBSD): the crate's own implementation of the
+//!   nine functions over kernel ICMP sockets, with the Windows contract; the
+//!   functions in `icmpapi` are the same names there.
+//!
 //! Everything is also re-exported at the crate root, as in the C headers.
 //! See the README for the pitfalls of this API; each item's documentation
 //! names its Microsoft Learn page and its own pitfall.
