@@ -50,16 +50,84 @@ fn fail(code: u32) -> u32 {
     0
 }
 
-/// The common IPv4 send.
+/// The addresses of a send, as the caller passed them: they select the
+/// family (the handle must match) and are checked by [`send`].
+enum Addresses {
+    /// `IcmpSendEcho2Ex` (and the two sends that forward to it): source 0 =
+    /// let the stack choose.
+    V4 { src: IPAddr, dst: IPAddr },
+    /// `Icmp6SendEcho2`: source null or valid, destination valid (null is
+    /// refused).
+    V6 {
+        src: *const SOCKADDR_IN6,
+        dst: *const SOCKADDR_IN6,
+    },
+}
+
+/// The checked addresses: destination and source (IPv4 in the first 4
+/// bytes), the destination's IPv6 scope.
+struct Route {
+    dst: [u8; 16],
+    scope_id: u32,
+    src: Option<[u8; 16]>,
+}
+
+impl Addresses {
+    /// Reads and checks the addresses: `ERROR_INVALID_PARAMETER` for a null
+    /// IPv6 destination or a foreign family. (The all-zero destination is
+    /// checked by [`send`], after this.)
+    ///
+    /// # Safety
+    /// Non-null IPv6 pointers point to readable `SOCKADDR_IN6`s.
+    unsafe fn route(&self) -> Result<Route, u32> {
+        match *self {
+            Addresses::V4 { src, dst } => {
+                let v4 = |a: IPAddr| {
+                    let mut b = [0u8; 16];
+                    b[..4].copy_from_slice(&a.to_ne_bytes());
+                    b
+                };
+                Ok(Route {
+                    dst: v4(dst),
+                    scope_id: 0,
+                    src: (src != 0).then(|| v4(src)),
+                })
+            }
+            Addresses::V6 { src, dst } => {
+                if dst.is_null() {
+                    return Err(ERROR_INVALID_PARAMETER);
+                }
+                // SAFETY: non-null, caller's contract.
+                let (dst, scope_id) =
+                    unsafe { read_sockaddr_in6(dst) }.ok_or(ERROR_INVALID_PARAMETER)?;
+                let src = if src.is_null() {
+                    None
+                } else {
+                    // SAFETY: non-null, caller's contract.
+                    match unsafe { read_sockaddr_in6(src) } {
+                        Some((a, _)) => (a != [0; 16]).then_some(a),
+                        None => return Err(ERROR_INVALID_PARAMETER),
+                    }
+                };
+                Ok(Route { dst, scope_id, src })
+            }
+        }
+    }
+}
+
+/// The one send behind the four: the Windows checks in the Windows order
+/// (handle of the right family, buffer, `ReplySize`, data, addresses,
+/// destination, async, room for the data, options), the echo, then the
+/// family's reply structure (or, for an `IP_STATUS` failure, a status-only
+/// `reply[0]`). IPv6 reads the options' TTL/TOS/DF and ignores their bytes.
 ///
 /// # Safety
-/// As [`IcmpSendEcho2Ex`].
+/// As [`IcmpSendEcho2Ex`] / [`Icmp6SendEcho2`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn send4(
+unsafe fn send(
     h: HANDLE,
     asynchronous: bool,
-    src: IPAddr,
-    dst: IPAddr,
+    addresses: Addresses,
     data: *const c_void,
     size: u16,
     opts: *const IP_OPTION_INFORMATION,
@@ -67,18 +135,29 @@ unsafe fn send4(
     reply_size: u32,
     timeout: u32,
 ) -> u32 {
-    let head = size_of::<ICMP_ECHO_REPLY>();
-    let Some(d) = desc(h).filter(|d| !d.v6) else {
+    let v6 = matches!(addresses, Addresses::V6 { .. });
+    let head = if v6 {
+        size_of::<ICMPV6_ECHO_REPLY>()
+    } else {
+        size_of::<ICMP_ECHO_REPLY>()
+    };
+    let Some(d) = desc(h).filter(|d| d.v6 == v6) else {
         return fail(ERROR_INVALID_PARAMETER);
     };
     if reply.is_null() {
         return fail(ERROR_INVALID_PARAMETER);
     }
-    // ReplySize 0 included: 87 on Vista and later (122 on 2003 and earlier).
+    // ReplySize 0 included: 87 on Vista and later (122 on 2003 and earlier);
+    // the same for IPv6.
     if (reply_size as usize) < head || (data.is_null() && size > 0) {
         return fail(ERROR_INVALID_PARAMETER);
     }
-    if dst == 0 {
+    // SAFETY: per the caller's contract.
+    let route = match unsafe { addresses.route() } {
+        Ok(route) => route,
+        Err(code) => return fail(code),
+    };
+    if route.dst == [0; 16] {
         return fail(ERROR_INVALID_NETNAME);
     }
     if asynchronous {
@@ -98,30 +177,48 @@ unsafe fn send4(
         // SAFETY: data is readable for size bytes (caller's contract).
         unsafe { core::slice::from_raw_parts(data.cast(), size.into()) }
     };
-    let mut dst16 = [0u8; 16];
-    dst16[..4].copy_from_slice(&dst.to_ne_bytes());
-    let src = (src != 0).then(|| {
-        let mut s = [0u8; 16];
-        s[..4].copy_from_slice(&src.to_ne_bytes());
-        s
-    });
     let r = Request {
-        v6: false,
-        dst: dst16,
-        scope_id: 0,
-        src,
+        v6,
+        dst: route.dst,
+        scope_id: route.scope_id,
+        src: route.src,
         payload,
         ttl,
         tos,
         df,
-        options,
+        options: if v6 { &[] } else { options },
         timeout_ms: timeout,
     };
     let outcome = run(d, &r);
     // SAFETY: reply is writable for reply_size bytes (caller's contract).
     let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
+    let written = if v6 {
+        write6(&mut out, outcome, route.scope_id, payload)
+    } else {
+        write4(&mut out, outcome, payload)
+    };
+    match written {
+        Ok(()) => {
+            set_last_error(0);
+            1
+        }
+        Err(code) => {
+            if code >= IP_STATUS_BASE {
+                if v6 {
+                    reply::write_status6(&mut out, code);
+                } else {
+                    reply::write_status4(&mut out, code);
+                }
+            }
+            fail(code)
+        }
+    }
+}
+
+/// Writes an IPv4 outcome as one [`ICMP_ECHO_REPLY`]; `Err` for a failure.
+fn write4(out: &mut reply::OutBuf<'_>, outcome: Outcome, payload: &[u8]) -> Result<(), u32> {
     let addr = |a: [u8; 16]| u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
-    let written = match outcome {
+    match outcome {
         Outcome::Echo {
             from,
             rtt,
@@ -130,7 +227,7 @@ unsafe fn send4(
             options,
             options_len,
         } => reply::write_reply4(
-            &mut out,
+            out,
             &reply::Reply4 {
                 address: addr(from),
                 status: IP_SUCCESS,
@@ -147,7 +244,7 @@ unsafe fn send4(
             rtt,
             ttl,
         } => reply::write_reply4(
-            &mut out,
+            out,
             &reply::Reply4 {
                 address: addr(from),
                 status,
@@ -159,18 +256,25 @@ unsafe fn send4(
             },
         ),
         Outcome::Fail(code) => Err(code),
-    };
-    match written {
-        Ok(()) => {
-            set_last_error(0);
-            1
+    }
+}
+
+/// Writes an IPv6 outcome as one [`ICMPV6_ECHO_REPLY`] (the echo's address
+/// with the destination's scope); `Err` for a failure.
+fn write6(
+    out: &mut reply::OutBuf<'_>,
+    outcome: Outcome,
+    scope_id: u32,
+    payload: &[u8],
+) -> Result<(), u32> {
+    match outcome {
+        Outcome::Echo { from, rtt, .. } => {
+            reply::write_reply6(out, from, scope_id, IP_SUCCESS, rtt, payload)
         }
-        Err(code) => {
-            if code >= IP_STATUS_BASE {
-                reply::write_status4(&mut out, code);
-            }
-            fail(code)
-        }
+        Outcome::Error {
+            status, from, rtt, ..
+        } => reply::write_reply6(out, from, 0, status, rtt, &[]),
+        Outcome::Fail(code) => Err(code),
     }
 }
 
@@ -227,12 +331,13 @@ pub unsafe extern "system" fn IcmpSendEcho(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    // SAFETY: forwarded contract.
+    // SAFETY: forwarded contract; no event, no APC: synchronous.
     unsafe {
-        send4(
+        IcmpSendEcho2(
             IcmpHandle,
-            false,
-            0,
+            core::ptr::null_mut(),
+            None,
+            core::ptr::null(),
             DestinationAddress,
             RequestData,
             RequestSize,
@@ -262,12 +367,13 @@ pub unsafe extern "system" fn IcmpSendEcho2(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    let _ = ApcContext;
-    // SAFETY: forwarded contract.
+    // SAFETY: forwarded contract; source 0: the stack chooses.
     unsafe {
-        send4(
+        IcmpSendEcho2Ex(
             IcmpHandle,
-            is_async(Event, ApcRoutine),
+            Event,
+            ApcRoutine,
+            ApcContext,
             0,
             DestinationAddress,
             RequestData,
@@ -300,13 +406,16 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     Timeout: u32,
 ) -> u32 {
     let _ = ApcContext;
+    let addresses = Addresses::V4 {
+        src: SourceAddress,
+        dst: DestinationAddress,
+    };
     // SAFETY: forwarded contract.
     unsafe {
-        send4(
+        send(
             IcmpHandle,
             is_async(Event, ApcRoutine),
-            SourceAddress,
-            DestinationAddress,
+            addresses,
             RequestData,
             RequestSize,
             RequestOptions,
@@ -350,86 +459,23 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     Timeout: u32,
 ) -> u32 {
     let _ = ApcContext;
-    let head = size_of::<ICMPV6_ECHO_REPLY>();
-    let Some(d) = desc(IcmpHandle).filter(|d| d.v6) else {
-        return fail(ERROR_INVALID_PARAMETER);
+    let addresses = Addresses::V6 {
+        src: SourceAddress,
+        dst: DestinationAddress,
     };
-    if ReplyBuffer.is_null() || DestinationAddress.is_null() {
-        return fail(ERROR_INVALID_PARAMETER);
-    }
-    // ReplySize 0 included: 87, as for IPv4 on Vista and later.
-    if (ReplySize as usize) < head || (RequestData.is_null() && RequestSize > 0) {
-        return fail(ERROR_INVALID_PARAMETER);
-    }
-    // SAFETY: non-null, caller's contract.
-    let Some((dst, scope_id)) = (unsafe { read_sockaddr_in6(DestinationAddress) }) else {
-        return fail(ERROR_INVALID_PARAMETER);
-    };
-    let src = if SourceAddress.is_null() {
-        None
-    } else {
-        // SAFETY: non-null, caller's contract.
-        match unsafe { read_sockaddr_in6(SourceAddress) } {
-            Some((a, _)) if a != [0; 16] => Some(a),
-            Some(_) => None,
-            None => return fail(ERROR_INVALID_PARAMETER),
-        }
-    };
-    if dst == [0; 16] {
-        return fail(ERROR_INVALID_NETNAME);
-    }
-    if is_async(Event, ApcRoutine) {
-        return fail(ERROR_NOT_SUPPORTED);
-    }
-    if (ReplySize as usize) < head + usize::from(RequestSize) {
-        return fail(IP_GENERAL_FAILURE);
-    }
-    // SAFETY: caller's contract.
-    let (ttl, tos, df, _options) = match unsafe { read_options(RequestOptions) } {
-        Ok(o) => o,
-        Err(code) => return fail(code),
-    };
-    let payload: &[u8] = if RequestSize == 0 {
-        &[]
-    } else {
-        // SAFETY: caller's contract.
-        unsafe { core::slice::from_raw_parts(RequestData.cast(), RequestSize.into()) }
-    };
-    let r = Request {
-        v6: true,
-        dst,
-        scope_id,
-        src,
-        payload,
-        ttl,
-        tos,
-        df,
-        options: &[],
-        timeout_ms: Timeout,
-    };
-    let outcome = run(d, &r);
-    // SAFETY: caller's contract.
-    let mut out = unsafe { reply::OutBuf::from_raw(ReplyBuffer.cast(), ReplySize as usize) };
-    let written = match outcome {
-        Outcome::Echo { from, rtt, .. } => {
-            reply::write_reply6(&mut out, from, scope_id, IP_SUCCESS, rtt, payload)
-        }
-        Outcome::Error {
-            status, from, rtt, ..
-        } => reply::write_reply6(&mut out, from, 0, status, rtt, &[]),
-        Outcome::Fail(code) => Err(code),
-    };
-    match written {
-        Ok(()) => {
-            set_last_error(0);
-            1
-        }
-        Err(code) => {
-            if code >= IP_STATUS_BASE {
-                reply::write_status6(&mut out, code);
-            }
-            fail(code)
-        }
+    // SAFETY: forwarded contract.
+    unsafe {
+        send(
+            IcmpHandle,
+            is_async(Event, ApcRoutine),
+            addresses,
+            RequestData,
+            RequestSize,
+            RequestOptions,
+            ReplyBuffer,
+            ReplySize,
+            Timeout,
+        )
     }
 }
 
