@@ -333,7 +333,7 @@ pub(crate) use kind_aggregate;
 /// type code), each given as `"name" = our.path / their.path`. `field` and
 /// `offset_of` must be in scope.
 macro_rules! strukt {
-    ($l:ident, $name:literal, $ours:ty, $theirs:ty $(, $f:literal = $($o:ident).+ / $($t:ident).+)* $(,)?) => {
+    ($l:ident, $name:expr, $ours:ty, $theirs:ty $(, $f:literal = $($o:ident).+ / $($t:ident).+)* $(,)?) => {
         $l.ty::<$ours, $theirs>($name);
         $(
             $l.add(
@@ -383,3 +383,215 @@ sig_fns! {
     sig11(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11) [11];
     sig12(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12) [12];
 }
+
+// The item tables: what is compared, by the SDK's names, ONE table for every
+// source (the bindgen check and each peer). A source passes the module its
+// items are in (`$p`) and, where its Rust spelling differs, the mapping (the
+// name of an anonymous union). `ours::` resolves at the call site: the crate
+// must be in scope as `ours` (with `field` and `offset_of`, for `strukt!`).
+
+/// The layout types compared by size, alignment and [`Kind::CODE`]:
+/// `types!(l, p; A, B)` compares `ours::A` with `p::A`, and so on.
+macro_rules! types {
+    ($l:ident, $p:ident; $($t:ident),* $(,)?) => {$(
+        $l.ty::<ours::$t, $p::$t>(stringify!($t));
+    )*};
+}
+pub(crate) use types;
+
+/// The structures and their compared fields: `structure!(l, p::NAME)`
+/// compares `ours::NAME` with `p::NAME`; a `*32` structure has the fields of
+/// its twin. `IO_STATUS_BLOCK` and `SOCKADDR_IN6` take the source's name of
+/// their anonymous union: `structure!(l, p::NAME, anonymous = NAME)`.
+macro_rules! structure {
+    ($l:ident, $p:ident::IP_OPTION_INFORMATION) => {
+        structure!(@ip_option_information $l, $p::IP_OPTION_INFORMATION)
+    };
+    ($l:ident, $p:ident::IP_OPTION_INFORMATION32) => {
+        structure!(@ip_option_information $l, $p::IP_OPTION_INFORMATION32)
+    };
+    (@ip_option_information $l:ident, $p:ident::$s:ident) => {
+        strukt!(
+            $l,
+            stringify!($s),
+            ours::$s,
+            $p::$s,
+            "Ttl" = Ttl / Ttl,
+            "Tos" = Tos / Tos,
+            "Flags" = Flags / Flags,
+            "OptionsSize" = OptionsSize / OptionsSize,
+            "OptionsData" = OptionsData / OptionsData
+        )
+    };
+    ($l:ident, $p:ident::ICMP_ECHO_REPLY) => {
+        structure!(@icmp_echo_reply $l, $p::ICMP_ECHO_REPLY)
+    };
+    ($l:ident, $p:ident::ICMP_ECHO_REPLY32) => {
+        structure!(@icmp_echo_reply $l, $p::ICMP_ECHO_REPLY32)
+    };
+    (@icmp_echo_reply $l:ident, $p:ident::$s:ident) => {
+        strukt!(
+            $l,
+            stringify!($s),
+            ours::$s,
+            $p::$s,
+            "Address" = Address / Address,
+            "Status" = Status / Status,
+            "RoundTripTime" = RoundTripTime / RoundTripTime,
+            "DataSize" = DataSize / DataSize,
+            "Reserved" = Reserved / Reserved,
+            "Data" = Data / Data,
+            "Options" = Options / Options,
+            "Options.OptionsData" = Options.OptionsData / Options.OptionsData
+        )
+    };
+    ($l:ident, $p:ident::IPV6_ADDRESS_EX) => {
+        strukt!(
+            $l,
+            "IPV6_ADDRESS_EX",
+            ours::IPV6_ADDRESS_EX,
+            $p::IPV6_ADDRESS_EX,
+            "sin6_port" = sin6_port / sin6_port,
+            "sin6_flowinfo" = sin6_flowinfo / sin6_flowinfo,
+            "sin6_addr" = sin6_addr / sin6_addr,
+            "sin6_scope_id" = sin6_scope_id / sin6_scope_id
+        )
+    };
+    ($l:ident, $p:ident::ICMPV6_ECHO_REPLY_LH) => {
+        strukt!(
+            $l,
+            "ICMPV6_ECHO_REPLY_LH",
+            ours::ICMPV6_ECHO_REPLY_LH,
+            $p::ICMPV6_ECHO_REPLY_LH,
+            "Address" = Address / Address,
+            "Status" = Status / Status,
+            "RoundTripTime" = RoundTripTime / RoundTripTime
+        )
+    };
+    ($l:ident, $p:ident::IO_STATUS_BLOCK, anonymous = $a:ident) => {
+        strukt!(
+            $l,
+            "IO_STATUS_BLOCK",
+            ours::IO_STATUS_BLOCK,
+            $p::IO_STATUS_BLOCK,
+            "Status" = Anonymous.Status / $a.Status,
+            "Pointer" = Anonymous.Pointer / $a.Pointer,
+            "Information" = Information / Information
+        )
+    };
+    ($l:ident, $p:ident::IN6_ADDR) => {
+        strukt!(
+            $l,
+            "IN6_ADDR",
+            ours::IN6_ADDR,
+            $p::IN6_ADDR,
+            "Byte" = u.Byte / u.Byte,
+            "Word" = u.Word / u.Word
+        )
+    };
+    ($l:ident, $p:ident::SOCKADDR_IN6, anonymous = $a:ident) => {
+        strukt!(
+            $l,
+            "SOCKADDR_IN6",
+            ours::SOCKADDR_IN6,
+            $p::SOCKADDR_IN6,
+            "sin6_family" = sin6_family / sin6_family,
+            "sin6_port" = sin6_port / sin6_port,
+            "sin6_flowinfo" = sin6_flowinfo / sin6_flowinfo,
+            "sin6_addr" = sin6_addr / sin6_addr,
+            "sin6_scope_id" = sin6_scope_id / $a.sin6_scope_id
+        )
+    };
+}
+pub(crate) use structure;
+
+/// The crate's structures and unions, with [`Kind`] by
+/// [`kind_aggregate!`] (`Kind` and `aggregate` must be in scope).
+macro_rules! kind_aggregate_ours {
+    () => {
+        kind_aggregate!(
+            ours::IP_OPTION_INFORMATION,
+            ours::ICMP_ECHO_REPLY,
+            ours::IPV6_ADDRESS_EX,
+            ours::ICMPV6_ECHO_REPLY_LH,
+            ours::IO_STATUS_BLOCK,
+            ours::IO_STATUS_BLOCK_0,
+            ours::IN6_ADDR,
+            ours::IN6_ADDR_0,
+            ours::SOCKADDR_IN6,
+        );
+        #[cfg(target_pointer_width = "64")]
+        kind_aggregate!(ours::IP_OPTION_INFORMATION32, ours::ICMP_ECHO_REPLY32);
+    };
+}
+pub(crate) use kind_aggregate_ours;
+
+/// The functions' signatures (arity, ABI, return and parameter types):
+/// `functions!(l, p)` compares all nine with `p`'s; a source that may lack
+/// `IcmpSendEcho2Ex` passes the condition:
+/// `functions!(l, p, #[cfg(...)] IcmpSendEcho2Ex)`.
+macro_rules! functions {
+    ($l:ident, $p:ident $(, #[$ex:meta] IcmpSendEcho2Ex)?) => {
+        functions!(@sig $l, $p; IcmpCreateFile: sig0, Icmp6CreateFile: sig0,
+            IcmpCloseHandle: sig1, IcmpSendEcho: sig8, IcmpSendEcho2: sig11,
+            Icmp6SendEcho2: sig12, IcmpParseReplies: sig2, Icmp6ParseReplies: sig2);
+        $(#[$ex])?
+        functions!(@sig $l, $p; IcmpSendEcho2Ex: sig12);
+    };
+    (@sig $l:ident, $p:ident; $($f:ident: $sig:ident),*) => {$(
+        $l.sig(stringify!($f), $sig(ours::$f), $sig($p::$f));
+    )*};
+}
+pub(crate) use functions;
+
+/// Compares constant values, `ours::NAME` with `p::NAME`: `values!(l, p;
+/// NAME, ...)`.
+macro_rules! values {
+    ($l:ident, $p:ident; $($name:ident),* $(,)?) => {$(
+        $l.add(stringify!($name), "value", ours::$name as i128, $p::$name as i128);
+    )*};
+}
+pub(crate) use values;
+
+/// The IP_STATUS codes, `IP_STATUS_BASE` to `MAX_IP_STATUS`, handed to a
+/// comparison: `ip_status_codes!(m!(args;))` is `m!(args; IP_STATUS_BASE, ...)`.
+macro_rules! ip_status_codes {
+    ($m:ident!($($a:tt)*)) => {
+        $m!($($a)* IP_STATUS_BASE, IP_SUCCESS, IP_BUF_TOO_SMALL, IP_DEST_NET_UNREACHABLE,
+            IP_DEST_HOST_UNREACHABLE, IP_DEST_PROT_UNREACHABLE, IP_DEST_PORT_UNREACHABLE,
+            IP_NO_RESOURCES, IP_BAD_OPTION, IP_HW_ERROR, IP_PACKET_TOO_BIG, IP_REQ_TIMED_OUT,
+            IP_BAD_REQ, IP_BAD_ROUTE, IP_TTL_EXPIRED_TRANSIT, IP_TTL_EXPIRED_REASSEM,
+            IP_PARAM_PROBLEM, IP_SOURCE_QUENCH, IP_OPTION_TOO_BIG, IP_BAD_DESTINATION,
+            IP_DEST_NO_ROUTE, IP_DEST_ADDR_UNREACHABLE, IP_DEST_PROHIBITED,
+            IP_HOP_LIMIT_EXCEEDED, IP_REASSEMBLY_TIME_EXCEEDED, IP_PARAMETER_PROBLEM,
+            IP_ADDR_DELETED, IP_SPEC_MTU_CHANGE, IP_MTU_CHANGE, IP_UNLOAD, IP_ADDR_ADDED,
+            IP_MEDIA_CONNECT, IP_MEDIA_DISCONNECT, IP_BIND_ADAPTER, IP_UNBIND_ADAPTER,
+            IP_DEVICE_DOES_NOT_EXIST, IP_DUPLICATE_ADDRESS, IP_INTERFACE_METRIC_CHANGE,
+            IP_RECONFIG_SECFLTR, IP_NEGOTIATING_IPSEC, IP_INTERFACE_WOL_CAPABILITY_CHANGE,
+            IP_DUPLICATE_IPADD, IP_DEST_UNREACHABLE, IP_TIME_EXCEEDED, IP_BAD_HEADER,
+            IP_UNRECOGNIZED_NEXT_HEADER, IP_ICMP_ERROR, IP_DEST_SCOPE_MISMATCH,
+            IP_GENERAL_FAILURE, IP_PENDING, MAX_IP_STATUS)
+    };
+}
+pub(crate) use ip_status_codes;
+
+/// The IP option codes `IP_OPT_*`, handed on as by [`ip_status_codes!`].
+macro_rules! ip_opt_codes {
+    ($m:ident!($($a:tt)*)) => {
+        $m!($($a)* IP_OPT_EOL, IP_OPT_NOP, IP_OPT_RR, IP_OPT_TS, IP_OPT_SECURITY,
+            IP_OPT_LSRR, IP_OPT_SID, IP_OPT_SSRR, IP_OPT_ROUTER_ALERT)
+    };
+}
+pub(crate) use ip_opt_codes;
+
+/// The Win32 error codes the API documents, handed on as by
+/// [`ip_status_codes!`].
+macro_rules! error_codes {
+    ($m:ident!($($a:tt)*)) => {
+        $m!($($a)* ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY,
+            ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER,
+            ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER, ERROR_IO_PENDING,
+            ERROR_INVALID_NETNAME)
+    };
+}
+pub(crate) use error_codes;
