@@ -328,14 +328,23 @@ fn drain(fd: &Fd) {
 /// refused.
 fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
     let _ = (kind, id, seq);
+    let (level, ttl_name, tos_name) = if r.v6 {
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_UNICAST_HOPS,
+            libc::IPV6_TCLASS,
+        )
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
+    };
+    if r.ttl != 0 && !setsockopt_int(fd, level, ttl_name, r.ttl.into()) {
+        return Err(IP_GENERAL_FAILURE);
+    }
+    if r.tos != 0 && !setsockopt_int(fd, level, tos_name, r.tos.into()) {
+        return Err(IP_GENERAL_FAILURE);
+    }
     if r.v6 {
         use libc::IPPROTO_IPV6 as L;
-        if r.ttl != 0 && !setsockopt_int(fd, L, libc::IPV6_UNICAST_HOPS, r.ttl.into()) {
-            return Err(IP_GENERAL_FAILURE);
-        }
-        if r.tos != 0 && !setsockopt_int(fd, L, libc::IPV6_TCLASS, r.tos.into()) {
-            return Err(IP_GENERAL_FAILURE);
-        }
         if r.df {
             setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
         }
@@ -363,12 +372,6 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         }
     } else {
         use libc::IPPROTO_IP as L;
-        if r.ttl != 0 && !setsockopt_int(fd, L, libc::IP_TTL, r.ttl.into()) {
-            return Err(IP_GENERAL_FAILURE);
-        }
-        if r.tos != 0 && !setsockopt_int(fd, L, libc::IP_TOS, r.tos.into()) {
-            return Err(IP_GENERAL_FAILURE);
-        }
         #[cfg(target_os = "linux")]
         {
             let pmtu = if r.df {
@@ -601,6 +604,60 @@ fn drain_errqueue(
     None
 }
 
+/// The sender and IP header fields of a received packet, as a reply
+/// reports them.
+struct Header {
+    from: [u8; 16],
+    ttl: u8,
+    tos: u8,
+    options: [u8; 40],
+    options_len: u8,
+}
+
+/// Classifies a received packet for request `e`, with the fields of its IP
+/// header: from the control messages and `msg_name` where the kernel strips
+/// the header (IPv6, Linux ping sockets), from the header itself otherwise
+/// (IPv4 raw, macOS/BSD). `None` when it cannot be ours (no sender, not an
+/// IPv4 ICMP datagram).
+fn classify<'a>(
+    pkt: &'a [u8],
+    m: &Received,
+    v6: bool,
+    kernel_ident: bool,
+    e: &Expect<'_>,
+) -> Option<(Classified<'a>, Header)> {
+    if v6 || kernel_ident {
+        let from = m.from?;
+        let h = Header {
+            from,
+            ttl: m.ttl,
+            tos: m.tos,
+            // IPv6 has no IP options to report.
+            options: if v6 { [0; 40] } else { m.options },
+            options_len: if v6 { 0 } else { m.options_len },
+        };
+        let c = if v6 {
+            reply::classify6(pkt, from, e)
+        } else {
+            reply::classify4(pkt, [from[0], from[1], from[2], from[3]], e)
+        };
+        return Some((c, h));
+    }
+    let p = reply::split_ipv4(pkt)?;
+    let mut h = Header {
+        from: [0; 16],
+        ttl: p.ttl,
+        tos: p.tos,
+        options: [0; 40],
+        options_len: 0,
+    };
+    h.from[..4].copy_from_slice(&p.src);
+    let n = p.options.len().min(40);
+    h.options[..n].copy_from_slice(&p.options[..n]);
+    h.options_len = n as u8;
+    Some((reply::classify4(p.payload, p.src, e), h))
+}
+
 /// Sends one echo on `fd` and waits for its reply or error, at most
 /// `r.timeout_ms` on the monotonic clock.
 pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
@@ -704,83 +761,29 @@ pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
         // SAFETY: the kernel initialised the first m.len bytes.
         let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
         let rtt = elapsed_ms(t0);
-        if r.v6 {
-            let Some(from) = m.from else { continue };
-            match reply::classify6(pkt, from, &e) {
-                Classified::Reply(_) => {
-                    return Outcome::Echo {
-                        from,
-                        rtt,
-                        ttl: m.ttl,
-                        tos: m.tos,
-                        options: [0; 40],
-                        options_len: 0,
-                    };
-                }
-                Classified::Error(status) => {
-                    return Outcome::Error {
-                        status,
-                        from,
-                        rtt,
-                        ttl: m.ttl,
-                    };
-                }
-                Classified::Ignore => {}
+        let Some((classified, h)) = classify(pkt, &m, r.v6, kernel_ident, &e) else {
+            continue;
+        };
+        match classified {
+            Classified::Reply(_) => {
+                return Outcome::Echo {
+                    from: h.from,
+                    rtt,
+                    ttl: h.ttl,
+                    tos: h.tos,
+                    options: h.options,
+                    options_len: h.options_len,
+                };
             }
-        } else if kernel_ident {
-            let Some(from) = m.from else { continue };
-            let src = [from[0], from[1], from[2], from[3]];
-            match reply::classify4(pkt, src, &e) {
-                Classified::Reply(_) => {
-                    return Outcome::Echo {
-                        from,
-                        rtt,
-                        ttl: m.ttl,
-                        tos: m.tos,
-                        options: m.options,
-                        options_len: m.options_len,
-                    };
-                }
-                Classified::Error(status) => {
-                    return Outcome::Error {
-                        status,
-                        from,
-                        rtt,
-                        ttl: m.ttl,
-                    };
-                }
-                Classified::Ignore => {}
+            Classified::Error(status) => {
+                return Outcome::Error {
+                    status,
+                    from: h.from,
+                    rtt,
+                    ttl: h.ttl,
+                };
             }
-        } else {
-            let Some(p) = reply::split_ipv4(pkt) else {
-                continue;
-            };
-            let mut from = [0u8; 16];
-            from[..4].copy_from_slice(&p.src);
-            match reply::classify4(p.payload, p.src, &e) {
-                Classified::Reply(_) => {
-                    let mut options = [0u8; 40];
-                    let n = p.options.len().min(40);
-                    options[..n].copy_from_slice(&p.options[..n]);
-                    return Outcome::Echo {
-                        from,
-                        rtt,
-                        ttl: p.ttl,
-                        tos: p.tos,
-                        options,
-                        options_len: n as u8,
-                    };
-                }
-                Classified::Error(status) => {
-                    return Outcome::Error {
-                        status,
-                        from,
-                        rtt,
-                        ttl: p.ttl,
-                    };
-                }
-                Classified::Ignore => {}
-            }
+            Classified::Ignore => {}
         }
     }
 }
