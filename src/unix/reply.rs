@@ -208,68 +208,64 @@ fn quoted_echo_is_ours(quoted: &[u8], request_type: u8, e: &Expect<'_>) -> bool 
     quoted.len() >= 8 && quoted[0] == request_type && quoted[1] == 0 && id_seq_match(quoted, e)
 }
 
+/// What [`classify4`] and [`classify6`] share: a message of `reply_type` is
+/// our echo reply when identifier, sequence, source and data all match; an
+/// error type of the family's `map` table is ours when `quotes_ours`
+/// accepts what it quotes (the bytes after the 8-byte ICMP header).
+fn classify<'a>(
+    icmp: &'a [u8],
+    src: &[u8],
+    e: &Expect<'_>,
+    reply_type: u8,
+    map: fn(u8, u8) -> Option<IP_STATUS>,
+    quotes_ours: impl FnOnce(&[u8]) -> bool,
+) -> Classified<'a> {
+    if icmp.len() < 8 {
+        return Classified::Ignore;
+    }
+    if icmp[0] == reply_type {
+        let data = &icmp[8..];
+        if icmp[1] == 0 && id_seq_match(icmp, e) && src == e.dst && data == e.payload {
+            return Classified::Reply(data);
+        }
+        return Classified::Ignore;
+    }
+    match map(icmp[0], icmp[1]) {
+        Some(status) if quotes_ours(&icmp[8..]) => Classified::Error(status),
+        _ => Classified::Ignore,
+    }
+}
+
 /// Classifies an ICMPv4 message from `src` (no IP header) for the request
 /// `e`: our echo reply (identifier, sequence, source and data all match), an
 /// error quoting our request (quoted protocol, destination, type,
 /// identifier and sequence match), or something else.
 pub fn classify4<'a>(icmp: &'a [u8], src: [u8; 4], e: &Expect<'_>) -> Classified<'a> {
-    if icmp.len() < 8 {
-        return Classified::Ignore;
-    }
-    if icmp[0] == ICMP_ECHOREPLY {
-        let data = &icmp[8..];
-        if icmp[1] == 0 && id_seq_match(icmp, e) && src[..] == *e.dst && data == e.payload {
-            return Classified::Reply(data);
-        }
-        return Classified::Ignore;
-    }
-    let Some(status) = map_icmp4(icmp[0], icmp[1]) else {
-        return Classified::Ignore;
-    };
-    let quoted = &icmp[8..];
-    let Some(&vihl) = quoted.first() else {
-        return Classified::Ignore;
-    };
-    let ihl = usize::from(vihl & 0x0f) * 4;
-    if vihl >> 4 != 4 || ihl < 20 || quoted.len() < ihl + 8 {
-        return Classified::Ignore;
-    }
-    if quoted[9] != 1 || quoted[16..20] != *e.dst {
-        return Classified::Ignore;
-    }
-    if quoted_echo_is_ours(&quoted[ihl..], ICMP_ECHO, e) {
-        Classified::Error(status)
-    } else {
-        Classified::Ignore
-    }
+    classify(icmp, &src, e, ICMP_ECHOREPLY, map_icmp4, |quoted| {
+        let Some(&vihl) = quoted.first() else {
+            return false;
+        };
+        let ihl = usize::from(vihl & 0x0f) * 4;
+        vihl >> 4 == 4
+            && ihl >= 20
+            && quoted.len() >= ihl + 8
+            && quoted[9] == 1
+            && quoted[16..20] == *e.dst
+            && quoted_echo_is_ours(&quoted[ihl..], ICMP_ECHO, e)
+    })
 }
 
 /// Classifies an ICMPv6 message from `src` for the request `e`, as
 /// [`classify4`] (an error quotes a 40-byte IPv6 header, next header 58,
 /// then our echo request).
 pub fn classify6<'a>(icmp: &'a [u8], src: [u8; 16], e: &Expect<'_>) -> Classified<'a> {
-    if icmp.len() < 8 {
-        return Classified::Ignore;
-    }
-    if icmp[0] == ICMP6_ECHO_REPLY {
-        let data = &icmp[8..];
-        if icmp[1] == 0 && id_seq_match(icmp, e) && src[..] == *e.dst && data == e.payload {
-            return Classified::Reply(data);
-        }
-        return Classified::Ignore;
-    }
-    let Some(status) = map_icmp6(icmp[0], icmp[1]) else {
-        return Classified::Ignore;
-    };
-    let quoted = &icmp[8..];
-    if quoted.len() < 48 || quoted[0] >> 4 != 6 || quoted[6] != 58 || quoted[24..40] != *e.dst {
-        return Classified::Ignore;
-    }
-    if quoted_echo_is_ours(&quoted[40..], ICMP6_ECHO_REQUEST, e) {
-        Classified::Error(status)
-    } else {
-        Classified::Ignore
-    }
+    classify(icmp, &src, e, ICMP6_ECHO_REPLY, map_icmp6, |quoted| {
+        quoted.len() >= 48
+            && quoted[0] >> 4 == 6
+            && quoted[6] == 58
+            && quoted[24..40] == *e.dst
+            && quoted_echo_is_ours(&quoted[40..], ICMP6_ECHO_REQUEST, e)
+    })
 }
 
 /// A message of a Linux socket error queue (`MSG_ERRQUEUE`), as read by the
@@ -329,11 +325,8 @@ pub struct OutBuf<'a> {
 impl<'a> OutBuf<'a> {
     /// Wraps a byte slice.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Self {
-            ptr: buf.as_mut_ptr(),
-            len: buf.len(),
-            _buf: PhantomData,
-        }
+        // SAFETY: an exclusive slice is valid for writes of its length for 'a.
+        unsafe { Self::from_raw(buf.as_mut_ptr(), buf.len()) }
     }
 
     /// Wraps the caller's `ReplyBuffer` / `ReplySize`.
