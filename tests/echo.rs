@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::{Backend, Guarded, Ipv6, LOOPBACK, assert_echo_reply, payload, require_netns};
+use common::{Backend, Guarded, Ipv6, LOOPBACK, assert_echo_reply, payload, require_netns, send6};
 use core::ffi::c_void;
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
@@ -104,7 +104,8 @@ impl Drop for Event {
     }
 }
 
-/// `IcmpSendEcho`; returns the count and, when it is 0, `GetLastError`.
+/// `IcmpSendEcho`; returns the count and, when it is 0, `GetLastError`
+/// (the only case where Windows defines it).
 fn send(
     h: HANDLE,
     dst: IPAddr,
@@ -113,22 +114,8 @@ fn send(
     buf: &mut Guarded,
     timeout: u32,
 ) -> (u32, u32) {
-    let size = u16::try_from(data.len()).expect("RequestSize is a u16");
-    let opts = opts.map_or(ptr::null(), |o| o as *const IP_OPTION_INFORMATION);
-    // SAFETY: data and buf outlive the synchronous call; sizes match.
-    let n = unsafe {
-        IcmpSendEcho(
-            h,
-            dst,
-            data.as_ptr().cast(),
-            size,
-            opts,
-            buf.ptr(),
-            buf.size(),
-            timeout,
-        )
-    };
-    (n, if n == 0 { last_error() } else { 0 })
+    let (n, err) = common::send_echo(h, dst, data, opts, buf, timeout);
+    (n, if n == 0 { err } else { 0 })
 }
 
 fn status_text(s: u32) -> String {
@@ -724,24 +711,9 @@ fn ipv6_echo() {
         assert_eq!(h, INVALID_HANDLE_VALUE, "Icmp6CreateFile on {backend:?}");
         assert_eq!(create_err, stub_err, "Icmp6CreateFile error");
         let v4 = Icmp::open();
-        // SAFETY: all pointers valid for the call (Wine's stub reads none).
-        let n = unsafe {
-            Icmp6SendEcho2(
-                v4.0,
-                ptr::null_mut(),
-                None,
-                ptr::null(),
-                &src,
-                &dst,
-                data.as_ptr().cast(),
-                32,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
-                TIMEOUT_MS,
-            )
-        };
-        assert_eq!((n, last_error()), (0, stub_err), "Icmp6SendEcho2");
+        // Wine's stub reads none of the arguments.
+        let (n, err) = send6(v4.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        assert_eq!((n, err), (0, stub_err), "Icmp6SendEcho2");
         buf.assert_untouched();
         // Never call Icmp6ParseReplies here: not exported, the call aborts.
         assert!(
@@ -760,24 +732,7 @@ fn ipv6_echo() {
         println!("SKIPPED: no IPv6 stack (Icmp6CreateFile error {create_err})");
         return;
     }
-    // SAFETY: the handle is valid; all pointers outlive the synchronous call.
-    let n = unsafe {
-        Icmp6SendEcho2(
-            h,
-            ptr::null_mut(),
-            None,
-            ptr::null(),
-            &src,
-            &dst,
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
-            TIMEOUT_MS,
-        )
-    };
-    let err = last_error();
+    let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
     // SAFETY: the buffer the call filled.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
     // SAFETY: valid handle, closed once.

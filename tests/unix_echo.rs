@@ -21,7 +21,9 @@
 //! loopback.
 #![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 
-use core::ffi::c_void;
+mod common;
+
+use common::{FILL, Guarded, payload, send_echo, send6};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
@@ -35,7 +37,6 @@ const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const TIMEOUT_MS: u32 = 2000;
 const S4: usize = size_of::<ICMP_ECHO_REPLY>();
 const S6: usize = size_of::<ICMPV6_ECHO_REPLY>();
-const GUARD: u8 = 0xA5;
 
 // ---------------------------------------------------------------------------
 // A counting allocator (per thread) for the no-heap check.
@@ -68,59 +69,6 @@ static GLOBAL: Counting = Counting;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A reply buffer of `size` bytes followed by 64 guard bytes, 8-aligned.
-struct Guarded {
-    words: Vec<u64>,
-    size: usize,
-}
-
-impl Guarded {
-    fn new(size: usize) -> Self {
-        let mut g = Self {
-            words: vec![0; (size + 64).div_ceil(8) + 1],
-            size,
-        };
-        g.all_mut().fill(GUARD);
-        g
-    }
-    fn all_mut(&mut self) -> &mut [u8] {
-        let n = self.words.len() * 8;
-        // SAFETY: the Vec<u64> holds n initialised bytes.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), n) }
-    }
-    fn all(&self) -> &[u8] {
-        // SAFETY: as above.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 8) }
-    }
-    fn ptr(&mut self) -> *mut c_void {
-        self.words.as_mut_ptr().cast()
-    }
-    fn bytes(&self) -> &[u8] {
-        &self.all()[..self.size]
-    }
-    #[track_caller]
-    fn assert_guard(&self) {
-        assert!(
-            self.all()[self.size..].iter().all(|&b| b == GUARD),
-            "wrote past ReplySize"
-        );
-    }
-    #[track_caller]
-    fn assert_untouched(&self) {
-        assert!(self.all().iter().all(|&b| b == GUARD), "buffer was written");
-    }
-}
-
-fn payload(len: usize, seed: u32) -> Vec<u8> {
-    (0..len)
-        .map(|i| {
-            (i as u32)
-                .wrapping_mul(31)
-                .wrapping_add(seed.wrapping_mul(7919)) as u8
-        })
-        .collect()
-}
 
 struct Handle(HANDLE);
 // SAFETY: handles are thread-safe (static descriptors).
@@ -159,21 +107,8 @@ fn send4(
     timeout: u32,
 ) -> (u32, u32, Guarded) {
     let mut buf = Guarded::new(size);
-    // SAFETY: valid data, options and buffer.
-    let n = unsafe {
-        IcmpSendEcho(
-            h.0,
-            helper::ipaddr(dst),
-            data.as_ptr().cast(),
-            data.len() as u16,
-            opts.map_or(ptr::null(), |o| o),
-            buf.ptr(),
-            size as u32,
-            timeout,
-        )
-    };
-    let err = last_error();
-    buf.assert_guard();
+    let (n, err) = send_echo(h.0, helper::ipaddr(dst), data, opts, &mut buf, timeout);
+    buf.assert_guard_intact();
     (n, err, buf)
 }
 
@@ -181,7 +116,7 @@ fn send4(
 #[track_caller]
 fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
     assert_eq!((n, err), (1, 0), "status {:?}", helper::status_name(err));
-    let r = Replies::new(buf.bytes(), n)
+    let r = Replies::new(buf.reply_bytes(), n)
         .unwrap()
         .next()
         .unwrap()
@@ -192,7 +127,7 @@ fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
     assert_eq!(r.raw.DataSize as usize, data.len());
     assert_eq!(
         r.raw.Data as usize,
-        buf.bytes().as_ptr() as usize + S4,
+        buf.reply_bytes().as_ptr() as usize + S4,
         "data right after the struct"
     );
     assert_eq!(r.raw.Reserved, 0);
@@ -285,7 +220,7 @@ fn echo_v4_ping_socket_in_netns() {
         };
         let (n, err, buf) = send4(&h, LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, b"tos");
-        let r = Replies::new(buf.bytes(), 1)
+        let r = Replies::new(buf.reply_bytes(), 1)
             .unwrap()
             .next()
             .unwrap()
@@ -330,31 +265,14 @@ fn ipv6_modes_and_arguments() {
     for (len, h) in [0usize, 1000].into_iter().zip(modes.iter().cycle()) {
         let data = payload(len, 9);
         let mut buf = Guarded::new(S6 + len);
-        // SAFETY: valid arguments.
-        let n = unsafe {
-            Icmp6SendEcho2(
-                h.0,
-                ptr::null_mut(),
-                None,
-                ptr::null(),
-                &src,
-                &dst,
-                data.as_ptr().cast(),
-                len as u16,
-                ptr::null(),
-                buf.ptr(),
-                (S6 + len) as u32,
-                TIMEOUT_MS,
-            )
-        };
-        let err = last_error();
-        buf.assert_guard();
+        let (n, err) = send6(h.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        buf.assert_guard_intact();
         if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
             println!("SKIPPED ipv6_modes_and_arguments: error {err}");
             return;
         }
         assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
-        let r = Reply6::new(buf.bytes(), len as u16).unwrap();
+        let r = Reply6::new(buf.reply_bytes(), len as u16).unwrap();
         assert_eq!(r.status(), IP_SUCCESS);
         assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
         assert_eq!(r.data, &data[..]);
@@ -369,64 +287,16 @@ fn ipv6_modes_and_arguments() {
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     let h4 = open4(None);
     let mut buf = Guarded::new(64);
-    // SAFETY: valid arguments.
-    let n = unsafe {
-        Icmp6SendEcho2(
-            h4.0,
-            ptr::null_mut(),
-            None,
-            ptr::null(),
-            &src,
-            &dst,
-            ptr::null(),
-            0,
-            ptr::null(),
-            buf.ptr(),
-            64,
-            100,
-        )
-    };
-    assert_eq!((n, last_error()), (0, ERROR_INVALID_PARAMETER));
+    let (n, err) = send6(h4.0, &src, &dst, None, &mut buf, 100);
+    assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     // Destination :: → 1214; wrong family (host AF_INET6) → 87.
     let zero = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-    // SAFETY: valid arguments.
-    let n = unsafe {
-        Icmp6SendEcho2(
-            h.0,
-            ptr::null_mut(),
-            None,
-            ptr::null(),
-            &src,
-            &zero,
-            ptr::null(),
-            0,
-            ptr::null(),
-            buf.ptr(),
-            64,
-            100,
-        )
-    };
-    assert_eq!((n, last_error()), (0, ERROR_INVALID_NETNAME));
+    let (n, err) = send6(h.0, &src, &zero, None, &mut buf, 100);
+    assert_eq!((n, err), (0, ERROR_INVALID_NETNAME));
     let mut bad = dst;
     bad.sin6_family = libc::AF_INET6 as u16;
-    // SAFETY: valid arguments.
-    let n = unsafe {
-        Icmp6SendEcho2(
-            h.0,
-            ptr::null_mut(),
-            None,
-            ptr::null(),
-            &src,
-            &bad,
-            ptr::null(),
-            0,
-            ptr::null(),
-            buf.ptr(),
-            64,
-            100,
-        )
-    };
-    assert_eq!((n, last_error()), (0, ERROR_INVALID_PARAMETER));
+    let (n, err) = send6(h.0, &src, &bad, None, &mut buf, 100);
+    assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     buf.assert_untouched();
 }
 
@@ -466,7 +336,7 @@ fn unaligned_reply_buffer() {
     let bytes = &g.all()[1..1 + S4 + 32];
     let r = Replies::new(bytes, 1).unwrap().next().unwrap().unwrap();
     assert_eq!(r.data, &data[..]);
-    assert!(g.all()[1 + S4 + 32..].iter().all(|&b| b == GUARD));
+    assert!(g.all()[1 + S4 + 32..].iter().all(|&b| b == FILL));
 }
 
 /// Handle values that are not ours are recognised without being
@@ -545,7 +415,7 @@ fn options_roundtrip(mode: SocketMode) {
     let size = S4 + 20 + 8 + 40;
     let (n, err, buf) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
     assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
-    let r = Replies::new(buf.bytes(), 1)
+    let r = Replies::new(buf.reply_bytes(), 1)
         .unwrap()
         .next()
         .unwrap()

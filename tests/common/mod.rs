@@ -1,6 +1,8 @@
-//! Shared pieces of the behaviour tests: guarded reply buffers, request
-//! payloads, the namespace guard, the [`Backend`] table of asserted
-//! differences and (on Windows) Wine detection.
+//! Shared pieces of the behaviour tests (`tests/echo.rs`) and of the Unix
+//! backend's own tests (`tests/unix_echo.rs`): guarded reply buffers,
+//! request payloads, the send wrappers, the namespace guard, the
+//! [`Backend`] table of asserted differences and (on Windows) Wine
+//! detection.
 //!
 //! Portable on purpose: only the Wine probe is Windows-only, so a native
 //! (Unix) backend can run the same tests.
@@ -9,8 +11,12 @@
 use core::ffi::c_void;
 use core::mem::size_of;
 use core::net::Ipv4Addr;
-use icmp_sys::ICMP_ECHO_REPLY;
+use core::ptr;
 use icmp_sys::helper::{self, Reply};
+use icmp_sys::{
+    HANDLE, ICMP_ECHO_REPLY, IP_OPTION_INFORMATION, IPAddr, Icmp6SendEcho2, IcmpSendEcho,
+    SOCKADDR_IN6,
+};
 
 /// 127.0.0.1 as an `IPAddr`.
 pub const LOOPBACK: u32 = helper::ipaddr(Ipv4Addr::LOCALHOST);
@@ -50,9 +56,18 @@ impl Guarded {
     }
 
     /// The whole allocation: reply area, guard, rounding.
-    fn all(&self) -> &[u8] {
+    pub fn all(&self) -> &[u8] {
         // SAFETY: the Vec holds words.len() * 8 initialized bytes.
         unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 8) }
+    }
+
+    /// The whole allocation, writable: to plant bytes a test needs (a
+    /// stored count, a status).
+    pub fn all_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `all`.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.words.len() * 8)
+        }
     }
 
     /// The reply area, for `helper::Replies`.
@@ -104,6 +119,74 @@ pub fn payload(len: usize, seed: u32) -> Vec<u8> {
                 .wrapping_add(seed.wrapping_mul(131)) as u8
         })
         .collect()
+}
+
+/// `IcmpSendEcho` into `buf`: the count and the last error, read right
+/// after the call whatever the count (Windows defines it only for a count
+/// of 0; the Unix backend sets 0 on success).
+pub fn send_echo(
+    h: HANDLE,
+    dst: IPAddr,
+    data: &[u8],
+    opts: Option<&IP_OPTION_INFORMATION>,
+    buf: &mut Guarded,
+    timeout: u32,
+) -> (u32, u32) {
+    let size = u16::try_from(data.len()).expect("RequestSize is a u16");
+    let opts = opts.map_or(ptr::null(), |o| o as *const IP_OPTION_INFORMATION);
+    // SAFETY: data and buf outlive the synchronous call; sizes match.
+    let n = unsafe {
+        IcmpSendEcho(
+            h,
+            dst,
+            data.as_ptr().cast(),
+            size,
+            opts,
+            buf.ptr(),
+            buf.size(),
+            timeout,
+        )
+    };
+    (n, helper::last_error())
+}
+
+/// `Icmp6SendEcho2` without event or APC into `buf`: the count and the last
+/// error, read right after the call. `data` `None` passes a NULL
+/// `RequestData` with `RequestSize` 0.
+pub fn send6(
+    h: HANDLE,
+    src: &SOCKADDR_IN6,
+    dst: &SOCKADDR_IN6,
+    data: Option<&[u8]>,
+    buf: &mut Guarded,
+    timeout: u32,
+) -> (u32, u32) {
+    let (ptr, size) = match data {
+        Some(d) => (
+            d.as_ptr().cast(),
+            u16::try_from(d.len()).expect("RequestSize is a u16"),
+        ),
+        None => (ptr::null(), 0),
+    };
+    // SAFETY: addresses, data and buf outlive the synchronous call; sizes
+    // match.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            src,
+            dst,
+            ptr,
+            size,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            timeout,
+        )
+    };
+    (n, helper::last_error())
 }
 
 /// Checks one successful echo reply from `from` carrying `data`, and that
