@@ -47,9 +47,35 @@ macro_rules! d {
     };
 }
 
-/// mingw-w64 10.0 headers (Debian 12 `mingw-w64-common`), through bindgen.
-pub const MINGW_W64: &[Defect] = &[
-    // `*32` structs: `UCHAR *` / `VOID *` instead of `* POINTER_32`.
+/// Concatenates two defect lists (in a `const`: `N` is their total length).
+const fn join<const N: usize>(a: &[Defect], b: &[Defect]) -> [Defect; N] {
+    assert!(a.len() + b.len() == N, "join: wrong length");
+    let mut out = [Defect {
+        item: "",
+        what: "",
+        when: false,
+        theirs: 0,
+        why: "",
+    }; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < a.len() { a[i] } else { b[i - a.len()] };
+        i += 1;
+    }
+    out
+}
+/// `A + B`: the list `A` followed by the list `B`.
+macro_rules! joined {
+    ($a:ident + $b:ident) => {
+        &join::<{ $a.len() + $b.len() }>($a, $b)
+    };
+}
+
+/// The `*32` structs declared with natural-width pointers (`UCHAR *` /
+/// `VOID *` in mingw-w64, `*mut u8` / `*mut c_void` in windows-sys) instead
+/// of `* POINTER_32`: on 64-bit targets their pointers, sizes and offsets
+/// widen. A defect of both mingw-w64 and windows-sys.
+const POINTER_32_WIDENED: &[Defect] = &[
     d!(
         "IP_OPTION_INFORMATION32",
         "size",
@@ -84,13 +110,6 @@ pub const MINGW_W64: &[Defect] = &[
         W64,
         <*mut u8>::CODE,
         "SDK UCHAR * POINTER_32"
-    ),
-    d!(
-        "PIP_OPTION_INFORMATION32",
-        "type",
-        W64,
-        ptr_to(WIDE16),
-        "points to the wide struct"
     ),
     d!(
         "ICMP_ECHO_REPLY32",
@@ -129,6 +148,21 @@ pub const MINGW_W64: &[Defect] = &[
         W64,
         <*mut u8>::CODE,
         "SDK POINTER_32"
+    ),
+];
+
+/// mingw-w64 10.0 headers (Debian 12 `mingw-w64-common`), through bindgen.
+pub const MINGW_W64: &[Defect] = joined!(POINTER_32_WIDENED + MINGW_W64_OWN);
+
+/// mingw-w64's defects besides [`POINTER_32_WIDENED`].
+const MINGW_W64_OWN: &[Defect] = &[
+    // The pointers to the `*32` structs point to the wide structs.
+    d!(
+        "PIP_OPTION_INFORMATION32",
+        "type",
+        W64,
+        ptr_to(WIDE16),
+        "points to the wide struct"
     ),
     d!(
         "PICMP_ECHO_REPLY32",
@@ -193,81 +227,10 @@ pub const MINGW_W64: &[Defect] = &[
 pub const SDK: &[Defect] = &[];
 
 /// windows-sys 0.61.
-pub const WINDOWS_SYS: &[Defect] = &[
-    // `*32` structs: `*mut u8` / `*mut c_void` instead of `* POINTER_32`.
-    d!(
-        "IP_OPTION_INFORMATION32",
-        "size",
-        W64,
-        16,
-        "8-byte OptionsData, SDK 8/4"
-    ),
-    d!(
-        "IP_OPTION_INFORMATION32",
-        "align",
-        W64,
-        8,
-        "8-byte OptionsData"
-    ),
-    d!(
-        "IP_OPTION_INFORMATION32",
-        "type",
-        W64,
-        WIDE16,
-        "8-byte OptionsData"
-    ),
-    d!(
-        "IP_OPTION_INFORMATION32",
-        "offset OptionsData",
-        W64,
-        8,
-        "SDK 4"
-    ),
-    d!(
-        "IP_OPTION_INFORMATION32",
-        "type OptionsData",
-        W64,
-        <*mut u8>::CODE,
-        "SDK POINTER_32"
-    ),
-    d!(
-        "ICMP_ECHO_REPLY32",
-        "size",
-        W64,
-        40,
-        "8-byte Data, SDK 28/4"
-    ),
-    d!("ICMP_ECHO_REPLY32", "align", W64, 8, "8-byte Data"),
-    d!("ICMP_ECHO_REPLY32", "type", W64, WIDE40, "8-byte Data"),
-    d!(
-        "ICMP_ECHO_REPLY32",
-        "type Data",
-        W64,
-        <*mut c_void>::CODE,
-        "SDK POINTER_32"
-    ),
-    d!("ICMP_ECHO_REPLY32", "offset Options", W64, 24, "SDK 20"),
-    d!(
-        "ICMP_ECHO_REPLY32",
-        "type Options",
-        W64,
-        WIDE16,
-        "wide IP_OPTION_INFORMATION32"
-    ),
-    d!(
-        "ICMP_ECHO_REPLY32",
-        "offset Options.OptionsData",
-        W64,
-        32,
-        "SDK 24"
-    ),
-    d!(
-        "ICMP_ECHO_REPLY32",
-        "type Options.OptionsData",
-        W64,
-        <*mut u8>::CODE,
-        "SDK POINTER_32"
-    ),
+pub const WINDOWS_SYS: &[Defect] = joined!(POINTER_32_WIDENED + WINDOWS_SYS_OWN);
+
+/// windows-sys's defects besides [`POINTER_32_WIDENED`].
+const WINDOWS_SYS_OWN: &[Defect] = &[
     // No IP_OPT_* at all.
     d!("IP_OPT_EOL", "present", true, 0, "not generated"),
     d!("IP_OPT_NOP", "present", true, 0, "not generated"),
