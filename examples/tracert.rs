@@ -38,6 +38,10 @@
 //! - IPv6 is sent with `Icmp6SendEcho2` and read with the crate's helper, not
 //!   `Icmp6ParseReplies` (Wine 8.0 does not export it).
 //!
+//! The calls into the API, the argument reading and name resolution are
+//! `examples/common/` (shared with `examples/ping.rs`): `common::send::Sender`
+//! sends each probe, with the pitfall each step avoids next to it.
+//!
 //! Where it runs: as `examples/ping.rs` — on Windows over `iphlpapi.dll`, on
 //! Linux, macOS and FreeBSD natively over the crate's Unix backend (on Linux
 //! the "time exceeded" of each router arrives through `IP_RECVERR`), and the
@@ -46,7 +50,11 @@
 //! `net.ipv4.ping_group_range`); without it, it stops at the first probe
 //! with `ERROR_ACCESS_DENIED` and exit code 1.
 
-use std::net::{IpAddr, ToSocketAddrs};
+mod common;
+
+// A probe is one echo request with a given TTL: its result is an `Outcome`.
+use common::{Args, Command, Family, Outcome as Probe, status_text};
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -91,136 +99,29 @@ struct Options {
     host: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Family {
-    V4,
-    V6,
-}
-
-/// What to do after parsing.
-enum Command {
-    Help,
-    Trace(Options),
-}
-
-/// Parses a numeric option value in `min..=max`.
-fn number<T>(flag: &str, value: Option<String>, min: T, max: T) -> Result<T, String>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let value = value.ok_or_else(|| format!("Value must be supplied for option {flag}."))?;
-    match value.parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(format!(
-            "Bad value for option {flag}, valid range is from {min} to {max} (got {value:?})."
-        )),
-    }
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Command<Options>, String> {
     let mut opts = Options {
         max_hops: DEFAULT_MAX_HOPS,
         timeout_ms: DEFAULT_TIMEOUT_MS,
         family: None,
         host: String::new(),
     };
-    let mut host = None;
-    while let Some(arg) = args.next() {
-        let flag = match arg.strip_prefix('-').or_else(|| arg.strip_prefix('/')) {
-            Some(f) if !f.is_empty() => f.to_ascii_lowercase(),
-            _ => {
-                if let Some(first) = &host {
-                    return Err(format!(
-                        "Only one target may be given ({first:?}, {arg:?})."
-                    ));
-                }
-                host = Some(arg);
-                continue;
-            }
-        };
+    let mut args = Args::new(args, "target");
+    while let Some((flag, arg)) = args.next_flag()? {
         match flag.as_str() {
             // -h is "maximum hops" in tracert.exe, not help.
             "?" | "-help" => return Ok(Command::Help),
             "d" => {}
-            "h" => opts.max_hops = number("-h", args.next(), 1, 255)?,
-            "w" => opts.timeout_ms = number("-w", args.next(), 1, MAX_TIMEOUT_MS)?,
-            "4" | "6" => {
-                let f = if flag == "4" { Family::V4 } else { Family::V6 };
-                if opts.family.is_some_and(|g| g != f) {
-                    return Err("Options -4 and -6 cannot be used together.".into());
-                }
-                opts.family = Some(f);
-            }
+            "h" => opts.max_hops = args.number("-h", 1, 255)?,
+            "w" => opts.timeout_ms = args.number("-w", 1, MAX_TIMEOUT_MS)?,
             "j" | "r" | "s" => {
                 return Err(format!("Option {arg} is not supported by this example."));
             }
             _ => return Err(format!("Bad option {arg}.")),
         }
     }
-    opts.host = host.ok_or("A target name or IP address must be specified.")?;
-    Ok(Command::Trace(opts))
-}
-
-/// Resolves `host` (an IP literal, or a name through the system resolver) to
-/// an address of the requested family. Returns the address and its scope id
-/// (IPv6 link-local zones).
-fn resolve(host: &str, family: Option<Family>) -> Option<(IpAddr, u32)> {
-    let wanted = |ip: &IpAddr| match family {
-        None => true,
-        Some(Family::V4) => ip.is_ipv4(),
-        Some(Family::V6) => ip.is_ipv6(),
-    };
-    // An IP literal is used as is, never looked up.
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return wanted(&ip).then_some((ip, 0));
-    }
-    let addrs: Vec<_> = (host, 0).to_socket_addrs().ok()?.collect();
-    // Without -4/-6, prefer IPv4 when the name has both.
-    let pick = |want_v4: bool| {
-        addrs
-            .iter()
-            .find(|a| a.is_ipv4() == want_v4 && wanted(&a.ip()))
-    };
-    let addr = pick(true).or_else(|| pick(false))?;
-    let scope = match addr {
-        std::net::SocketAddr::V6(a) => a.scope_id(),
-        std::net::SocketAddr::V4(_) => 0,
-    };
-    Some((addr.ip(), scope))
-}
-
-/// The result of one probe.
-#[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
-    allow(dead_code)
-)]
-#[derive(Clone, Copy, Debug)]
-enum Probe {
-    /// A reply of the API from `from`: the target's echo reply
-    /// (`IP_SUCCESS`), a router's `IP_TTL_EXPIRED_TRANSIT`, or another ICMP
-    /// error status.
-    Reply {
-        from: IpAddr,
-        status: u32,
-        rtt_ms: u32,
-    },
-    /// No reply within the timeout.
-    TimedOut,
-    /// The send itself failed: an `IP_STATUS` or a Win32 error code.
-    Failed(u32),
-}
-
-/// The description of an `IP_STATUS` or Win32 error code.
-fn status_text(code: u32) -> String {
-    match icmp_sys::helper::status_description(code) {
-        Some(text) if code != 0 => text.into(),
-        _ => format!("Error code {code}."),
-    }
+    (opts.family, opts.host) = args.finish("A target name or IP address must be specified.")?;
+    Ok(Command::Run(opts))
 }
 
 /// One probe's column, 9 characters wide as in `tracert.exe`:
@@ -294,265 +195,21 @@ fn hop_line(hop: u8, probes: &[Probe]) -> (String, HopEnd) {
     }
 }
 
-/// The bytes sent: `abcdefghijklmnopqrstuvw` repeated, as `ping.exe`.
-fn payload(size: u16) -> Vec<u8> {
-    (b'a'..=b'w').cycle().take(size.into()).collect()
-}
-
-// The ICMP functions exist on Windows (iphlpapi.dll) and, through the crate's
-// Unix backend, on Linux, macOS and FreeBSD: the same code runs on all of them.
+/// The reply buffer: big enough for a reply to a probe, IPv4 or IPv6.
 #[cfg(any(
     windows,
     target_os = "linux",
     target_os = "macos",
     target_os = "freebsd"
 ))]
-mod send {
-    use super::{Family, Probe};
-    use core::ptr::{null, null_mut};
-    use icmp_sys::helper::{self, ReplyBuffer};
-    use icmp_sys::{
-        HANDLE, INVALID_HANDLE_VALUE, IP_OPTION_INFORMATION, IP_REQ_TIMED_OUT, IP_STATUS_BASE,
-        Icmp6CreateFile, Icmp6SendEcho2, IcmpCloseHandle, IcmpCreateFile, IcmpSendEcho,
-        MAX_IP_STATUS,
-    };
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-    /// A buffer big enough for one reply to a request of `REQUEST_SIZE`
-    /// bytes, IPv4 or IPv6, including an ICMP error's quoted bytes and reply
-    /// options (the helper's sizes leave that room).
-    const BUF_SIZE: usize = {
-        let v4 = helper::reply_buffer_size(super::REQUEST_SIZE);
-        let v6 = helper::reply6_buffer_size(super::REQUEST_SIZE);
-        if v4 > v6 { v4 } else { v6 }
-    };
-
-    /// An open ICMP handle and its reply buffer.
-    pub struct Tracer {
-        handle: HANDLE,
-        family: Family,
-        /// Pitfall avoided: aligned for `ICMP_ECHO_REPLY` (a `Vec<u8>` is
-        /// not), and boxed so it never moves between the call and reading the
-        /// reply, whose `Data` is an absolute pointer into it.
-        buf: Box<ReplyBuffer<BUF_SIZE>>,
-    }
-
-    impl Tracer {
-        /// Opens an IPv4 (`IcmpCreateFile`) or IPv6 (`Icmp6CreateFile`)
-        /// handle. On failure returns the error code.
-        pub fn open(family: Family) -> Result<Self, u32> {
-            // SAFETY: no preconditions.
-            let handle = unsafe {
-                match family {
-                    Family::V4 => IcmpCreateFile(),
-                    Family::V6 => Icmp6CreateFile(),
-                }
-            };
-            // Pitfall avoided: failure is INVALID_HANDLE_VALUE, not null, and
-            // such a handle never reaches IcmpCloseHandle (Wine 8.0 crashes).
-            if handle == INVALID_HANDLE_VALUE || handle.is_null() {
-                return Err(helper::last_error());
-            }
-            Ok(Self {
-                handle,
-                family,
-                buf: Box::new(ReplyBuffer::new()),
-            })
-        }
-
-        /// Sends one echo request with TTL (hop limit) `ttl` to `addr` and
-        /// waits for the first reply, at most `timeout_ms`.
-        pub fn probe(
-            &mut self,
-            addr: IpAddr,
-            scope_id: u32,
-            data: &[u8],
-            ttl: u8,
-            timeout_ms: u32,
-        ) -> Probe {
-            let size = u16::try_from(data.len()).expect("request size fits RequestSize");
-            // The TTL of the request: the whole point of tracert. The other
-            // fields are 0 (TOS 0, no flags, no options).
-            let options = IP_OPTION_INFORMATION {
-                Ttl: ttl,
-                ..Default::default()
-            };
-            // A stale reply of the previous probe must not be read back.
-            self.buf.as_bytes_mut().fill(0);
-            match (self.family, addr) {
-                (Family::V4, IpAddr::V4(ip)) => self.probe4(ip, data, size, &options, timeout_ms),
-                (Family::V6, IpAddr::V6(ip)) => {
-                    self.probe6(ip, scope_id, data, size, &options, timeout_ms)
-                }
-                _ => unreachable!("the handle was opened for the address's family"),
-            }
-        }
-
-        fn probe4(
-            &mut self,
-            ip: Ipv4Addr,
-            data: &[u8],
-            size: u16,
-            options: &IP_OPTION_INFORMATION,
-            timeout_ms: u32,
-        ) -> Probe {
-            let reply_size = helper::reply_buffer_size(size);
-            // SAFETY: the handle is open; `data` holds `size` bytes; the
-            // buffer is aligned and at least `reply_size` bytes; `options`
-            // points to a live IP_OPTION_INFORMATION. The call is
-            // synchronous: nothing is used after it returns.
-            let count = unsafe {
-                IcmpSendEcho(
-                    self.handle,
-                    // Pitfall avoided: network byte order as laid out in
-                    // memory; `u32::from(ip)` would be reversed on x86.
-                    helper::ipaddr(ip),
-                    data.as_ptr().cast(),
-                    size,
-                    options,
-                    self.buf.as_mut_ptr(),
-                    reply_size as u32,
-                    timeout_ms,
-                )
-            };
-            // Read the error first: any later call may overwrite it.
-            let error = if count == 0 { helper::last_error() } else { 0 };
-            let bytes = &self.buf.as_bytes()[..reply_size];
-            let first = helper::Replies::new(bytes, count.max(1))
-                .ok()
-                .and_then(|r| r.get(0));
-            if count == 0 {
-                if error == IP_REQ_TIMED_OUT {
-                    return Probe::TimedOut;
-                }
-                // Some Windows versions are reported to return 0 for an ICMP
-                // error (TTL expired included), with the status in
-                // GetLastError and reply[0] filled: use it when it agrees.
-                if is_icmp_error(error)
-                    && let Some(Ok(reply)) = first
-                    && reply.status() == error
-                    && !reply.address().is_unspecified()
-                {
-                    return Probe::Reply {
-                        from: reply.address().into(),
-                        status: error,
-                        rtt_ms: reply.round_trip_time(),
-                    };
-                }
-                return Probe::Failed(error);
-            }
-            // Pitfall avoided: a count of 1 is not an echo reply by itself:
-            // a router's "TTL expired in transit" is one reply whose Status
-            // says so and whose Address is the router. Read it through the
-            // helper, which checks every pointer lies inside the buffer.
-            match first {
-                Some(Ok(reply)) => Probe::Reply {
-                    from: reply.address().into(),
-                    status: reply.status(),
-                    rtt_ms: reply.round_trip_time(),
-                },
-                Some(Err(e)) => {
-                    eprintln!("tracert: unreadable reply: {e}");
-                    Probe::Failed(icmp_sys::IP_GENERAL_FAILURE)
-                }
-                None => unreachable!("count >= 1"),
-            }
-        }
-
-        fn probe6(
-            &mut self,
-            ip: Ipv6Addr,
-            scope_id: u32,
-            data: &[u8],
-            size: u16,
-            options: &IP_OPTION_INFORMATION,
-            timeout_ms: u32,
-        ) -> Probe {
-            let reply_size = helper::reply6_buffer_size(size);
-            // Pitfall avoided: Windows SOCKADDR_IN6 (family 23 on every host
-            // OS); the unspecified source lets the stack choose.
-            let source = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-            let destination = helper::sockaddr_in6(ip, scope_id);
-            // SAFETY: as in `probe4`; no Event and no ApcRoutine make the
-            // call synchronous, so nothing is used after it returns.
-            let count = unsafe {
-                Icmp6SendEcho2(
-                    self.handle,
-                    null_mut(),
-                    None,
-                    null(),
-                    &source,
-                    &destination,
-                    data.as_ptr().cast(),
-                    size,
-                    options,
-                    self.buf.as_mut_ptr(),
-                    reply_size as u32,
-                    timeout_ms,
-                )
-            };
-            let error = if count == 0 { helper::last_error() } else { 0 };
-            // Read with the helper, not Icmp6ParseReplies (absent on Wine 8.0).
-            let reply = match helper::Reply6::new(&self.buf.as_bytes()[..reply_size], size) {
-                Ok(reply) => reply,
-                Err(e) => {
-                    eprintln!("tracert: unreadable reply: {e}");
-                    return Probe::Failed(icmp_sys::IP_GENERAL_FAILURE);
-                }
-            };
-            if count == 0 {
-                if error == IP_REQ_TIMED_OUT {
-                    return Probe::TimedOut;
-                }
-                if is_icmp_error(error)
-                    && reply.status() == error
-                    && !reply.address().is_unspecified()
-                {
-                    return Probe::Reply {
-                        from: reply.address().into(),
-                        status: error,
-                        rtt_ms: reply.round_trip_time(),
-                    };
-                }
-                return Probe::Failed(error);
-            }
-            // IP_HOP_LIMIT_EXCEEDED is IP_TTL_EXPIRED_TRANSIT (11013).
-            Probe::Reply {
-                from: reply.address().into(),
-                status: reply.status(),
-                rtt_ms: reply.round_trip_time(),
-            }
-        }
-    }
-
-    /// Whether `code` is an `IP_STATUS` an ICMP error message produces (not a
-    /// timeout, a general failure, or a Win32 error code).
-    fn is_icmp_error(code: u32) -> bool {
-        code > IP_STATUS_BASE && code < MAX_IP_STATUS && code != IP_REQ_TIMED_OUT
-    }
-
-    impl Drop for Tracer {
-        fn drop(&mut self) {
-            // SAFETY: the handle came from Icmp[6]CreateFile (checked in
-            // `open`) and is closed once, with IcmpCloseHandle.
-            unsafe { IcmpCloseHandle(self.handle) };
-        }
-    }
-}
+type Tracer = common::send::Sender<{ common::send::buffer_size(REQUEST_SIZE) }>;
 
 fn main() -> ExitCode {
-    let opts = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Trace(opts)) => opts,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("tracert: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let opts = match common::options("tracert", USAGE, parse_args(std::env::args().skip(1))) {
+        Ok(opts) => opts,
+        Err(code) => return code,
     };
-    let Some((addr, scope_id)) = resolve(&opts.host, opts.family) else {
+    let Some((addr, scope_id)) = common::resolve(&opts.host, opts.family) else {
         println!("Unable to resolve target system name {}.", opts.host);
         return ExitCode::from(1);
     };
@@ -567,24 +224,9 @@ fn main() -> ExitCode {
     target_os = "freebsd"
 ))]
 fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
-    let family = if addr.is_ipv4() {
-        Family::V4
-    } else {
-        Family::V6
-    };
-    let mut tracer = match send::Tracer::open(family) {
+    let mut tracer = match Tracer::open("tracert", addr) {
         Ok(t) => t,
-        Err(code) => {
-            let function = match family {
-                Family::V4 => "IcmpCreateFile",
-                Family::V6 => "Icmp6CreateFile",
-            };
-            eprintln!("tracert: {function} failed with error {code}.");
-            if code == icmp_sys::ERROR_CALL_NOT_IMPLEMENTED {
-                eprintln!("tracert: IPv6 echo is not implemented here (Wine 8.0 lacks it).");
-            }
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     println!();
     if opts.host.parse::<IpAddr>().is_ok() {
@@ -597,13 +239,13 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
         println!("over a maximum of {} hops:", opts.max_hops);
     }
     println!();
-    let data = payload(REQUEST_SIZE);
+    let data = common::payload(REQUEST_SIZE);
     let mut end = HopEnd::Next;
     // Bounded: at most 255 hops of PROBES probes of at most 60 s each.
     for ttl in 1..=opts.max_hops {
         let mut probes = [Probe::TimedOut; PROBES];
         for probe in &mut probes {
-            *probe = tracer.probe(addr, scope_id, &data, ttl, opts.timeout_ms);
+            *probe = tracer.echo(addr, scope_id, &data, Some(ttl), opts.timeout_ms);
             // Unix backend: no permission for any ICMP socket. Every further
             // probe would fail the same way: say so and stop.
             #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
@@ -641,7 +283,7 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
 )))]
 fn run(opts: &Options, addr: IpAddr, _scope_id: u32) -> ExitCode {
     // Keep the shared code "used" so the build stays warning-free.
-    let _ = (hop_line, payload, PROBES);
+    let _ = (hop_line, common::payload, PROBES);
     eprintln!(
         "tracert: cannot trace {addr} ({}): icmp-sys has no ICMP backend for {} \
          (Windows, Linux, macOS and FreeBSD only).",
