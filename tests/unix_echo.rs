@@ -191,7 +191,9 @@ fn echo_v4_raw() {
         return;
     }
     let h = open4(Some(SocketMode::Raw));
-    for len in [0usize, 8, 56, 1472, 65000] {
+    // 3960 / 3961: the last size with the 4 KiB receive buffer, the first
+    // with the 64 KiB one.
+    for len in [0usize, 8, 56, 1472, 3960, 3961, 65000] {
         let data = payload(len, len as u32);
         let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, &data);
@@ -207,7 +209,7 @@ fn echo_v4_raw() {
 fn echo_v4_ping_socket_in_netns() {
     in_netns("echo_v4_ping_socket_in_netns", PING_OK, || {
         let h = open4(Some(SocketMode::Datagram));
-        for len in [0usize, 32, 1472, 65000] {
+        for len in [0usize, 32, 1472, 3960, 3961, 65000] {
             let data = payload(len, 3);
             let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
             assert_reply4(n, err, &buf, LO, &data);
@@ -454,6 +456,37 @@ fn ip_options_ping_socket_in_netns() {
     in_netns("ip_options_ping_socket_in_netns", PING_OK, || {
         options_roundtrip(SocketMode::Datagram)
     });
+}
+
+/// An echo of up to 3960 bytes needs only a few KiB of stack (the 4 KiB
+/// receive buffer): it runs on a thread with a 32 KiB stack, where the
+/// 64 KiB buffer of larger requests would overflow (the process would die).
+#[test]
+fn small_request_on_a_small_stack() {
+    let run = |mode| {
+        std::thread::Builder::new()
+            .stack_size(32 * 1024)
+            .spawn(move || {
+                let h = open4(mode);
+                let data = payload(3960, 2);
+                let (n, err, buf) = send4(&h, LO, &data, None, S4 + data.len(), TIMEOUT_MS);
+                (n, err, buf, data)
+            })
+            .expect("spawn")
+            .join()
+            .expect("the echo thread panicked")
+    };
+    let mode = if is_root() {
+        Some(SocketMode::Raw)
+    } else {
+        None
+    };
+    let (n, err, buf, data) = run(mode);
+    if n == 0 && err == ERROR_ACCESS_DENIED {
+        println!("SKIPPED small_request_on_a_small_stack: no ICMP permission");
+        return;
+    }
+    assert_reply4(n, err, &buf, LO, &data);
 }
 
 fn no_heap(mode: Option<SocketMode>) {

@@ -19,8 +19,10 @@
 //!   call, before any other libc call.
 //! - **Synchronous only**: an `Event` or `ApcRoutine` cannot be honoured;
 //!   such a call returns 0 with [`ERROR_NOT_SUPPORTED`] without sending.
-//! - No heap: the echo path allocates nothing (the receive buffer, 64 KiB,
-//!   is on the stack: call from threads with at least 128 KiB of stack).
+//! - No heap: the echo path allocates nothing. The receive buffer is on the
+//!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
+//!   ICMP error about such a request fits), 64 KiB above that — send larger
+//!   requests from threads with at least 128 KiB of stack.
 //!
 //! Permissions: Linux ping sockets need the caller's group in
 //! `net.ipv4.ping_group_range` (per network namespace), raw sockets need

@@ -434,6 +434,20 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
 /// Receive buffer: the largest IP datagram plus slack.
 const RX_LEN: usize = 65536 + 64;
 
+/// The small receive buffer, used when every message about the request fits
+/// in it (see [`RX_OVERHEAD`]), so that ordinary echoes need a few KiB of
+/// stack rather than 64 KiB.
+const RX_SMALL: usize = 4096;
+
+/// The most a message about a request adds to its data: an ICMPv4 error
+/// quoting the whole request, i.e. two IPv4 headers of the maximum 60 bytes,
+/// each with an 8-byte ICMP header (an echo reply adds at most 68). ICMPv6
+/// errors never exceed 1232 bytes (RFC 4443 §2.4: the packet stays within
+/// the minimum MTU), nor, with RFC 4884 extensions, ICMPv4 errors 576.
+/// Longer messages cannot be about the request: received truncated, they
+/// are skipped.
+const RX_OVERHEAD: usize = 2 * (60 + 8);
+
 #[repr(C, align(8))]
 struct Control([u8; 512]);
 
@@ -452,13 +466,17 @@ struct Received {
 }
 
 /// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
-fn receive(fd: &Fd, rx: &mut MaybeUninit<[u8; RX_LEN]>, flags: c_int) -> Result<Received, c_int> {
+fn receive<const N: usize>(
+    fd: &Fd,
+    rx: &mut MaybeUninit<[u8; N]>,
+    flags: c_int,
+) -> Result<Received, c_int> {
     // SAFETY: all-zero is a valid sockaddr_storage / msghdr.
     let mut name: libc::sockaddr_storage = unsafe { zeroed() };
     let mut control = Control([0; 512]);
     let mut iov = libc::iovec {
         iov_base: rx.as_mut_ptr().cast(),
-        iov_len: RX_LEN,
+        iov_len: N,
     };
     // SAFETY: as above.
     let mut msg: libc::msghdr = unsafe { zeroed() };
@@ -566,9 +584,9 @@ fn elapsed_ms(t0: u64) -> u32 {
 /// Drains the error queue (Linux ping sockets); the first queued error about
 /// our request, if any.
 #[cfg(target_os = "linux")]
-fn drain_errqueue(
+fn drain_errqueue<const N: usize>(
     fd: &Fd,
-    rx: &mut MaybeUninit<[u8; RX_LEN]>,
+    rx: &mut MaybeUninit<[u8; N]>,
     r: &Request<'_>,
     e: &Expect<'_>,
     t0: u64,
@@ -659,8 +677,21 @@ fn classify<'a>(
 }
 
 /// Sends one echo on `fd` and waits for its reply or error, at most
-/// `r.timeout_ms` on the monotonic clock.
+/// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
+/// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
+/// [`RX_LEN`].
 pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
+    if r.payload.len() + RX_OVERHEAD <= RX_SMALL {
+        echo_with::<RX_SMALL>(fd, kind, r)
+    } else {
+        echo_with::<RX_LEN>(fd, kind, r)
+    }
+}
+
+/// [`echo`] with an `N`-byte receive buffer. Never inlined: each size keeps
+/// its own stack frame, so a small request never reserves the large buffer.
+#[inline(never)]
+fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
     let kernel_ident = kernel_ident(kind);
     let (id, seq) = next_id_seq();
     if let Err(status) = configure(fd, kind, r, id, seq) {
@@ -706,7 +737,7 @@ pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
         seq,
         payload: r.payload,
     };
-    let mut rx = MaybeUninit::<[u8; RX_LEN]>::uninit();
+    let mut rx = MaybeUninit::<[u8; N]>::uninit();
     let mut first = true;
     loop {
         let now = now_ns();
