@@ -12,6 +12,11 @@
 //! Types are compared by [`Kind::CODE`]: an integer encoding the kind
 //! (unsigned, signed, pointer and pointee, function pointer and its
 //! parameters, aggregate), size and alignment.
+//!
+//! What is compared is ONE item table, the macros at the end of this file
+//! (`structure!`, `types!`, `functions!`, `values!` and the constant lists):
+//! each source names the module its items are in and, where its Rust
+//! spelling differs, the mapping (the name of an anonymous union).
 #![allow(dead_code)]
 
 use core::ffi::c_void;
