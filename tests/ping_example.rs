@@ -17,102 +17,14 @@
 //!   user with `ping_group_range` widened; and the permission message when
 //!   no socket kind is allowed.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-/// How long one run of the example may take before it is killed.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
+use common::example::{self, Run};
+use std::time::Duration;
 
-/// The example binary: `<target dir>/<profile>/examples/ping[.exe]`, next to
-/// the `deps` directory this test binary lives in.
-fn ping_exe() -> PathBuf {
-    let me = std::env::current_exe().expect("current_exe");
-    let profile_dir = me
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary in <target>/<profile>/deps");
-    let exe = profile_dir
-        .join("examples")
-        .join(format!("ping{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.is_file(),
-        "{} is missing: `cargo test` builds it; with a --test filter, run \
-         `cargo build --example ping` (same --target) first",
-        exe.display()
-    );
-    exe
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs the example with `args`, killed after [`RUN_LIMIT`].
+/// Runs the example with `args`, killed after [`example::RUN_LIMIT`].
 fn ping(args: &[&str]) -> Run {
-    let mut cmd = Command::new(ping_exe());
-    cmd.args(args);
-    run_command(cmd, args)
-}
-
-/// Runs `cmd` (the example, or a wrapper that execs it), killed after
-/// [`RUN_LIMIT`]; `args` only label the failure message.
-fn run_command(mut cmd: Command, args: &[&str]) -> Run {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    // The pipes are small and the output is short, but read them on threads so
-    // a chatty child can never block on a full pipe.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the ping example") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("ping {args:?} still running after {RUN_LIMIT:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    // Wine's console may add CRs; compare lines without them.
-    let clean = |s: String| s.replace('\r', "");
-    Run {
-        code: status.code().expect("exit code"),
-        stdout: clean(out.join().unwrap().expect("stdout is UTF-8")),
-        stderr: clean(err.join().unwrap().expect("stderr is UTF-8")),
-        elapsed,
-    }
-}
-
-impl Run {
-    fn context(&self, args: &[&str]) -> String {
-        format!(
-            "ping {args:?}: exit {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
+    example::run("ping", args, &[])
 }
 
 // ---------------------------------------------------------------------------
@@ -151,7 +63,7 @@ fn bad_arguments_exit_2_with_usage() {
     ];
     for (args, message) in cases {
         let run = ping(args);
-        let ctx = run.context(args);
+        let ctx = run.context();
         assert_eq!(run.code, 2, "{ctx}");
         assert!(run.stderr.contains(message), "{ctx}");
         assert!(
@@ -167,7 +79,7 @@ fn bad_arguments_exit_2_with_usage() {
 fn help_exits_0_with_usage_on_stdout() {
     for flag in ["-?", "-h", "/?"] {
         let run = ping(&[flag]);
-        let ctx = run.context(&[flag]);
+        let ctx = run.context();
         assert_eq!(run.code, 0, "{ctx}");
         assert!(run.stdout.starts_with("Usage: ping "), "{ctx}");
         assert!(run.stderr.is_empty(), "{ctx}");
@@ -179,7 +91,7 @@ fn literal_of_the_wrong_family_is_not_found_exit_1() {
     // An IP literal is never looked up, so this sends nothing anywhere.
     let args = ["-4", "::1"];
     let run = ping(&args);
-    let ctx = run.context(&args);
+    let ctx = run.context();
     assert_eq!(run.code, 1, "{ctx}");
     assert_eq!(
         run.stdout.trim(),
@@ -299,7 +211,7 @@ fn check_statistics(lines: &[&str], addr: &str, rtts: &[u32], ctx: &str) {
 fn two_echoes_to_loopback() {
     let args = ["-n", "2", "-w", "2000", "127.0.0.1"];
     let run = ping(&args);
-    let ctx = run.context(&args);
+    let ctx = run.context();
     assert_could_send(&run, &ctx);
     assert_eq!(run.code, 0, "{ctx}");
     let lines = run.lines();
@@ -343,7 +255,7 @@ fn sizes_and_ttl_to_loopback() {
         }
         args.push("127.0.0.2");
         let run = ping(&args);
-        let ctx = run.context(&args);
+        let ctx = run.context();
         assert_could_send(&run, &ctx);
         assert_eq!(run.code, 0, "{ctx}");
         let lines = run.lines();
@@ -357,17 +269,6 @@ fn sizes_and_ttl_to_loopback() {
         let rtts = check_v4_replies(&lines, "127.0.0.2", size, &ctx);
         assert_eq!(rtts.len(), 1, "{ctx}");
         check_statistics(&lines, "127.0.0.2", &rtts, &ctx);
-    }
-}
-
-/// Whether this process runs under Wine (ntdll exports `wine_get_version`).
-#[cfg(windows)]
-fn under_wine() -> bool {
-    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
-    // SAFETY: NUL-terminated names; ntdll is always loaded.
-    unsafe {
-        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
-        !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
     }
 }
 
@@ -385,9 +286,9 @@ fn under_wine() -> bool {
 fn ipv6_loopback() {
     let args = ["-n", "1", "-w", "2000", "-6", "::1"];
     let run = ping(&args);
-    let ctx = run.context(&args);
+    let ctx = run.context();
     #[cfg(windows)]
-    if under_wine() {
+    if common::wine_version().is_some() {
         // Wine 8.0 (and 9.0) do not implement IPv6 echo: Icmp6CreateFile
         // fails with ERROR_CALL_NOT_IMPLEMENTED, and the example says so.
         assert_eq!(run.code, 1, "{ctx}");
@@ -429,42 +330,45 @@ fn ipv6_loopback() {
 // Natively, inside private network namespaces (Linux)
 // ---------------------------------------------------------------------------
 
-/// Whether this process is root (then `unshare -n`; else `unshare -rn`).
+/// The `unshare` flag for a new network namespace: `-n` as root, else `-rn`
+/// (a user namespace mapping the caller to root, which owns the new network
+/// namespace).
 #[cfg(target_os = "linux")]
-fn is_root() -> bool {
+fn netns_flag() -> &'static str {
     // SAFETY: no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    if unsafe { libc::geteuid() == 0 } {
+        "-n"
+    } else {
+        "-rn"
+    }
 }
 
-/// Runs the example with `args` inside a new network namespace: `unshare -n`
-/// as root, else `unshare -rn` (a user namespace mapping the caller to root,
-/// which owns the new network namespace). `setup` runs first in `sh -c`,
-/// after `lo` is brought up; nothing here touches the host's namespace.
-/// Panics with the reason when the namespace cannot be created.
+/// Runs the example with `args` and the extra environment `env` inside the
+/// new namespaces `unshare <unshare>` creates ([`netns_flag`], or `-rn` for
+/// a user + net namespace even as root). The `setup` commands run first in
+/// `sh -c`, after `lo` is brought up; nothing here touches the host's
+/// namespace. Panics with the reason when the namespace cannot be created.
 #[cfg(target_os = "linux")]
-fn ping_in_netns(setup: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new("unshare");
-    cmd.arg(if is_root() { "-n" } else { "-rn" })
-        .arg("sh")
-        .arg("-c")
-        // "$0" is the example and "$@" its arguments: no quoting issues.
-        .arg(format!(
-            "set -e; ip link set lo up; {setup}; exec \"$0\" \"$@\""
-        ))
-        .arg(ping_exe())
-        .args(args);
-    let run = run_command(cmd, args);
+fn ping_in_netns(unshare: &str, setup: &[&str], env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut script = String::from("set -e; ip link set lo up; ");
+    for command in setup {
+        script += command;
+        script += "; ";
+    }
+    // "$0" is the example and "$@" its arguments: no quoting issues.
+    script += "exec \"$0\" \"$@\"";
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([unshare, "sh", "-c", &script])
+        .arg(example::exe("ping"))
+        .args(args)
+        .envs(env.iter().copied());
+    let run = example::run_command(cmd, "ping", args);
     if run.stderr.starts_with("unshare:") || run.stderr.contains("ip: not found") {
         panic!(
-            "cannot run in a private network namespace ({}): this test needs root, or \
-             unprivileged user namespaces (blocked e.g. on Ubuntu 24.04 by AppArmor: \
-             run it with sudo), and iproute2\n{}",
-            if is_root() {
-                "unshare -n"
-            } else {
-                "unshare -rn"
-            },
-            run.context(args)
+            "cannot run in a private network namespace (unshare {unshare}): this test needs \
+             root, or unprivileged user namespaces (blocked e.g. on Ubuntu 24.04 by \
+             AppArmor: run it with sudo), and iproute2\n{}",
+            run.context()
         );
     }
     run
@@ -476,8 +380,13 @@ fn ping_in_netns(setup: &str, args: &[&str]) -> Run {
 #[test]
 fn silent_host_times_out_in_netns() {
     let args = ["-n", "2", "-w", "300", "127.0.0.1"];
-    let run = ping_in_netns("echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all", &args);
-    let ctx = run.context(&args);
+    let run = ping_in_netns(
+        netns_flag(),
+        &["echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all"],
+        &[],
+        &args,
+    );
+    let ctx = run.context();
     assert_could_send(&run, &ctx);
     assert_eq!(run.code, 1, "{ctx}");
     assert_eq!(
@@ -514,22 +423,13 @@ fn ping_socket_in_user_netns() {
         &["-n", "1", "-w", "2000", "127.0.0.1"][..],
         &["-n", "1", "-w", "2000", "-6", "::1"][..],
     ] {
-        let mut cmd = Command::new("unshare");
-        cmd.args(["-rn", "sh", "-c"])
-            .arg(
-                "set -e; ip link set lo up; \
-                 echo '0 0' > /proc/sys/net/ipv4/ping_group_range; exec \"$0\" \"$@\"",
-            )
-            .arg(ping_exe())
-            .args(args)
-            .env("ICMP_SYS_SOCKET", "dgram");
-        let run = run_command(cmd, args);
-        let ctx = run.context(args);
-        assert!(
-            !run.stderr.starts_with("unshare:"),
-            "cannot create a user + net namespace (unprivileged user namespaces \
-             blocked?)\n{ctx}"
+        let run = ping_in_netns(
+            "-rn",
+            &["echo '0 0' > /proc/sys/net/ipv4/ping_group_range"],
+            &[("ICMP_SYS_SOCKET", "dgram")],
+            args,
         );
+        let ctx = run.context();
         assert_could_send(&run, &ctx);
         assert_eq!(run.code, 0, "{ctx}");
         let addr = args.last().unwrap();
@@ -555,20 +455,8 @@ fn ping_socket_in_user_netns() {
 #[test]
 fn no_permission_explains_the_fix_in_netns() {
     let args = ["-n", "3", "-w", "2000", "127.0.0.1"];
-    let mut cmd = Command::new("unshare");
-    cmd.arg(if is_root() { "-n" } else { "-rn" })
-        .args(["sh", "-c"])
-        .arg("set -e; ip link set lo up; exec \"$0\" \"$@\"")
-        .arg(ping_exe())
-        .args(args)
-        .env("ICMP_SYS_SOCKET", "dgram");
-    let run = run_command(cmd, &args);
-    let ctx = run.context(&args);
-    assert!(
-        !run.stderr.starts_with("unshare:"),
-        "cannot create a network namespace (needs root or unprivileged user \
-         namespaces)\n{ctx}"
-    );
+    let run = ping_in_netns(netns_flag(), &[], &[("ICMP_SYS_SOCKET", "dgram")], &args);
+    let ctx = run.context();
     assert_eq!(run.code, 1, "{ctx}");
     assert_eq!(
         run.lines(),

@@ -19,102 +19,19 @@
 //!   `.ci/netns hops .ci/wine _in-netns <x86_64-pc-windows-gnu test exe>
 //!   <test names>` (not run by `.ci/test`).
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-/// How long one run of the example may take before it is killed.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-/// The example binary: `<target dir>/<profile>/examples/tracert[.exe]`, next
-/// to the `deps` directory this test binary lives in.
-fn tracert_exe() -> PathBuf {
-    let me = std::env::current_exe().expect("current_exe");
-    let profile_dir = me
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary in <target>/<profile>/deps");
-    let exe = profile_dir
-        .join("examples")
-        .join(format!("tracert{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.is_file(),
-        "{} is missing: `cargo test` builds it; with a --test filter, run \
-         `cargo build --example tracert` (same --target) first",
-        exe.display()
-    );
-    exe
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-    args: Vec<String>,
-}
+use common::example::{self, Run};
+use std::time::Duration;
 
 /// Runs the example with `args` and the extra environment `env`, killed
-/// after [`RUN_LIMIT`].
+/// after [`example::RUN_LIMIT`].
 fn tracert_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(tracert_exe());
-    cmd.args(args).envs(env.iter().copied());
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    // Read the pipes on threads so the child can never block on a full pipe.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the tracert example") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tracert {args:?} still running after {RUN_LIMIT:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    // Wine's console may add CRs; compare lines without them.
-    let clean = |s: String| s.replace('\r', "");
-    Run {
-        code: status.code().expect("exit code"),
-        stdout: clean(out.join().unwrap().expect("stdout is UTF-8")),
-        stderr: clean(err.join().unwrap().expect("stderr is UTF-8")),
-        elapsed,
-        args: args.iter().map(|a| a.to_string()).collect(),
-    }
+    example::run("tracert", args, env)
 }
 
 fn tracert(args: &[&str]) -> Run {
     tracert_env(args, &[])
-}
-
-impl Run {
-    fn context(&self) -> String {
-        format!(
-            "tracert {:?}: exit {} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.args, self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
 }
 
 /// One probe's column as parsed back from a hop line.
@@ -324,17 +241,6 @@ fn loopback_with_one_hop_at_most() {
     assert_eq!(run.code, 0, "{ctx}");
 }
 
-/// Whether this process runs under Wine (ntdll exports `wine_get_version`).
-#[cfg(windows)]
-fn under_wine() -> bool {
-    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
-    // SAFETY: NUL-terminated names; ntdll is always loaded.
-    unsafe {
-        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
-        !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
-    }
-}
-
 #[test]
 #[cfg_attr(
     not(any(
@@ -350,7 +256,7 @@ fn ipv6_loopback_is_reached_at_hop_1() {
     let run = tracert(&["-6", "-w", "2000", "::1"]);
     let ctx = run.context();
     #[cfg(windows)]
-    if under_wine() {
+    if common::wine_version().is_some() {
         // Wine 8.0 does not implement IPv6 echo: Icmp6CreateFile fails with
         // ERROR_CALL_NOT_IMPLEMENTED before anything is sent.
         assert_eq!(run.code, 1, "{ctx}");

@@ -8,6 +8,8 @@
 //! (Unix) backend can run the same tests.
 #![allow(dead_code)]
 
+pub mod example;
+
 use core::ffi::c_void;
 use core::mem::size_of;
 use core::net::Ipv4Addr;

@@ -1,0 +1,115 @@
+//! Running a built example (`examples/<name>.rs`) from its test
+//! (`tests/ping_example.rs`, `tests/tracert_example.rs`): find the binary,
+//! run it with a time limit, and keep its exit code and output.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one run of an example may take before it is killed.
+pub const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The example binary: `<target dir>/<profile>/examples/<name>[.exe]`, next
+/// to the `deps` directory this test binary lives in.
+pub fn exe(name: &str) -> PathBuf {
+    let me = std::env::current_exe().expect("current_exe");
+    let profile_dir = me
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary in <target>/<profile>/deps");
+    let exe = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.is_file(),
+        "{} is missing: `cargo test` builds it; with a --test filter, run \
+         `cargo build --example {name}` (same --target) first",
+        exe.display()
+    );
+    exe
+}
+
+/// One finished run of an example.
+pub struct Run {
+    pub code: i32,
+    /// Standard output, without the CRs Wine's console may add.
+    pub stdout: String,
+    /// Standard error, likewise.
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// The example's name and arguments, for failure messages.
+    name: String,
+    args: Vec<String>,
+}
+
+impl Run {
+    /// The run as a failure message: command line, exit code, time, output.
+    pub fn context(&self) -> String {
+        format!(
+            "{} {:?}: exit {} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.name, self.args, self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+
+    /// The lines of standard output.
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+/// Runs the example `name` with `args` and the extra environment `env`,
+/// killed after [`RUN_LIMIT`].
+pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(exe(name));
+    cmd.args(args).envs(env.iter().copied());
+    run_command(cmd, name, args)
+}
+
+/// Runs `cmd` (the example `name`, or a wrapper that execs it), killed after
+/// [`RUN_LIMIT`]; `name` and `args` label the failure messages.
+pub fn run_command(mut cmd: Command, name: &str, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    // The pipes are small and the output is short, but read them on threads so
+    // a chatty child can never block on a full pipe.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
+    });
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("wait for the {name} example: {e}"))
+        {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name} {args:?} still running after {RUN_LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    // Wine's console may add CRs; compare lines without them.
+    let clean = |s: String| s.replace('\r', "");
+    Run {
+        code: status.code().expect("exit code"),
+        stdout: clean(out.join().unwrap().expect("stdout is UTF-8")),
+        stderr: clean(err.join().unwrap().expect("stderr is UTF-8")),
+        elapsed,
+        name: name.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
