@@ -155,30 +155,17 @@ fn bad_arguments_exit_2_with_usage() {
         (&["-S", "127.0.0.1"], "Option -S is not supported"),
         (&["127.0.0.1", "127.0.0.2"], "Only one target may be given"),
     ];
-    for (args, message) in cases {
-        let run = tracert(args);
-        let ctx = run.context();
-        assert_eq!(run.code, 2, "{ctx}");
-        assert!(run.stderr.contains(message), "{ctx}");
-        assert!(
-            run.stderr
-                .contains("Usage: tracert [-d] [-h maximum_hops] [-w timeout]"),
-            "{ctx}"
-        );
-        // Nothing was sent: no "Tracing route" header.
-        assert!(run.stdout.is_empty(), "{ctx}");
-    }
+    // Nothing is sent: stdout stays empty (no header, no statistics).
+    example::assert_argument_errors(
+        "tracert",
+        "Usage: tracert [-d] [-h maximum_hops] [-w timeout]",
+        cases,
+    );
 }
 
 #[test]
 fn help_exits_0_with_usage_on_stdout() {
-    for flag in ["-?", "/?", "--help"] {
-        let run = tracert(&[flag]);
-        let ctx = run.context();
-        assert_eq!(run.code, 0, "{ctx}");
-        assert!(run.stdout.starts_with("Usage: tracert "), "{ctx}");
-        assert!(run.stderr.is_empty(), "{ctx}");
-    }
+    example::assert_help("tracert", &["-?", "/?", "--help"]);
 }
 
 #[test]

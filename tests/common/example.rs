@@ -113,3 +113,29 @@ pub fn run_command(mut cmd: Command, name: &str, args: &[&str]) -> Run {
         args: args.iter().map(|a| a.to_string()).collect(),
     }
 }
+
+/// Runs the example `name` with each of `cases` (arguments, expected
+/// message): each must exit 2 with the message and the usage (which starts
+/// with `usage`) on stderr, and print nothing on stdout (nothing was sent).
+pub fn assert_argument_errors(name: &str, usage: &str, cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        let run = run(name, args, &[]);
+        let ctx = run.context();
+        assert_eq!(run.code, 2, "{ctx}");
+        assert!(run.stderr.contains(message), "{ctx}");
+        assert!(run.stderr.contains(usage), "{ctx}");
+        assert!(run.stdout.is_empty(), "{ctx}");
+    }
+}
+
+/// Runs the example `name` with each help flag of `flags`: each must exit 0
+/// with the usage (`Usage: <name> ...`) on stdout and nothing on stderr.
+pub fn assert_help(name: &str, flags: &[&str]) {
+    for flag in flags {
+        let run = run(name, &[flag], &[]);
+        let ctx = run.context();
+        assert_eq!(run.code, 0, "{ctx}");
+        assert!(run.stdout.starts_with(&format!("Usage: {name} ")), "{ctx}");
+        assert!(run.stderr.is_empty(), "{ctx}");
+    }
+}
