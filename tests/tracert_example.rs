@@ -269,7 +269,7 @@ fn ipv6_loopback_is_reached_at_hop_1() {
 /// documentation addresses, which must exist only in the namespaces
 /// `.ci/netns hops` creates.
 fn require_hops_namespace() {
-    let setup = std::env::var("ICMP_SYS_NETNS").unwrap_or_default();
+    let setup = std::env::var(common::NETNS_VAR).unwrap_or_default();
     assert_eq!(
         setup, "hops",
         "this test sends to documentation addresses and must run inside the \
