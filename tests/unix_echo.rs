@@ -31,6 +31,7 @@ use icmp_sys::helper::{self, Replies, Reply6, last_error};
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::cell::Cell;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -178,6 +179,7 @@ fn in_netns<R: Send + 'static>(
     }
 }
 
+#[cfg(target_os = "linux")]
 const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
 
 // ---------------------------------------------------------------------------
