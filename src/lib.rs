@@ -23,6 +23,11 @@
 extern crate alloc;
 
 mod layout;
+
+/// The README's code blocks, compiled by `cargo test --doc` so they cannot rot.
+#[cfg(all(doctest, any(windows, target_os = "linux")))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 #[cfg(all(feature = "bindgen", windows))]
 mod verify;
 
