@@ -20,6 +20,14 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // `cfg(icmp_api)`: the target has the nine functions (Windows, or the
+    // crate's Unix backend). The one place that lists those platforms; the
+    // library, its examples and tests all use this cfg.
+    println!("cargo::rustc-check-cfg=cfg(icmp_api)");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(os.as_str(), "windows" | "linux" | "macos" | "freebsd") {
+        println!("cargo::rustc-cfg=icmp_api");
+    }
     #[cfg(feature = "bindgen")]
     generate::run();
 }

@@ -66,15 +66,7 @@ const INTERVAL: Duration = Duration::from_secs(1);
 
 /// The parsed command line.
 #[derive(Debug)]
-#[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(icmp_api), allow(dead_code))]
 struct Options {
     count: u32,
     size: u16,
@@ -195,12 +187,7 @@ fn print_statistics(addr: IpAddr, outcomes: &[Outcome]) -> bool {
 
 /// The reply buffer: big enough for a reply to the largest `-l`, IPv4 or
 /// IPv6.
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 type Pinger = common::send::Sender<{ common::send::buffer_size(MAX_SIZE) }>;
 
 fn main() -> ExitCode {
@@ -219,12 +206,7 @@ fn main() -> ExitCode {
 }
 
 /// Sends the echo requests and prints as `ping.exe` does.
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
     let mut pinger = match Pinger::open("ping", addr) {
         Ok(p) => p,
@@ -302,12 +284,7 @@ fn print_permission_help() {
 }
 
 /// Other OSes: icmp-sys has no ICMP functions there.
-#[cfg(not(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-)))]
+#[cfg(not(icmp_api))]
 fn run(opts: &Options, addr: IpAddr, _scope_id: u32) -> ExitCode {
     // Keep the shared code "used" so the build stays warning-free.
     let _ = (time_text, print_outcome, print_statistics, common::payload);

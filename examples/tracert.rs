@@ -83,15 +83,7 @@ const REQUEST_SIZE: u16 = 32;
 
 /// The parsed command line.
 #[derive(Debug)]
-#[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(icmp_api), allow(dead_code))]
 struct Options {
     max_hops: u8,
     timeout_ms: u32,
@@ -196,12 +188,7 @@ fn hop_line(hop: u8, probes: &[Probe]) -> (String, HopEnd) {
 }
 
 /// The reply buffer: big enough for a reply to a probe, IPv4 or IPv6.
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 type Tracer = common::send::Sender<{ common::send::buffer_size(REQUEST_SIZE) }>;
 
 fn main() -> ExitCode {
@@ -217,12 +204,7 @@ fn main() -> ExitCode {
 }
 
 /// Traces the route and prints as `tracert.exe` does.
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
     let mut tracer = match Tracer::open("tracert", addr) {
         Ok(t) => t,
@@ -275,12 +257,7 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
 }
 
 /// Other OSes: icmp-sys has no ICMP functions there.
-#[cfg(not(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-)))]
+#[cfg(not(icmp_api))]
 fn run(opts: &Options, addr: IpAddr, _scope_id: u32) -> ExitCode {
     // Keep the shared code "used" so the build stays warning-free.
     let _ = (hop_line, common::payload, PROBES);

@@ -566,7 +566,7 @@ pub fn last_error() -> u32 {
 ///
 /// Pitfall: read it right after the call that failed: any libc call
 /// (`println!` included) may overwrite `errno`.
-#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[cfg(all(icmp_api, unix))]
 pub fn last_error() -> u32 {
     crate::unix::last_error()
 }

@@ -25,29 +25,19 @@ extern crate alloc;
 mod layout;
 
 /// The README's code blocks, compiled by `cargo test --doc` so they cannot rot.
-#[cfg(all(doctest, any(windows, target_os = "linux")))]
+#[cfg(all(doctest, icmp_api))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 #[cfg(all(feature = "bindgen", windows))]
 mod verify;
 
 pub mod helper;
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 pub mod icmpapi;
 pub mod ipexport;
 
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 pub use icmpapi::*;
-#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[cfg(all(icmp_api, unix))]
 pub mod unix;
 pub use ipexport::*;

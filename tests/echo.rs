@@ -15,12 +15,7 @@
 //! those namespaces (documentation ranges).
 //!
 //! Every test checks the guard bytes after the reply area.
-#![cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#![cfg(icmp_api)]
 
 mod common;
 

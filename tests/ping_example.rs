@@ -183,12 +183,7 @@ fn check_statistics(lines: &[&str], addr: &str, rtts: &[u32], ctx: &str) {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]
@@ -221,12 +216,7 @@ fn two_echoes_to_loopback() {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]
@@ -258,12 +248,7 @@ fn sizes_and_ttl_to_loopback() {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]

@@ -187,12 +187,7 @@ fn literal_of_the_wrong_family_is_not_resolved_exit_1() {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]
@@ -209,12 +204,7 @@ fn loopback_is_reached_at_hop_1() {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]
@@ -230,12 +220,7 @@ fn loopback_with_one_hop_at_most() {
 
 #[test]
 #[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
+    not(icmp_api),
     ignore = "sends echoes: icmp-sys has ICMP functions only on Windows, Linux, macOS \
               and FreeBSD"
 )]

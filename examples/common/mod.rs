@@ -164,15 +164,7 @@ pub fn payload(size: u16) -> Vec<u8> {
 }
 
 /// The result of one echo request.
-#[cfg_attr(
-    not(any(
-        windows,
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "freebsd"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(icmp_api), allow(dead_code))]
 #[derive(Clone, Copy, Debug)]
 pub enum Outcome {
     /// A reply of the API from `from`: the host's echo reply (`IP_SUCCESS`),
@@ -201,12 +193,7 @@ pub enum Outcome {
 
 // The ICMP functions exist on Windows (iphlpapi.dll) and, through the crate's
 // Unix backend, on Linux, macOS and FreeBSD: the same code runs on all of them.
-#[cfg(any(
-    windows,
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "freebsd"
-))]
+#[cfg(icmp_api)]
 pub mod send {
     use super::{Family, Outcome};
     use core::ptr::{null, null_mut};
