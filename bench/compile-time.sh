@@ -176,8 +176,10 @@ build() { # build SIDE TARGET_DIR [extra cargo args...]
 }
 sides=(icmp winsys none)
 declare -A label=([icmp]=icmp-sys [winsys]=windows-sys [none]=no-deps)
+# Every platform's dependencies, not only the target's: cargo also wants the
+# host's (libc, on a Linux host) when it builds for another target.
 for side in "${sides[@]}"; do
-    (cd "$work/$side" && cargo fetch --quiet --target "$target")
+    (cd "$work/$side" && cargo fetch --quiet)
 done
 echo "rustc: $(rustc --version); target: $target; profile: ${BENCH_PROFILE:-dev}; runs per side: $runs"
 echo "icmp-sys: $icmp_path, $(cd "$icmp_path" && git describe --always --dirty 2>/dev/null || echo '?'); $(nproc) CPUs"
