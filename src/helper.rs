@@ -32,12 +32,16 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// in memory, which is what the API takes and returns.
 ///
 /// Pitfall avoided: `u32::from(ip)` gives the reverse order on little-endian.
+///
+/// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `DestinationAddress` parameter.
 pub const fn ipaddr(ip: Ipv4Addr) -> IPAddr {
     u32::from_ne_bytes(ip.octets())
 }
 
 /// Converts an [`IPAddr`] (e.g. `ICMP_ECHO_REPLY::Address`) to an
 /// [`Ipv4Addr`].
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Address` member.
 pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
     let b = addr.to_ne_bytes();
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
@@ -46,6 +50,8 @@ pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
 /// Reads the address of an [`IPV6_ADDRESS_EX`] (`ICMPV6_ECHO_REPLY::Address`)
 /// as an [`Ipv6Addr`]. Its words are in network order, i.e. the bytes are the
 /// address bytes in order.
+///
+/// Microsoft Learn: [IPV6_ADDRESS_EX structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ipv6_address_ex).
 pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
     // Copy out of the packed struct; never borrow its fields.
     let w = addr.sin6_addr;
@@ -62,6 +68,8 @@ pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
 /// Builds the Windows [`SOCKADDR_IN6`](crate::ipexport::SOCKADDR_IN6) of an
 /// address for [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2): family
 /// [`AF_INET6`](crate::ipexport::AF_INET6) (23, on every host OS), port 0.
+///
+/// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
 pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKADDR_IN6 {
     crate::ipexport::SOCKADDR_IN6 {
         sin6_family: crate::ipexport::AF_INET6,
@@ -92,6 +100,8 @@ const ICMP_ERROR_ROOM: usize = 8;
 ///
 /// Prefer [`reply_buffer_size`]: older Windows versions and other
 /// implementations need more.
+///
+/// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplySize` parameter.
 pub const fn min_reply_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>() + request_size as usize
 }
@@ -102,7 +112,7 @@ pub const fn min_reply_size(request_size: u16) -> usize {
 /// ICMP error message), 8 more bytes as the documentation asks, and room for
 /// [`MAX_OPT_SIZE`] bytes of reply options.
 ///
-/// Microsoft docs: "IcmpSendEcho function", `ReplySize`.
+/// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplySize` parameter.
 /// Always fits in the `u32` `ReplySize`.
 pub const fn reply_buffer_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>()
@@ -116,12 +126,16 @@ pub const fn reply_buffer_size(request_size: u16) -> usize {
 /// [`IcmpSendEcho2Ex`](crate::icmpapi::IcmpSendEcho2Ex), synchronous or not:
 /// [`reply_buffer_size`] plus an [`IO_STATUS_BLOCK`], as the documentation
 /// asks.
+///
+/// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2), `ReplySize` parameter.
 pub const fn reply_buffer_size_async(request_size: u16) -> usize {
     reply_buffer_size(request_size) + size_of::<IO_STATUS_BLOCK>()
 }
 
 /// The smallest `ReplySize` for an IPv6 echo of `request_size` bytes:
 /// `size_of::<ICMPV6_ECHO_REPLY>() + request_size`.
+///
+/// Microsoft Learn: [Icmp6SendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6sendecho2), `ReplySize` parameter.
 pub const fn min_reply6_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>() + request_size as usize
 }
@@ -131,7 +145,7 @@ pub const fn min_reply6_size(request_size: u16) -> usize {
 /// bytes: one [`ICMPV6_ECHO_REPLY`], the data (at least 8 bytes), 8 more
 /// bytes and an [`IO_STATUS_BLOCK`], as the documentation asks.
 ///
-/// Microsoft docs: "Icmp6SendEcho2 function", `ReplySize`.
+/// Microsoft Learn: [Icmp6SendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6sendecho2), `ReplySize` parameter.
 pub const fn reply6_buffer_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -141,6 +155,8 @@ pub const fn reply6_buffer_size(request_size: u16) -> usize {
 
 /// The largest reply buffer any request needs: [`reply_buffer_size_async`]
 /// of a 65535-byte request. A buffer of this size fits every call.
+///
+/// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2), `ReplySize` parameter.
 pub const MAX_REPLY_BUFFER_SIZE: usize = reply_buffer_size_async(u16::MAX);
 
 // ---------------------------------------------------------------------------
@@ -157,6 +173,8 @@ pub const MAX_REPLY_BUFFER_SIZE: usize = reply_buffer_size_async(u16::MAX);
 ///
 /// Pitfall: the API stores absolute pointers into the buffer; do not move it
 /// (e.g. return it by value) between the call and reading the replies.
+///
+/// No Microsoft Learn page: the crate's own helper. What it holds: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 #[repr(C, align(8))]
 #[derive(Clone)]
 pub struct ReplyBuffer<const N: usize> {
@@ -165,38 +183,52 @@ pub struct ReplyBuffer<const N: usize> {
 
 impl<const N: usize> ReplyBuffer<N> {
     /// A zeroed buffer.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub const fn new() -> Self {
         const { assert!(N <= u32::MAX as usize, "ReplySize is a u32") };
         Self { bytes: [0; N] }
     }
 
     /// The pointer to pass as `ReplyBuffer`.
+    ///
+    /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
     pub const fn as_mut_ptr(&mut self) -> *mut core::ffi::c_void {
         self.bytes.as_mut_ptr().cast()
     }
 
     /// The value to pass as `ReplySize`: `N`.
+    ///
+    /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
     pub const fn size(&self) -> u32 {
         N as u32
     }
 
     /// The buffer's bytes.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub const fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// The buffer's bytes, mutable.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub const fn as_bytes_mut(&mut self) -> &mut [u8] {
         &mut self.bytes
     }
 
     /// The IPv4 replies, given the count the send (or
     /// [`IcmpParseReplies`](crate::icmpapi::IcmpParseReplies)) returned.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub fn replies(&self, count: u32) -> Result<Replies<'_>, ReplyError> {
         Replies::new(&self.bytes, count)
     }
 
     /// The IPv6 reply, given the size of the request.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
     pub fn reply6(&self, request_size: u16) -> Result<Reply6<'_>, ReplyError> {
         Reply6::new(&self.bytes, request_size)
     }
@@ -221,6 +253,8 @@ impl<const N: usize> fmt::Debug for ReplyBuffer<N> {
 ///
 /// Pitfall: as [`ReplyBuffer`], the allocation must not change between the
 /// call and reading the replies (it never does: the buffer cannot grow).
+///
+/// No Microsoft Learn page: the crate's own helper. What it holds: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 #[cfg(feature = "alloc")]
 #[derive(Clone)]
 pub struct ReplyBufferVec {
@@ -234,6 +268,8 @@ impl ReplyBufferVec {
     ///
     /// # Panics
     /// If `size` does not fit the `u32` `ReplySize`.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub fn new(size: usize) -> Self {
         assert!(u32::try_from(size).is_ok(), "ReplySize is a u32");
         Self {
@@ -243,33 +279,45 @@ impl ReplyBufferVec {
     }
 
     /// The pointer to pass as `ReplyBuffer`.
+    ///
+    /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
     pub fn as_mut_ptr(&mut self) -> *mut core::ffi::c_void {
         self.words.as_mut_ptr().cast()
     }
 
     /// The value to pass as `ReplySize`.
+    ///
+    /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
     pub fn size(&self) -> u32 {
         self.len as u32
     }
 
     /// The buffer's bytes.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: the allocation holds at least `len` initialized bytes.
         unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
     }
 
     /// The buffer's bytes, mutable.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub fn as_bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_bytes`, and `self` is borrowed mutably.
         unsafe { core::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.len) }
     }
 
     /// The IPv4 replies, given the count the call returned.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub fn replies(&self, count: u32) -> Result<Replies<'_>, ReplyError> {
         Replies::new(self.as_bytes(), count)
     }
 
     /// The IPv6 reply, given the size of the request.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
     pub fn reply6(&self, request_size: u16) -> Result<Reply6<'_>, ReplyError> {
         Reply6::new(self.as_bytes(), request_size)
     }
@@ -290,6 +338,8 @@ impl fmt::Debug for ReplyBufferVec {
 
 /// Why a reply buffer could not be read. Every pointer and size the API (or a
 /// corrupt buffer) left in it is checked; none is ever dereferenced.
+///
+/// No Microsoft Learn page: the crate's own helper. What it holds: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyError {
     /// The buffer cannot hold the replies the count claims.
@@ -335,6 +385,12 @@ impl core::error::Error for ReplyError {}
 
 /// One IPv4 reply: a copy of its [`ICMP_ECHO_REPLY`] and its data and
 /// options as slices of the buffer, checked to lie inside it.
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+///
+/// Pitfall: `raw.Data` and `raw.Options.OptionsData` are addresses in the
+/// buffer, never to be dereferenced; read `data` and `options`, which were
+/// bounds-checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Reply<'a> {
     /// The raw structure, copied out of the buffer (its pointers are not
@@ -349,21 +405,29 @@ pub struct Reply<'a> {
 
 impl Reply<'_> {
     /// The replying node, or the node that reported an error.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub const fn address(&self) -> Ipv4Addr {
         ipv4(self.raw.Address)
     }
 
     /// The status, an `IP_STATUS` code.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub const fn status(&self) -> IP_STATUS {
         self.raw.Status
     }
 
     /// Round-trip time in milliseconds (0 means < 1 ms).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub const fn round_trip_time(&self) -> u32 {
         self.raw.RoundTripTime
     }
 
     /// The TTL of the received packet.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub const fn ttl(&self) -> u8 {
         self.raw.Options.Ttl
     }
@@ -371,6 +435,11 @@ impl Reply<'_> {
 
 /// The IPv4 replies of a reply buffer, read with bounds checks. An iterator
 /// of [`Reply`].
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+///
+/// Pitfall: `count` must be what the send (or `IcmpParseReplies`, once)
+/// returned, not the number of replies the buffer could hold.
 #[derive(Clone, Debug)]
 pub struct Replies<'a> {
     buf: &'a [u8],
@@ -394,6 +463,8 @@ impl<'a> Replies<'a> {
     /// Each reply's data and options are checked as it is read.
     ///
     /// `buf` need not be aligned: replies are copied out with unaligned reads.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub fn new(buf: &'a [u8], count: u32) -> Result<Self, ReplyError> {
         let count = count as usize;
         let needed = count.saturating_mul(size_of::<ICMP_ECHO_REPLY>());
@@ -411,6 +482,8 @@ impl<'a> Replies<'a> {
     }
 
     /// Reply `index`, or `None` past the count.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
     pub fn get(&self, index: usize) -> Option<Result<Reply<'a>, ReplyError>> {
         if index >= self.count {
             return None;
@@ -456,6 +529,12 @@ impl ExactSizeIterator for Replies<'_> {}
 /// The IPv6 reply of a reply buffer filled by
 /// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2): a copy of its
 /// [`ICMPV6_ECHO_REPLY`] and the data that follows it.
+///
+/// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+///
+/// Pitfall: the reply has no data size: `data` is the `request_size` bytes
+/// after the structure whatever the status; it is the echoed data only when
+/// `status()` is `IP_SUCCESS`.
 #[derive(Clone, Copy, Debug)]
 pub struct Reply6<'a> {
     /// The raw structure, copied out of the buffer.
@@ -468,6 +547,8 @@ pub struct Reply6<'a> {
 impl<'a> Reply6<'a> {
     /// Reads the reply at the start of `buf`, with `request_size` bytes of
     /// data after it. `buf` need not be aligned.
+    ///
+    /// No Microsoft Learn page: the crate's own helper.
     pub fn new(buf: &'a [u8], request_size: u16) -> Result<Self, ReplyError> {
         let needed = min_reply6_size(request_size);
         if needed > buf.len() {
@@ -487,16 +568,22 @@ impl<'a> Reply6<'a> {
     }
 
     /// The replying node, or the node that reported an error.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
     pub const fn address(&self) -> Ipv6Addr {
         ipv6_address(&self.raw.Address)
     }
 
     /// The status, an `IP_STATUS` code.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
     pub const fn status(&self) -> IP_STATUS {
         self.raw.Status
     }
 
     /// Round-trip time in milliseconds.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
     pub const fn round_trip_time(&self) -> u32 {
         self.raw.RoundTripTime
     }
@@ -520,6 +607,8 @@ const fn lookup(status: IP_STATUS) -> Option<&'static (IP_STATUS, &'static str, 
 /// The SDK name of an `IP_STATUS` code (`"IP_REQ_TIMED_OUT"` for 11010), or
 /// `None` for a value the SDK does not define. Where IPv4 and IPv6 share a
 /// value, the IPv4 name (declared first in `ipexport.h`) is returned.
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.1),
@@ -532,6 +621,8 @@ pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
 ///
 /// Pitfall: values below `IP_STATUS_BASE` other than 0 are Win32 error
 /// codes, not `IP_STATUS` codes; they give `None`.
+///
+/// Microsoft Learn: [GetIpErrorString function (iphlpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/iphlpapi/nf-iphlpapi-getiperrorstring), the Windows function that gives Windows' own text.
 pub const fn status_description(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.2),
@@ -550,7 +641,7 @@ mod win {
 
 /// The calling thread's last error: `GetLastError()` on Windows.
 ///
-/// Microsoft docs: "GetLastError function (errhandlingapi.h)".
+/// Microsoft Learn: [GetLastError function (errhandlingapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/errhandlingapi/nf-errhandlingapi-getlasterror).
 ///
 /// Pitfall: read it right after the call that failed; any other API call may
 /// overwrite it.
@@ -566,6 +657,8 @@ pub fn last_error() -> u32 {
 ///
 /// Pitfall: read it right after the call that failed: any libc call
 /// (`println!` included) may overwrite `errno`.
+///
+/// Microsoft Learn: [GetLastError function (errhandlingapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/errhandlingapi/nf-errhandlingapi-getlasterror).
 #[cfg(all(icmp_api, unix))]
 pub fn last_error() -> u32 {
     crate::unix::last_error()

@@ -50,7 +50,7 @@ mod imp {
 
 /// `IcmpCreateFile`: opens a handle for IPv4 echo requests.
 ///
-/// Microsoft docs: "IcmpCreateFile function (icmpapi.h)".
+/// Microsoft Learn: [IcmpCreateFile function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile).
 ///
 /// Returns the handle, or [`INVALID_HANDLE_VALUE`](crate::ipexport::INVALID_HANDLE_VALUE)
 /// (not null) with the error in `GetLastError`.
@@ -60,7 +60,7 @@ pub use imp::IcmpCreateFile;
 
 /// `Icmp6CreateFile`: opens a handle for IPv6 echo requests.
 ///
-/// Microsoft docs: "Icmp6CreateFile function (icmpapi.h)".
+/// Microsoft Learn: [Icmp6CreateFile function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6createfile).
 ///
 /// Returns the handle or [`INVALID_HANDLE_VALUE`](crate::ipexport::INVALID_HANDLE_VALUE)
 /// with the error in `GetLastError` (2 or 50 without an IPv6 stack).
@@ -72,7 +72,7 @@ pub use imp::Icmp6CreateFile;
 /// `IcmpCloseHandle`: closes a handle of [`IcmpCreateFile`] or
 /// [`Icmp6CreateFile`]. Returns non-zero on success.
 ///
-/// Microsoft docs: "IcmpCloseHandle function (icmpapi.h)".
+/// Microsoft Learn: [IcmpCloseHandle function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpclosehandle).
 ///
 /// Pitfall: never pass null or [`INVALID_HANDLE_VALUE`](crate::ipexport::INVALID_HANDLE_VALUE):
 /// Windows returns `FALSE` with error 6, **Wine 8.0 crashes the process**.
@@ -82,7 +82,7 @@ pub use imp::IcmpCloseHandle;
 /// `IcmpSendEcho`: sends one IPv4 echo request and waits for the first reply
 /// or error, at most `Timeout` milliseconds.
 ///
-/// Microsoft docs: "IcmpSendEcho function (icmpapi.h)".
+/// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho).
 ///
 /// Returns the number of replies (≥ 1) written to `ReplyBuffer` as
 /// [`ICMP_ECHO_REPLY`](crate::ipexport::ICMP_ECHO_REPLY) structs, or 0 with
@@ -107,7 +107,7 @@ pub use imp::IcmpSendEcho;
 /// `IcmpSendEcho2`: [`IcmpSendEcho`], optionally asynchronous with an `Event`
 /// to signal or an `ApcRoutine` to queue.
 ///
-/// Microsoft docs: "IcmpSendEcho2 function (icmpapi.h)".
+/// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2).
 ///
 /// Synchronous (`Event` null and `ApcRoutine` `None`): as [`IcmpSendEcho`].
 /// Asynchronous: **returns 0** and `GetLastError` gives
@@ -124,7 +124,7 @@ pub use imp::IcmpSendEcho2;
 /// `IcmpSendEcho2Ex`: [`IcmpSendEcho2`] with a `SourceAddress` to send from
 /// (Vista SP1 and later).
 ///
-/// Microsoft docs: "IcmpSendEcho2Ex function (icmpapi.h)".
+/// Microsoft Learn: [IcmpSendEcho2Ex function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2ex).
 ///
 /// Pitfalls: as [`IcmpSendEcho2`]; `SourceAddress` 0 lets the stack choose;
 /// Wine ignores it. mingw-w64 10's header lacks this function (its import
@@ -134,7 +134,7 @@ pub use imp::IcmpSendEcho2Ex;
 /// `Icmp6SendEcho2`: sends one IPv6 echo request, synchronously or
 /// asynchronously as [`IcmpSendEcho2`].
 ///
-/// Microsoft docs: "Icmp6SendEcho2 function (icmpapi.h)".
+/// Microsoft Learn: [Icmp6SendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6sendecho2).
 ///
 /// The reply buffer receives one
 /// [`ICMPV6_ECHO_REPLY`](crate::ipexport::ICMPV6_ECHO_REPLY) (36 bytes) and
@@ -149,7 +149,7 @@ pub use imp::Icmp6SendEcho2;
 /// `IcmpParseReplies`: returns the number of replies in a buffer filled by an
 /// asynchronous [`IcmpSendEcho2`] / [`IcmpSendEcho2Ex`].
 ///
-/// Microsoft docs: "IcmpParseReplies function (icmpapi.h)".
+/// Microsoft Learn: [IcmpParseReplies function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpparsereplies).
 ///
 /// Pitfalls: **destructive**: it reads the count stored in the first reply's
 /// `Reserved` and zeroes it, so a second call (or a call after a synchronous
@@ -160,7 +160,7 @@ pub use imp::IcmpParseReplies;
 /// `Icmp6ParseReplies`: returns 1 if the buffer filled by [`Icmp6SendEcho2`]
 /// holds a reply, else 0 with the error in `GetLastError`.
 ///
-/// Microsoft docs: "Icmp6ParseReplies function (icmpapi.h)".
+/// Microsoft Learn: [Icmp6ParseReplies function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6parsereplies).
 ///
 /// Pitfall: **Wine 8.0 does not export it**: the process loads, but a call
 /// aborts. Probe with `GetProcAddress` before calling it under Wine.

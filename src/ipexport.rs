@@ -23,7 +23,7 @@ use core::ffi::c_void;
 /// `IPAddr`: an IPv4 address **in network byte order as laid out in memory**
 /// (the `S_addr` of an `in_addr`).
 ///
-/// Microsoft docs: "IPAddr" in *ipexport.h*.
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Address` member.
 ///
 /// Pitfall: build it with `u32::from_ne_bytes(ip.octets())`, not
 /// `u32::from(ip)`, which gives the reverse order on little-endian machines.
@@ -32,13 +32,13 @@ pub type IPAddr = u32;
 
 /// `IPMask`: an IPv4 subnet mask, in the same byte order as [`IPAddr`].
 ///
-/// Microsoft docs: *ipexport.h*.
+/// No Microsoft Learn page: `ipexport.h` declares it beside `IPAddr`; no ICMP function takes it.
 pub type IPMask = u32;
 
 /// `IP_STATUS`: the status of an echo request, one of the `IP_*` status codes
 /// of this module (`IP_SUCCESS`, `IP_REQ_TIMED_OUT`, ...).
 ///
-/// Microsoft docs: "ICMP_ECHO_REPLY structure", `Status` member.
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member (the table of codes).
 ///
 /// Pitfall: keep it an open `u32`. Values below [`IP_STATUS_BASE`] are Win32
 /// error codes, and newer Windows versions add codes.
@@ -49,6 +49,8 @@ pub type IP_STATUS = u32;
 ///
 /// Pitfall: a failed `IcmpCreateFile` returns [`INVALID_HANDLE_VALUE`], not
 /// null.
+///
+/// Microsoft Learn: [Windows Data Types](https://learn.microsoft.com/en-us/windows/win32/winprog/windows-data-types).
 pub type HANDLE = *mut c_void;
 
 /// `INVALID_HANDLE_VALUE` (`(HANDLE)-1`): what
@@ -58,26 +60,28 @@ pub type HANDLE = *mut c_void;
 /// Pitfall: never pass it (nor null) to
 /// [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle): Windows returns
 /// `FALSE`, Wine 8.0 crashes the process.
+///
+/// Microsoft Learn: [IcmpCreateFile function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile), return value.
 pub const INVALID_HANDLE_VALUE: HANDLE = usize::MAX as HANDLE;
 
 /// `BOOL`: a 32-bit Win32 boolean, non-zero for true.
 ///
-/// Microsoft docs: "Windows Data Types".
+/// Microsoft Learn: [Windows Data Types](https://learn.microsoft.com/en-us/windows/win32/winprog/windows-data-types).
 pub type BOOL = i32;
 
 /// `NTSTATUS`: a 32-bit NT status code, as stored in [`IO_STATUS_BLOCK`].
 ///
-/// Microsoft docs: "NTSTATUS Values".
+/// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block), `Status` member.
 pub type NTSTATUS = i32;
 
 /// `ADDRESS_FAMILY`: the `sin6_family` field type of [`SOCKADDR_IN6`].
 ///
-/// Microsoft docs: *ws2def.h*.
+/// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
 pub type ADDRESS_FAMILY = u16;
 
 /// `AF_INET6` as Windows defines it: **23**.
 ///
-/// Microsoft docs: "SOCKADDR_IN6 structure".
+/// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
 ///
 /// Pitfall: Linux uses 10, macOS 30, FreeBSD 28; never take the value from
 /// `libc` when filling a [`SOCKADDR_IN6`] for this API.
@@ -90,7 +94,7 @@ pub const AF_INET6: ADDRESS_FAMILY = 23;
 /// `IP_OPTION_INFORMATION`: the IP header options of a request, and of a
 /// reply inside [`ICMP_ECHO_REPLY`].
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION structure (ipexport.h)".
+/// Microsoft Learn: [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information).
 ///
 /// Pitfall: a 64-bit caller passes this native-width struct, not
 /// [`IP_OPTION_INFORMATION32`], whatever the docs suggest. `OptionsData`
@@ -124,12 +128,14 @@ layout!(IP_OPTION_INFORMATION {
 });
 
 /// `PIP_OPTION_INFORMATION`.
+///
+/// Microsoft Learn: [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information).
 pub type PIP_OPTION_INFORMATION = *mut IP_OPTION_INFORMATION;
 
 /// `ICMP_ECHO_REPLY`: one IPv4 reply, as written into the reply buffer by
 /// [`IcmpSendEcho`](crate::icmpapi::IcmpSendEcho) and friends.
 ///
-/// Microsoft docs: "ICMP_ECHO_REPLY structure (ipexport.h)".
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 ///
 /// Pitfalls: `Data` and `Options.OptionsData` are **absolute pointers into the
 /// reply buffer**, so the buffer must not move before they are read; read
@@ -172,12 +178,14 @@ layout!(ICMP_ECHO_REPLY {
 });
 
 /// `PICMP_ECHO_REPLY`.
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
 pub type PICMP_ECHO_REPLY = *mut ICMP_ECHO_REPLY;
 
 /// `IP_OPTION_INFORMATION32`: the 32-bit layout of
 /// [`IP_OPTION_INFORMATION`], defined on 64-bit targets only (`_WIN64`).
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION32 structure (ipexport.h)".
+/// Microsoft Learn: [IP_OPTION_INFORMATION32 structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information32).
 ///
 /// Pitfall: `OptionsData` is a `POINTER_32`, a 4-byte pointer, modelled as
 /// `u32` (mingw-w64 and windows-sys get this wrong with 8-byte pointers).
@@ -212,13 +220,15 @@ layout!(IP_OPTION_INFORMATION32 {
 });
 
 /// `PIP_OPTION_INFORMATION32`.
+///
+/// Microsoft Learn: [IP_OPTION_INFORMATION32 structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information32).
 #[cfg(target_pointer_width = "64")]
 pub type PIP_OPTION_INFORMATION32 = *mut IP_OPTION_INFORMATION32;
 
 /// `ICMP_ECHO_REPLY32`: the 32-bit layout of [`ICMP_ECHO_REPLY`], defined on
 /// 64-bit targets only (`_WIN64`).
 ///
-/// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)".
+/// Microsoft Learn: [ICMP_ECHO_REPLY32 structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply32).
 ///
 /// Pitfall: `Data` is a `POINTER_32` (`u32`); size 28, not 40. A 64-bit
 /// caller receives [`ICMP_ECHO_REPLY`], not this.
@@ -258,13 +268,15 @@ layout!(ICMP_ECHO_REPLY32 {
 });
 
 /// `PICMP_ECHO_REPLY32`.
+///
+/// Microsoft Learn: [ICMP_ECHO_REPLY32 structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply32).
 #[cfg(target_pointer_width = "64")]
 pub type PICMP_ECHO_REPLY32 = *mut ICMP_ECHO_REPLY32;
 
 /// `IPV6_ADDRESS_EX`: the address of an IPv6 reply, a `sockaddr_in6` without
 /// its family, **packed to 1 byte** (26 bytes).
 ///
-/// Microsoft docs: "IPV6_ADDRESS_EX structure (ipexport.h)".
+/// Microsoft Learn: [IPV6_ADDRESS_EX structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ipv6_address_ex).
 ///
 /// Pitfalls: packed, so fields cannot be borrowed (E0793): copy them out.
 /// `sin6_port` is network order; `sin6_addr` holds the address as 8
@@ -295,13 +307,15 @@ layout!(IPV6_ADDRESS_EX {
 });
 
 /// `PIPV6_ADDRESS_EX`.
+///
+/// Microsoft Learn: [IPV6_ADDRESS_EX structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ipv6_address_ex).
 pub type PIPV6_ADDRESS_EX = *mut IPV6_ADDRESS_EX;
 
 /// `ICMPV6_ECHO_REPLY_LH`: one IPv6 reply, written by
 /// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2); the echoed data
 /// follows it at offset 36.
 ///
-/// Microsoft docs: "ICMPV6_ECHO_REPLY_LH structure (ipexport.h)".
+/// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
 ///
 /// Pitfalls: there is **no `DataSize`**: the data length is the request's
 /// (or the APC's `Information` minus 36). `Status` sits at 28, after 2 bytes
@@ -328,17 +342,25 @@ layout!(ICMPV6_ECHO_REPLY_LH {
 });
 
 /// `PICMPV6_ECHO_REPLY_LH`.
+///
+/// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
 pub type PICMPV6_ECHO_REPLY_LH = *mut ICMPV6_ECHO_REPLY_LH;
 
 /// `ICMPV6_ECHO_REPLY`: the SDK's alias of [`ICMPV6_ECHO_REPLY_LH`].
 ///
-/// Microsoft docs: "ICMPV6_ECHO_REPLY_LH structure (ipexport.h)".
+/// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
 pub type ICMPV6_ECHO_REPLY = ICMPV6_ECHO_REPLY_LH;
 
 /// `PICMPV6_ECHO_REPLY`.
+///
+/// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
 pub type PICMPV6_ECHO_REPLY = *mut ICMPV6_ECHO_REPLY;
 
 /// The anonymous union at the head of [`IO_STATUS_BLOCK`].
+///
+/// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block).
+///
+/// Pitfall: a union, so reading a field is `unsafe`; after an echo only `Status` is meaningful (`Pointer` is reserved).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union IO_STATUS_BLOCK_0 {
@@ -350,7 +372,7 @@ pub union IO_STATUS_BLOCK_0 {
 
 /// `IO_STATUS_BLOCK`: what the APC routine of an asynchronous send receives.
 ///
-/// Microsoft docs: "IO_STATUS_BLOCK structure (wdm.h)".
+/// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block).
 ///
 /// Pitfall: for an echo, `Information` is the number of bytes written to the
 /// reply buffer (e.g. 72 = 40 + 32 for a 32-byte echo on x86_64).
@@ -372,12 +394,14 @@ layout!(IO_STATUS_BLOCK {
 });
 
 /// `PIO_STATUS_BLOCK`.
+///
+/// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block).
 pub type PIO_STATUS_BLOCK = *mut IO_STATUS_BLOCK;
 
 /// `PIO_APC_ROUTINE`: the routine an asynchronous send queues to the calling
 /// thread, `VOID NTAPI fn(PVOID ApcContext, PIO_STATUS_BLOCK, ULONG Reserved)`.
 ///
-/// Microsoft docs: "IcmpSendEcho2 function (icmpapi.h)", `ApcRoutine`.
+/// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2), `ApcRoutine` parameter.
 ///
 /// Pitfall: it runs only while the calling thread is in an alertable wait
 /// (`SleepEx(.., TRUE)`, `WaitForSingleObjectEx(.., TRUE)`). Without
@@ -393,7 +417,11 @@ pub type PIO_APC_ROUTINE = Option<
 
 /// `IN6_ADDR`: an IPv6 address in network order.
 ///
-/// Microsoft docs: "IN6_ADDR structure (in6addr.h)".
+/// Microsoft Learn: [IN6_ADDR structure (in6addr.h)](https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr).
+///
+/// Pitfall: network byte order. Build it from `Ipv6Addr::octets()` (as
+/// [`helper::sockaddr_in6`](crate::helper::sockaddr_in6) does), not from the
+/// `u16` segments, which are in host order.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct IN6_ADDR {
@@ -402,6 +430,11 @@ pub struct IN6_ADDR {
 }
 
 /// The union inside [`IN6_ADDR`].
+///
+/// Microsoft Learn: [IN6_ADDR structure (in6addr.h)](https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr).
+///
+/// Pitfall: `Word` holds network-order words; read `Byte` for the address
+/// bytes in order.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union IN6_ADDR_0 {
@@ -421,7 +454,7 @@ layout!(IN6_ADDR {
 /// `SOCKADDR_IN6` (`SOCKADDR_IN6_LH`): the source and destination of
 /// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2).
 ///
-/// Microsoft docs: "SOCKADDR_IN6_LH structure (ws2ipdef.h)".
+/// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
 ///
 /// Pitfalls: `sin6_family` must be the Windows [`AF_INET6`] (23), whatever the
 /// host OS; `sin6_port` is network order. The SDK's union of `sin6_scope_id`
@@ -454,6 +487,8 @@ layout!(SOCKADDR_IN6 {
 });
 
 /// `PSOCKADDR_IN6`.
+///
+/// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
 pub type PSOCKADDR_IN6 = *mut SOCKADDR_IN6;
 
 /// All-zero values: null pointers, zero numbers, `None` routines.
@@ -496,132 +531,234 @@ macro_rules! ip_status {
 
 /// `IP_STATUS_BASE` (11000): the first status code; smaller non-zero values
 /// are Win32 error codes.
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the status tables of the reply structures list the codes themselves.
 pub const IP_STATUS_BASE: IP_STATUS = 11000;
 
 ip_status! {
     /// `IP_SUCCESS` (0): the echo succeeded.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_SUCCESS = 0 => "Success.";
     /// `IP_BUF_TOO_SMALL` (11001): the reply buffer is too small (Windows
     /// 2003 and earlier; later versions report [`IP_GENERAL_FAILURE`]).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_BUF_TOO_SMALL = IP_STATUS_BASE + 1 => "Reply buffer too small.";
     /// `IP_DEST_NET_UNREACHABLE` (11002): destination network unreachable.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_DEST_NET_UNREACHABLE = IP_STATUS_BASE + 2 => "Destination net unreachable.";
     /// `IP_DEST_HOST_UNREACHABLE` (11003): destination host unreachable.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_DEST_HOST_UNREACHABLE = IP_STATUS_BASE + 3 => "Destination host unreachable.";
     /// `IP_DEST_PROT_UNREACHABLE` (11004): destination protocol unreachable.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_DEST_PROT_UNREACHABLE = IP_STATUS_BASE + 4 => "Destination protocol unreachable.";
     /// `IP_DEST_PORT_UNREACHABLE` (11005): destination port unreachable
     /// (defined twice in the SDK, for IPv4 and IPv6, with this one value).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_DEST_PORT_UNREACHABLE = IP_STATUS_BASE + 5 => "Destination port unreachable.";
     /// `IP_NO_RESOURCES` (11006): insufficient IP resources.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_NO_RESOURCES = IP_STATUS_BASE + 6 => "No resources.";
     /// `IP_BAD_OPTION` (11007): a bad IP option was specified.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_BAD_OPTION = IP_STATUS_BASE + 7 => "Bad option specified.";
     /// `IP_HW_ERROR` (11008): a hardware error occurred.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_HW_ERROR = IP_STATUS_BASE + 8 => "Hardware error.";
     /// `IP_PACKET_TOO_BIG` (11009): the packet was too big (fragmentation
     /// needed and DF set).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_PACKET_TOO_BIG = IP_STATUS_BASE + 9 => "Packet needs to be fragmented but DF set.";
     /// `IP_REQ_TIMED_OUT` (11010): the request timed out.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_REQ_TIMED_OUT = IP_STATUS_BASE + 10 => "Request timed out.";
     /// `IP_BAD_REQ` (11011): a bad request.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_BAD_REQ = IP_STATUS_BASE + 11 => "Bad request.";
     /// `IP_BAD_ROUTE` (11012): a bad route (source route failed).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_BAD_ROUTE = IP_STATUS_BASE + 12 => "Bad route.";
     /// `IP_TTL_EXPIRED_TRANSIT` (11013): the TTL expired in transit.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_TTL_EXPIRED_TRANSIT = IP_STATUS_BASE + 13 => "TTL expired in transit.";
     /// `IP_TTL_EXPIRED_REASSEM` (11014): the TTL expired during fragment
     /// reassembly.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_TTL_EXPIRED_REASSEM = IP_STATUS_BASE + 14 => "TTL expired during reassembly.";
     /// `IP_PARAM_PROBLEM` (11015): a parameter problem.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_PARAM_PROBLEM = IP_STATUS_BASE + 15 => "Parameter problem.";
     /// `IP_SOURCE_QUENCH` (11016): datagrams are arriving too fast.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_SOURCE_QUENCH = IP_STATUS_BASE + 16 => "Source quench received.";
     /// `IP_OPTION_TOO_BIG` (11017): an IP option was too big.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_OPTION_TOO_BIG = IP_STATUS_BASE + 17 => "Option too big.";
     /// `IP_BAD_DESTINATION` (11018): a bad destination (destination 0 on
     /// Windows 2003 and earlier; later versions fail with
     /// [`ERROR_INVALID_NETNAME`]).
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_BAD_DESTINATION = IP_STATUS_BASE + 18 => "Bad destination.";
 
     /// `IP_DEST_NO_ROUTE` (11002): IPv6 name of [`IP_DEST_NET_UNREACHABLE`].
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_DEST_NO_ROUTE = IP_STATUS_BASE + 2 => "No route to destination.";
     /// `IP_DEST_ADDR_UNREACHABLE` (11003): IPv6 name of
     /// [`IP_DEST_HOST_UNREACHABLE`].
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_DEST_ADDR_UNREACHABLE = IP_STATUS_BASE + 3 => "Destination address unreachable.";
     /// `IP_DEST_PROHIBITED` (11004): IPv6 name of [`IP_DEST_PROT_UNREACHABLE`]
     /// (communication administratively prohibited).
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_DEST_PROHIBITED = IP_STATUS_BASE + 4 => "Communication with destination administratively prohibited.";
     /// `IP_HOP_LIMIT_EXCEEDED` (11013): IPv6 name of
     /// [`IP_TTL_EXPIRED_TRANSIT`].
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_HOP_LIMIT_EXCEEDED = IP_STATUS_BASE + 13 => "Hop limit exceeded in transit.";
     /// `IP_REASSEMBLY_TIME_EXCEEDED` (11014): IPv6 name of
     /// [`IP_TTL_EXPIRED_REASSEM`].
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_REASSEMBLY_TIME_EXCEEDED = IP_STATUS_BASE + 14 => "Fragment reassembly time exceeded.";
     /// `IP_PARAMETER_PROBLEM` (11015): IPv6 name of [`IP_PARAM_PROBLEM`].
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member.
     IP_PARAMETER_PROBLEM = IP_STATUS_BASE + 15 => "Parameter problem.";
 
     /// `IP_ADDR_DELETED` (11019): status indication, address deleted.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_ADDR_DELETED = IP_STATUS_BASE + 19 => "Address deleted.";
     /// `IP_SPEC_MTU_CHANGE` (11020): status indication, specified MTU changed.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_SPEC_MTU_CHANGE = IP_STATUS_BASE + 20 => "Specified MTU changed.";
     /// `IP_MTU_CHANGE` (11021): status indication, MTU changed.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_MTU_CHANGE = IP_STATUS_BASE + 21 => "MTU changed.";
     /// `IP_UNLOAD` (11022): status indication, unloaded.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_UNLOAD = IP_STATUS_BASE + 22 => "Unloaded.";
     /// `IP_ADDR_ADDED` (11023): status indication, address added.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_ADDR_ADDED = IP_STATUS_BASE + 23 => "Address added.";
     /// `IP_MEDIA_CONNECT` (11024): status indication, media connected.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_MEDIA_CONNECT = IP_STATUS_BASE + 24 => "Media connected.";
     /// `IP_MEDIA_DISCONNECT` (11025): status indication, media disconnected.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_MEDIA_DISCONNECT = IP_STATUS_BASE + 25 => "Media disconnected.";
     /// `IP_BIND_ADAPTER` (11026): status indication, adapter bound.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_BIND_ADAPTER = IP_STATUS_BASE + 26 => "Adapter bound.";
     /// `IP_UNBIND_ADAPTER` (11027): status indication, adapter unbound.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_UNBIND_ADAPTER = IP_STATUS_BASE + 27 => "Adapter unbound.";
     /// `IP_DEVICE_DOES_NOT_EXIST` (11028): status indication, no such device.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_DEVICE_DOES_NOT_EXIST = IP_STATUS_BASE + 28 => "Device does not exist.";
     /// `IP_DUPLICATE_ADDRESS` (11029): status indication, duplicate address.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_DUPLICATE_ADDRESS = IP_STATUS_BASE + 29 => "Duplicate address.";
     /// `IP_INTERFACE_METRIC_CHANGE` (11030): status indication, interface
     /// metric changed.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_INTERFACE_METRIC_CHANGE = IP_STATUS_BASE + 30 => "Interface metric changed.";
     /// `IP_RECONFIG_SECFLTR` (11031): status indication, security filter
     /// reconfigured.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_RECONFIG_SECFLTR = IP_STATUS_BASE + 31 => "Security filter reconfigured.";
     /// `IP_NEGOTIATING_IPSEC` (11032): IPsec negotiation in progress.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_NEGOTIATING_IPSEC = IP_STATUS_BASE + 32 => "Negotiating IPsec.";
     /// `IP_INTERFACE_WOL_CAPABILITY_CHANGE` (11033): status indication,
     /// wake-on-LAN capability changed.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_INTERFACE_WOL_CAPABILITY_CHANGE = IP_STATUS_BASE + 33 => "Wake-on-LAN capability changed.";
     /// `IP_DUPLICATE_IPADD` (11034): status indication, duplicate IP address.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_DUPLICATE_IPADD = IP_STATUS_BASE + 34 => "Duplicate IP address.";
 
     /// `IP_DEST_UNREACHABLE` (11040): IPv6 only, destination unreachable.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_DEST_UNREACHABLE = IP_STATUS_BASE + 40 => "Destination unreachable.";
     /// `IP_TIME_EXCEEDED` (11041): IPv6 only, time exceeded.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_TIME_EXCEEDED = IP_STATUS_BASE + 41 => "Time exceeded.";
     /// `IP_BAD_HEADER` (11042): IPv6 only, bad header (erroneous header
     /// field).
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_BAD_HEADER = IP_STATUS_BASE + 42 => "Bad header.";
     /// `IP_UNRECOGNIZED_NEXT_HEADER` (11043): IPv6 only, unrecognized next
     /// header.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_UNRECOGNIZED_NEXT_HEADER = IP_STATUS_BASE + 43 => "Unrecognized next header.";
     /// `IP_ICMP_ERROR` (11044): IPv6 only, ICMP error.
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_ICMP_ERROR = IP_STATUS_BASE + 44 => "ICMP error.";
     /// `IP_DEST_SCOPE_MISMATCH` (11045): IPv6 only, destination scope
     /// mismatch (beyond the scope of the source address).
+    ///
+    /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh), `Status` member (values defined in `ipexport.h`).
     IP_DEST_SCOPE_MISMATCH = IP_STATUS_BASE + 45 => "Destination scope mismatch.";
 
     /// `IP_GENERAL_FAILURE` (11050): general failure. Modern Windows and
     /// Wine report a too-small reply buffer with it, and use it as catch-all.
+    ///
+    /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Status` member.
     IP_GENERAL_FAILURE = IP_STATUS_BASE + 50 => "General failure.";
     /// `IP_PENDING` (11255): the request is pending.
+    ///
+    /// No Microsoft Learn page: defined only in `ipexport.h`; not a status the echo functions document.
     IP_PENDING = IP_STATUS_BASE + 255 => "Request pending.";
 }
 
 /// `MAX_IP_STATUS` (11050): the last regular status code
 /// (= [`IP_GENERAL_FAILURE`]).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the status tables of the reply structures list the codes themselves.
 pub const MAX_IP_STATUS: IP_STATUS = IP_GENERAL_FAILURE;
 
 // ---------------------------------------------------------------------------
@@ -631,7 +768,7 @@ pub const MAX_IP_STATUS: IP_STATUS = IP_GENERAL_FAILURE;
 /// `IP_FLAG_REVERSE` (0x01): reverse the IP header (source-route) in the
 /// reply; for [`IP_OPTION_INFORMATION::Flags`]. Vista and later.
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION structure", `Flags`.
+/// Microsoft Learn: [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information), `Flags` member.
 ///
 /// Pitfall: mingw-w64 10 lacks it; Linux has no equivalent.
 pub const IP_FLAG_REVERSE: u8 = 0x01;
@@ -639,34 +776,52 @@ pub const IP_FLAG_REVERSE: u8 = 0x01;
 /// `IP_FLAG_DF` (0x02): set Don't Fragment; for
 /// [`IP_OPTION_INFORMATION::Flags`].
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION structure", `Flags`.
+/// Microsoft Learn: [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information), `Flags` member.
 ///
 /// Pitfall: Wine 8.0 ignores it.
 pub const IP_FLAG_DF: u8 = 0x02;
 
 /// `IP_OPT_EOL` (0): end-of-option-list option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_EOL: u8 = 0;
 /// `IP_OPT_NOP` (1): no-operation option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_NOP: u8 = 1;
 /// `IP_OPT_RR` (0x07): record-route option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_RR: u8 = 0x07;
 /// `IP_OPT_TS` (0x44): timestamp option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_TS: u8 = 0x44;
 /// `IP_OPT_SECURITY` (0x82): security option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_SECURITY: u8 = 0x82;
 /// `IP_OPT_LSRR` (0x83): loose source and record route option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_LSRR: u8 = 0x83;
 /// `IP_OPT_SID` (0x88): stream identifier option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_SID: u8 = 0x88;
 /// `IP_OPT_SSRR` (0x89): strict source and record route option type (RFC 791).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_SSRR: u8 = 0x89;
 /// `IP_OPT_ROUTER_ALERT` (0x94): router alert option type (RFC 2113).
+///
+/// No Microsoft Learn page: defined only in `ipexport.h`; the option format is RFC 791's, as [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) says for `OptionsData`.
 pub const IP_OPT_ROUTER_ALERT: u8 = 0x94;
 
 /// `MAX_OPT_SIZE` (40): the largest `OptionsSize`, the 40 bytes an IPv4
 /// header can carry.
 ///
-/// Microsoft docs: *ipexport.h*.
+/// No Microsoft Learn page: defined only in `ipexport.h`; [IP_OPTION_INFORMATION structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information) documents `OptionsSize`.
 pub const MAX_OPT_SIZE: u8 = 40;
 
 // ---------------------------------------------------------------------------
@@ -675,29 +830,49 @@ pub const MAX_OPT_SIZE: u8 = 40;
 
 /// `ERROR_ACCESS_DENIED` (5): no permission to send ICMP (Wine or the Unix
 /// backend without raw or ping sockets).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_ACCESS_DENIED: u32 = 5;
 /// `ERROR_INVALID_HANDLE` (6): an invalid ICMP handle (Windows 2003 and
 /// earlier; later versions report [`ERROR_INVALID_PARAMETER`]).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_INVALID_HANDLE: u32 = 6;
 /// `ERROR_NOT_ENOUGH_MEMORY` (8): not enough memory.
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
 /// `ERROR_GEN_FAILURE` (31): `Icmp6ParseReplies` on a null or empty buffer.
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_GEN_FAILURE: u32 = 31;
 /// `ERROR_NOT_SUPPORTED` (50): the request is not supported (e.g. no IPv6
 /// stack).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_NOT_SUPPORTED: u32 = 50;
 /// `ERROR_INVALID_PARAMETER` (87): an invalid handle, a null reply buffer or
 /// a `ReplySize` smaller than one reply (0 included).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_INVALID_PARAMETER: u32 = 87;
 /// `ERROR_CALL_NOT_IMPLEMENTED` (120): not implemented (IPv6 on Wine 8.0).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
 /// `ERROR_INSUFFICIENT_BUFFER` (122): `ReplySize` is 0, on Windows 2003 and
 /// earlier (Vista and later, Wine and the Unix backend report
 /// [`ERROR_INVALID_PARAMETER`]).
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
 /// `ERROR_IO_PENDING` (997): an asynchronous send was started. The send
 /// returns 0 and `GetLastError` gives this value: it is not a failure.
+///
+/// Microsoft Learn: [System Error Codes (500-999)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--500-999-).
 pub const ERROR_IO_PENDING: u32 = 997;
 /// `ERROR_INVALID_NETNAME` (1214): the destination is 0.0.0.0 (Vista and
 /// later).
+///
+/// Microsoft Learn: [System Error Codes (1000-1299)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299-).
 pub const ERROR_INVALID_NETNAME: u32 = 1214;

@@ -13,8 +13,11 @@
 //!   functions in `icmpapi` are the same names there.
 //!
 //! Everything is also re-exported at the crate root, as in the C headers.
-//! See the README for the pitfalls of this API; each item's documentation
-//! names its Microsoft Learn page and its own pitfall.
+//! See the README for the pitfalls of this API. Every public item of
+//! [`ipexport`], [`icmpapi`] and [`helper`] names its Microsoft Learn page
+//! (title and link), or says `No Microsoft Learn page:` and why; every struct,
+//! union and function of the API also names its pitfall (`Pitfall:`).
+//! `tests/docs.rs` checks both.
 #![no_std]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
