@@ -660,6 +660,10 @@ pub fn last_error() -> u32 {
 ///
 /// Microsoft Learn: [GetLastError function (errhandlingapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/errhandlingapi/nf-errhandlingapi-getlasterror).
 #[cfg(all(icmp_api, unix))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
 pub fn last_error() -> u32 {
     crate::unix::last_error()
 }

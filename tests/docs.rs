@@ -325,3 +325,75 @@ pub use imp::*;
     assert_eq!(f.len(), 1);
     assert_eq!(problems(&f[0]).len(), 1);
 }
+
+/// The platforms of `cfg(icmp_api)` as build.rs lists them.
+fn icmp_api_platforms(build_rs: &str) -> Vec<String> {
+    let at = build_rs
+        .find("matches!(os.as_str(),")
+        .expect("build.rs: the icmp_api OS list");
+    let at = at + "matches!(os.as_str(),".len();
+    let list = &build_rs[at..at + build_rs[at..].find(')').unwrap()];
+    let mut os: Vec<String> = list
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    os.sort();
+    os
+}
+
+/// The OS list of each `doc(cfg(any(...)))` badge in `src/`.
+fn badge_platforms(root: &Path) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("doc(cfg(any(") {
+                let rest = &text[at + "doc(cfg(any(".len()..];
+                let list = &rest[..rest.find(')').unwrap()];
+                let mut os: Vec<String> = list
+                    .split(',')
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .map(|t| match t.split_once('=') {
+                        Some((_, v)) => v.trim().trim_matches('"').to_string(),
+                        None => t.to_string(),
+                    })
+                    .collect();
+                os.sort();
+                let line = text[..at].lines().count() + 1;
+                out.push((format!("{}:{line}", path.display()), os));
+            }
+        }
+    }
+    out
+}
+
+/// Issue 8, item 18: the docs.rs badges of items gated on `cfg(icmp_api)`
+/// name the platforms build.rs enables it for (the Unix backend's: the same
+/// without Windows), so the one list in build.rs and the badges cannot drift.
+#[test]
+fn docs_rs_badges_name_the_icmp_api_platforms_of_build_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let all = icmp_api_platforms(&std::fs::read_to_string(root.join("build.rs")).unwrap());
+    assert!(
+        all.contains(&"windows".to_string()),
+        "build.rs list: {all:?}"
+    );
+    let unix: Vec<String> = all.iter().filter(|o| *o != "windows").cloned().collect();
+    let badges = badge_platforms(root);
+    assert!(badges.len() >= 4, "badges found: {badges:?}");
+    for (at, os) in badges {
+        assert!(
+            os == all || os == unix,
+            "{at}: doc(cfg) badge lists {os:?}; build.rs enables icmp_api on {all:?}"
+        );
+    }
+}

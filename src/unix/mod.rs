@@ -64,6 +64,10 @@ pub(crate) fn set_last_error(code: u32) {
 }
 
 /// Which kind of socket a handle's requests use.
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketMode {
     /// Datagram (Linux ping socket; macOS unprivileged ICMP socket) first,
@@ -134,6 +138,10 @@ pub(crate) fn desc(h: HANDLE) -> Option<&'static Desc> {
 /// ping-socket and raw-socket paths. Close it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle).
 ///
 /// Pitfall: Unix only; Windows has no equivalent.
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
 pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
     let i = usize::from(v6) * 3
         + match mode {
