@@ -247,6 +247,29 @@ pub fn assert_echo_reply(buf: &Guarded, count: u32, from: Ipv4Addr, data: &[u8],
     buf.assert_guard_intact();
 }
 
+/// The environment variable that makes every skip a failure: `.ci/test`
+/// sets it to `1` (CI's strict mode), so a test that cannot run fails
+/// there instead of passing by printing `SKIPPED`.
+pub const STRICT_VAR: &str = "ICMP_SYS_STRICT";
+
+/// Whether this run is strict ([`STRICT_VAR`] = `1`).
+pub fn strict() -> bool {
+    std::env::var_os(STRICT_VAR).is_some_and(|v| v == "1")
+}
+
+/// A test that cannot run here: prints `SKIPPED <test>: <reason>` and
+/// returns, so the caller returns; in strict mode ([`STRICT_VAR`]) it panics
+/// instead, so CI never passes a test that did not run.
+#[track_caller]
+pub fn skip(test: &str, reason: &str) {
+    assert!(
+        !strict(),
+        "{test} cannot run: {reason} ({STRICT_VAR}=1: nothing may be skipped; \
+         CI must provide what the test needs)"
+    );
+    println!("SKIPPED {test}: {reason}");
+}
+
 /// The environment variable `.ci/netns` (used natively and by
 /// `.ci/wine netns`) sets to the namespace setup.
 pub const NETNS_VAR: &str = "ICMP_SYS_NETNS";
