@@ -24,7 +24,9 @@
 
 mod common;
 
-use common::{FILL, Guarded, payload, send_echo, send6};
+use common::{FILL, Guarded, is_root, payload, send_echo, send6};
+#[cfg(target_os = "linux")]
+use common::{PING_OK, in_netns};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
@@ -94,11 +96,6 @@ fn open4(mode: Option<SocketMode>) -> Handle {
     Handle(h)
 }
 
-fn is_root() -> bool {
-    // SAFETY: no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
     h: &Handle,
@@ -136,52 +133,6 @@ fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
     assert!(r.ttl() > 0);
     assert!(r.round_trip_time() < TIMEOUT_MS);
 }
-
-/// Runs `f` on a thread that entered a new network namespace (loopback up,
-/// then `setup` run by `sh -c`); `None` (printed) when not possible.
-#[cfg(target_os = "linux")]
-fn in_netns<R: Send + 'static>(
-    what: &str,
-    setup: &'static str,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> Option<R> {
-    if !is_root() {
-        common::skip(what, "needs root for unshare(CLONE_NEWNET)");
-        return None;
-    }
-    let r = std::thread::spawn(move || {
-        // SAFETY: affects only this thread.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            return Err(format!(
-                "unshare(CLONE_NEWNET): {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let script = format!("set -e; ip link set lo up; {setup}");
-        let st = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !st.success() {
-            return Err(format!("setup failed: {script}"));
-        }
-        Ok(f())
-    })
-    .join()
-    .expect("namespace thread panicked");
-    match r {
-        Ok(v) => Some(v),
-        Err(e) if e.starts_with("unshare") || e.contains("No such file") => {
-            common::skip(what, &e);
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
-
-#[cfg(target_os = "linux")]
-const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
 
 // ---------------------------------------------------------------------------
 // Echoes
