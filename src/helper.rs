@@ -34,6 +34,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// Pitfall avoided: `u32::from(ip)` gives the reverse order on little-endian.
 ///
 /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `DestinationAddress` parameter.
+#[inline]
 pub const fn ipaddr(ip: Ipv4Addr) -> IPAddr {
     u32::from_ne_bytes(ip.octets())
 }
@@ -42,6 +43,7 @@ pub const fn ipaddr(ip: Ipv4Addr) -> IPAddr {
 /// [`Ipv4Addr`].
 ///
 /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply), `Address` member.
+#[inline]
 pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
     let b = addr.to_ne_bytes();
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
@@ -52,6 +54,7 @@ pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
 /// address bytes in order.
 ///
 /// Microsoft Learn: [IPV6_ADDRESS_EX structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ipv6_address_ex).
+#[inline]
 pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
     // Copy out of the packed struct; never borrow its fields.
     let w = addr.sin6_addr;
@@ -70,6 +73,7 @@ pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
 /// [`AF_INET6`](crate::ipexport::AF_INET6) (23, on every host OS), port 0.
 ///
 /// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).
+#[inline]
 pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKADDR_IN6 {
     crate::ipexport::SOCKADDR_IN6 {
         sin6_family: crate::ipexport::AF_INET6,
@@ -86,6 +90,7 @@ pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKA
 // Buffer sizes
 // ---------------------------------------------------------------------------
 
+#[inline]
 const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
@@ -102,6 +107,7 @@ const ICMP_ERROR_ROOM: usize = 8;
 /// implementations need more.
 ///
 /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplySize` parameter.
+#[inline]
 pub const fn min_reply_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>() + request_size as usize
 }
@@ -114,6 +120,7 @@ pub const fn min_reply_size(request_size: u16) -> usize {
 ///
 /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplySize` parameter.
 /// Always fits in the `u32` `ReplySize`.
+#[inline]
 pub const fn reply_buffer_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -128,6 +135,7 @@ pub const fn reply_buffer_size(request_size: u16) -> usize {
 /// asks.
 ///
 /// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2), `ReplySize` parameter.
+#[inline]
 pub const fn reply_buffer_size_async(request_size: u16) -> usize {
     reply_buffer_size(request_size) + size_of::<IO_STATUS_BLOCK>()
 }
@@ -136,6 +144,7 @@ pub const fn reply_buffer_size_async(request_size: u16) -> usize {
 /// `size_of::<ICMPV6_ECHO_REPLY>() + request_size`.
 ///
 /// Microsoft Learn: [Icmp6SendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6sendecho2), `ReplySize` parameter.
+#[inline]
 pub const fn min_reply6_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>() + request_size as usize
 }
@@ -146,6 +155,7 @@ pub const fn min_reply6_size(request_size: u16) -> usize {
 /// bytes and an [`IO_STATUS_BLOCK`], as the documentation asks.
 ///
 /// Microsoft Learn: [Icmp6SendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6sendecho2), `ReplySize` parameter.
+#[inline]
 pub const fn reply6_buffer_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -185,6 +195,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// A zeroed buffer.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub const fn new() -> Self {
         const { assert!(N <= u32::MAX as usize, "ReplySize is a u32") };
         Self { bytes: [0; N] }
@@ -193,6 +204,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// The pointer to pass as `ReplyBuffer`.
     ///
     /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
+    #[inline]
     pub const fn as_mut_ptr(&mut self) -> *mut core::ffi::c_void {
         self.bytes.as_mut_ptr().cast()
     }
@@ -200,6 +212,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// The value to pass as `ReplySize`: `N`.
     ///
     /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
+    #[inline]
     pub const fn size(&self) -> u32 {
         N as u32
     }
@@ -207,6 +220,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// The buffer's bytes.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub const fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -214,6 +228,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// The buffer's bytes, mutable.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub const fn as_bytes_mut(&mut self) -> &mut [u8] {
         &mut self.bytes
     }
@@ -222,6 +237,7 @@ impl<const N: usize> ReplyBuffer<N> {
     /// [`IcmpParseReplies`](crate::icmpapi::IcmpParseReplies)) returned.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub fn replies(&self, count: u32) -> Result<Replies<'_>, ReplyError> {
         Replies::new(&self.bytes, count)
     }
@@ -229,18 +245,21 @@ impl<const N: usize> ReplyBuffer<N> {
     /// The IPv6 reply, given the size of the request.
     ///
     /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+    #[inline]
     pub fn reply6(&self, request_size: u16) -> Result<Reply6<'_>, ReplyError> {
         Reply6::new(&self.bytes, request_size)
     }
 }
 
 impl<const N: usize> Default for ReplyBuffer<N> {
+    #[inline]
     fn default() -> Self {
         Self::new()
     }
 }
 
 impl<const N: usize> fmt::Debug for ReplyBuffer<N> {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplyBuffer")
             .field("size", &N)
@@ -270,6 +289,7 @@ impl ReplyBufferVec {
     /// If `size` does not fit the `u32` `ReplySize`.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub fn new(size: usize) -> Self {
         assert!(u32::try_from(size).is_ok(), "ReplySize is a u32");
         Self {
@@ -281,6 +301,7 @@ impl ReplyBufferVec {
     /// The pointer to pass as `ReplyBuffer`.
     ///
     /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
+    #[inline]
     pub fn as_mut_ptr(&mut self) -> *mut core::ffi::c_void {
         self.words.as_mut_ptr().cast()
     }
@@ -288,6 +309,7 @@ impl ReplyBufferVec {
     /// The value to pass as `ReplySize`.
     ///
     /// Microsoft Learn: [IcmpSendEcho function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho), `ReplyBuffer` and `ReplySize` parameters.
+    #[inline]
     pub fn size(&self) -> u32 {
         self.len as u32
     }
@@ -295,6 +317,7 @@ impl ReplyBufferVec {
     /// The buffer's bytes.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: the allocation holds at least `len` initialized bytes.
         unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
@@ -303,6 +326,7 @@ impl ReplyBufferVec {
     /// The buffer's bytes, mutable.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub fn as_bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_bytes`, and `self` is borrowed mutably.
         unsafe { core::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.len) }
@@ -311,6 +335,7 @@ impl ReplyBufferVec {
     /// The IPv4 replies, given the count the call returned.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub fn replies(&self, count: u32) -> Result<Replies<'_>, ReplyError> {
         Replies::new(self.as_bytes(), count)
     }
@@ -318,6 +343,7 @@ impl ReplyBufferVec {
     /// The IPv6 reply, given the size of the request.
     ///
     /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+    #[inline]
     pub fn reply6(&self, request_size: u16) -> Result<Reply6<'_>, ReplyError> {
         Reply6::new(self.as_bytes(), request_size)
     }
@@ -325,6 +351,7 @@ impl ReplyBufferVec {
 
 #[cfg(feature = "alloc")]
 impl fmt::Debug for ReplyBufferVec {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplyBufferVec")
             .field("size", &self.len)
@@ -363,6 +390,7 @@ pub enum ReplyError {
 }
 
 impl fmt::Display for ReplyError {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::BufferTooSmall { needed, len } => {
@@ -407,6 +435,7 @@ impl Reply<'_> {
     /// The replying node, or the node that reported an error.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub const fn address(&self) -> Ipv4Addr {
         ipv4(self.raw.Address)
     }
@@ -414,6 +443,7 @@ impl Reply<'_> {
     /// The status, an `IP_STATUS` code.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub const fn status(&self) -> IP_STATUS {
         self.raw.Status
     }
@@ -421,6 +451,7 @@ impl Reply<'_> {
     /// Round-trip time in milliseconds (0 means < 1 ms).
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub const fn round_trip_time(&self) -> u32 {
         self.raw.RoundTripTime
     }
@@ -428,6 +459,7 @@ impl Reply<'_> {
     /// The TTL of the received packet.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub const fn ttl(&self) -> u8 {
         self.raw.Options.Ttl
     }
@@ -448,6 +480,7 @@ pub struct Replies<'a> {
 }
 
 /// Where `size` bytes at the absolute address `ptr` lie in `buf`, if inside.
+#[inline]
 fn slice_at(buf: &[u8], ptr: usize, size: usize) -> Option<&[u8]> {
     if size == 0 {
         return Some(&[]);
@@ -465,6 +498,7 @@ impl<'a> Replies<'a> {
     /// `buf` need not be aligned: replies are copied out with unaligned reads.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub fn new(buf: &'a [u8], count: u32) -> Result<Self, ReplyError> {
         let count = count as usize;
         let needed = count.saturating_mul(size_of::<ICMP_ECHO_REPLY>());
@@ -484,6 +518,7 @@ impl<'a> Replies<'a> {
     /// Reply `index`, or `None` past the count.
     ///
     /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+    #[inline]
     pub fn get(&self, index: usize) -> Option<Result<Reply<'a>, ReplyError>> {
         if index >= self.count {
             return None;
@@ -512,12 +547,14 @@ impl<'a> Replies<'a> {
 impl<'a> Iterator for Replies<'a> {
     type Item = Result<Reply<'a>, ReplyError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.get(self.next)?;
         self.next += 1;
         Some(item)
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = self.count - self.next;
         (left, Some(left))
@@ -549,6 +586,7 @@ impl<'a> Reply6<'a> {
     /// data after it. `buf` need not be aligned.
     ///
     /// No Microsoft Learn page: the crate's own helper.
+    #[inline]
     pub fn new(buf: &'a [u8], request_size: u16) -> Result<Self, ReplyError> {
         let needed = min_reply6_size(request_size);
         if needed > buf.len() {
@@ -570,6 +608,7 @@ impl<'a> Reply6<'a> {
     /// The replying node, or the node that reported an error.
     ///
     /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+    #[inline]
     pub const fn address(&self) -> Ipv6Addr {
         ipv6_address(&self.raw.Address)
     }
@@ -577,6 +616,7 @@ impl<'a> Reply6<'a> {
     /// The status, an `IP_STATUS` code.
     ///
     /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+    #[inline]
     pub const fn status(&self) -> IP_STATUS {
         self.raw.Status
     }
@@ -584,6 +624,7 @@ impl<'a> Reply6<'a> {
     /// Round-trip time in milliseconds.
     ///
     /// Microsoft Learn: [ICMPV6_ECHO_REPLY_LH structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmpv6_echo_reply_lh).
+    #[inline]
     pub const fn round_trip_time(&self) -> u32 {
         self.raw.RoundTripTime
     }
@@ -593,6 +634,7 @@ impl<'a> Reply6<'a> {
 // Status names
 // ---------------------------------------------------------------------------
 
+#[inline]
 const fn lookup(status: IP_STATUS) -> Option<&'static (IP_STATUS, &'static str, &'static str)> {
     let mut i = 0;
     while i < IP_STATUS_TABLE.len() {
@@ -609,6 +651,7 @@ const fn lookup(status: IP_STATUS) -> Option<&'static (IP_STATUS, &'static str, 
 /// value, the IPv4 name (declared first in `ipexport.h`) is returned.
 ///
 /// Microsoft Learn: [ICMP_ECHO_REPLY structure (ipexport.h)](https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply).
+#[inline]
 pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.1),
@@ -623,6 +666,7 @@ pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
 /// codes, not `IP_STATUS` codes; they give `None`.
 ///
 /// Microsoft Learn: [GetIpErrorString function (iphlpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/iphlpapi/nf-iphlpapi-getiperrorstring), the Windows function that gives Windows' own text.
+#[inline]
 pub const fn status_description(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.2),
@@ -645,6 +689,7 @@ mod win {
 ///
 /// Pitfall: read it right after the call that failed; any other API call may
 /// overwrite it.
+#[inline]
 #[cfg(windows)]
 pub fn last_error() -> u32 {
     // SAFETY: GetLastError has no preconditions.
@@ -664,6 +709,7 @@ pub fn last_error() -> u32 {
     docsrs,
     doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
 )]
+#[inline]
 pub fn last_error() -> u32 {
     crate::unix::last_error()
 }

@@ -495,6 +495,7 @@ pub type PSOCKADDR_IN6 = *mut SOCKADDR_IN6;
 macro_rules! zeroed_default {
     ($($ty:ty),*) => {$(
         impl Default for $ty {
+            #[inline]
             fn default() -> Self {
                 // SAFETY: every field is an integer, a raw pointer or a union
                 // of those, for which all-zero bytes are a valid value.

@@ -40,6 +40,20 @@ macro_rules! layout_cell {
 
 pub(crate) use layout_cell;
 
+/// Checks one layout table at compile time: each row is (what is checked,
+/// its value on this target, its cells); panics, naming the row, on the first
+/// row whose value differs from this target's cell.
+#[allow(dead_code)]
+pub(crate) const fn check(rows: &[(&str, usize, [usize; 3])]) {
+    let mut i = 0;
+    while i < rows.len() {
+        if rows[i].1 != rows[i].2[COLUMN] {
+            panic!("{}", rows[i].0);
+        }
+        i += 1;
+    }
+}
+
 /// Asserts, at compile time, a struct's layout against its table.
 ///
 /// ```text
@@ -57,26 +71,23 @@ macro_rules! layout {
         align: $a0:tt, $a1:tt, $a2:tt;
         $($($field:ident).+ : $o0:tt, $o1:tt, $o2:tt;)*
     }) => {
-        const _: () = {
-            const COLUMN: usize = $crate::layout::COLUMN;
-            let size = [$crate::layout::layout_cell!($s0), $crate::layout::layout_cell!($s1), $crate::layout::layout_cell!($s2)];
-            assert!(
-                core::mem::size_of::<$ty>() == size[COLUMN],
+        const _: () = $crate::layout::check(&[
+            (
                 concat!("layout table: size of ", stringify!($ty)),
-            );
-            let align = [$crate::layout::layout_cell!($a0), $crate::layout::layout_cell!($a1), $crate::layout::layout_cell!($a2)];
-            assert!(
-                core::mem::align_of::<$ty>() == align[COLUMN],
+                core::mem::size_of::<$ty>(),
+                [$crate::layout::layout_cell!($s0), $crate::layout::layout_cell!($s1), $crate::layout::layout_cell!($s2)],
+            ),
+            (
                 concat!("layout table: alignment of ", stringify!($ty)),
-            );
-            $(
-                let offset = [$crate::layout::layout_cell!($o0), $crate::layout::layout_cell!($o1), $crate::layout::layout_cell!($o2)];
-                assert!(
-                    core::mem::offset_of!($ty, $($field).+) == offset[COLUMN],
-                    concat!("layout table: offset of ", stringify!($ty), ".", stringify!($($field).+)),
-                );
-            )*
-        };
+                core::mem::align_of::<$ty>(),
+                [$crate::layout::layout_cell!($a0), $crate::layout::layout_cell!($a1), $crate::layout::layout_cell!($a2)],
+            ),
+            $((
+                concat!("layout table: offset of ", stringify!($ty), ".", stringify!($($field).+)),
+                core::mem::offset_of!($ty, $($field).+),
+                [$crate::layout::layout_cell!($o0), $crate::layout::layout_cell!($o1), $crate::layout::layout_cell!($o2)],
+            ),)*
+        ]);
     };
 }
 pub(crate) use layout;
