@@ -174,92 +174,126 @@ layout!(ICMP_ECHO_REPLY {
 /// `PICMP_ECHO_REPLY`.
 pub type PICMP_ECHO_REPLY = *mut ICMP_ECHO_REPLY;
 
-/// `IP_OPTION_INFORMATION32`: the 32-bit layout of
-/// [`IP_OPTION_INFORMATION`], defined on 64-bit targets only (`_WIN64`).
+/// The `*32` structures of `ipexport.h` (`_WIN64` only): the 32-bit
+/// layouts with 4-byte `POINTER_32` fields, for **WOW64 thunking** — code
+/// that translates a 32-bit process's requests (kernel drivers, WOW64
+/// layers). A 64-bit user-mode caller never uses them.
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION32 structure (ipexport.h)".
+/// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply32>,
+/// and "IP_OPTION_INFORMATION32 structure (ipexport.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information32>.
 ///
-/// Pitfall: `OptionsData` is a `POINTER_32`, a 4-byte pointer, modelled as
-/// `u32` (mingw-w64 and windows-sys get this wrong with 8-byte pointers).
-/// These structs exist for WOW64 thunking; a 64-bit user-mode caller uses the
-/// native [`IP_OPTION_INFORMATION`].
+/// Pitfall, and why they live here and not at the crate root: windows-sys and
+/// the `windows` crate declare these structs with 8-byte pointers (40/16
+/// bytes, the same as the native ones), so code ported from them often
+/// writes `use ICMP_ECHO_REPLY32 as ICMP_ECHO_REPLY;` and "works" there. With
+/// the SDK's real 28-byte layout that alias would compile and pass a
+/// buffer laid out for the wrong struct. Here the alias does not compile:
+///
+/// ```compile_fail,E0432
+/// use icmp_sys::ICMP_ECHO_REPLY32 as ICMP_ECHO_REPLY;
+/// ```
+/// ```compile_fail,E0432
+/// use icmp_sys::ipexport::IP_OPTION_INFORMATION32 as IP_OPTION_INFORMATION;
+/// ```
+///
+/// Use the native [`ICMP_ECHO_REPLY`] and [`IP_OPTION_INFORMATION`]; name
+/// these only on purpose, by their full path:
+///
+/// ```
+/// # #[cfg(target_pointer_width = "64")] {
+/// use icmp_sys::ipexport::wow64::ICMP_ECHO_REPLY32;
+/// assert_eq!(size_of::<ICMP_ECHO_REPLY32>(), 28);
+/// assert_eq!(size_of::<icmp_sys::ICMP_ECHO_REPLY>(), 40);
+/// # }
+/// ```
 #[cfg(target_pointer_width = "64")]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IP_OPTION_INFORMATION32 {
-    /// Time to live.
-    pub Ttl: u8,
-    /// Type of service.
-    pub Tos: u8,
-    /// IP header flags.
-    pub Flags: u8,
-    /// Size of `OptionsData` in bytes.
-    pub OptionsSize: u8,
-    /// `UCHAR * POINTER_32`: a 32-bit pointer.
-    pub OptionsData: u32,
+pub mod wow64 {
+    use super::{IP_STATUS, IPAddr};
+    use crate::layout::layout;
+
+    /// `IP_OPTION_INFORMATION32`: the 32-bit layout of
+    /// [`IP_OPTION_INFORMATION`](super::IP_OPTION_INFORMATION), defined on 64-bit targets only (`_WIN64`).
+    ///
+    /// Microsoft docs: "IP_OPTION_INFORMATION32 structure (ipexport.h)".
+    ///
+    /// Pitfall: `OptionsData` is a `POINTER_32`, a 4-byte pointer, modelled as
+    /// `u32` (mingw-w64 and windows-sys get this wrong with 8-byte pointers).
+    /// These structs exist for WOW64 thunking; a 64-bit user-mode caller uses the
+    /// native [`IP_OPTION_INFORMATION`](super::IP_OPTION_INFORMATION).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct IP_OPTION_INFORMATION32 {
+        /// Time to live.
+        pub Ttl: u8,
+        /// Type of service.
+        pub Tos: u8,
+        /// IP header flags.
+        pub Flags: u8,
+        /// Size of `OptionsData` in bytes.
+        pub OptionsSize: u8,
+        /// `UCHAR * POINTER_32`: a 32-bit pointer.
+        pub OptionsData: u32,
+    }
+
+    layout!(IP_OPTION_INFORMATION32 {
+        //          x86 x86_64 aarch64
+        size:         -,  8,  8;
+        align:        -,  4,  4;
+        Ttl:          -,  0,  0;
+        Tos:          -,  1,  1;
+        Flags:        -,  2,  2;
+        OptionsSize:  -,  3,  3;
+        OptionsData:  -,  4,  4;
+    });
+
+    /// `PIP_OPTION_INFORMATION32`.
+    pub type PIP_OPTION_INFORMATION32 = *mut IP_OPTION_INFORMATION32;
+
+    /// `ICMP_ECHO_REPLY32`: the 32-bit layout of [`ICMP_ECHO_REPLY`](super::ICMP_ECHO_REPLY), defined on
+    /// 64-bit targets only (`_WIN64`).
+    ///
+    /// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)".
+    ///
+    /// Pitfall: `Data` is a `POINTER_32` (`u32`); size 28, not 40. A 64-bit
+    /// caller receives [`ICMP_ECHO_REPLY`](super::ICMP_ECHO_REPLY), not this.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct ICMP_ECHO_REPLY32 {
+        /// The replying node.
+        pub Address: IPAddr,
+        /// An `IP_STATUS` code.
+        pub Status: IP_STATUS,
+        /// Round-trip time in milliseconds.
+        pub RoundTripTime: u32,
+        /// Bytes of echoed data.
+        pub DataSize: u16,
+        /// Reserved.
+        pub Reserved: u16,
+        /// `VOID * POINTER_32`: a 32-bit pointer to the data.
+        pub Data: u32,
+        /// Options of the received packet.
+        pub Options: IP_OPTION_INFORMATION32,
+    }
+
+    layout!(ICMP_ECHO_REPLY32 {
+        //                   x86 x86_64 aarch64
+        size:                  -, 28, 28;
+        align:                 -,  4,  4;
+        Address:               -,  0,  0;
+        Status:                -,  4,  4;
+        RoundTripTime:         -,  8,  8;
+        DataSize:              -, 12, 12;
+        Reserved:              -, 14, 14;
+        Data:                  -, 16, 16;
+        Options:               -, 20, 20;
+        Options.OptionsData:   -, 24, 24;
+    });
+
+    /// `PICMP_ECHO_REPLY32`.
+    pub type PICMP_ECHO_REPLY32 = *mut ICMP_ECHO_REPLY32;
 }
-
-#[cfg(target_pointer_width = "64")]
-layout!(IP_OPTION_INFORMATION32 {
-    //          x86 x86_64 aarch64
-    size:         -,  8,  8;
-    align:        -,  4,  4;
-    Ttl:          -,  0,  0;
-    Tos:          -,  1,  1;
-    Flags:        -,  2,  2;
-    OptionsSize:  -,  3,  3;
-    OptionsData:  -,  4,  4;
-});
-
-/// `PIP_OPTION_INFORMATION32`.
-#[cfg(target_pointer_width = "64")]
-pub type PIP_OPTION_INFORMATION32 = *mut IP_OPTION_INFORMATION32;
-
-/// `ICMP_ECHO_REPLY32`: the 32-bit layout of [`ICMP_ECHO_REPLY`], defined on
-/// 64-bit targets only (`_WIN64`).
-///
-/// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)".
-///
-/// Pitfall: `Data` is a `POINTER_32` (`u32`); size 28, not 40. A 64-bit
-/// caller receives [`ICMP_ECHO_REPLY`], not this.
-#[cfg(target_pointer_width = "64")]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ICMP_ECHO_REPLY32 {
-    /// The replying node.
-    pub Address: IPAddr,
-    /// An `IP_STATUS` code.
-    pub Status: IP_STATUS,
-    /// Round-trip time in milliseconds.
-    pub RoundTripTime: u32,
-    /// Bytes of echoed data.
-    pub DataSize: u16,
-    /// Reserved.
-    pub Reserved: u16,
-    /// `VOID * POINTER_32`: a 32-bit pointer to the data.
-    pub Data: u32,
-    /// Options of the received packet.
-    pub Options: IP_OPTION_INFORMATION32,
-}
-
-#[cfg(target_pointer_width = "64")]
-layout!(ICMP_ECHO_REPLY32 {
-    //                   x86 x86_64 aarch64
-    size:                  -, 28, 28;
-    align:                 -,  4,  4;
-    Address:               -,  0,  0;
-    Status:                -,  4,  4;
-    RoundTripTime:         -,  8,  8;
-    DataSize:              -, 12, 12;
-    Reserved:              -, 14, 14;
-    Data:                  -, 16, 16;
-    Options:               -, 20, 20;
-    Options.OptionsData:   -, 24, 24;
-});
-
-/// `PICMP_ECHO_REPLY32`.
-#[cfg(target_pointer_width = "64")]
-pub type PICMP_ECHO_REPLY32 = *mut ICMP_ECHO_REPLY32;
 
 /// `IPV6_ADDRESS_EX`: the address of an IPv6 reply, a `sockaddr_in6` without
 /// its family, **packed to 1 byte** (26 bytes).

@@ -17,8 +17,13 @@ mod check;
 #[path = "verify/defects.rs"]
 mod defects;
 
-/// The crate, by the name the item tables of `check.rs` use.
-use crate as ours;
+/// The crate, by the name the item tables of `check.rs` use: its root, plus
+/// the `*32` structures, which live apart in `ipexport::wow64`.
+mod ours {
+    #[cfg(target_pointer_width = "64")]
+    pub use crate::ipexport::wow64::*;
+    pub use crate::*;
+}
 use check::{Kind, Obs, aggregate, check, contains, field, kind_aggregate, kind_aggregate_ours};
 use check::{
     error_codes, functions, ip_opt_codes, ip_status_codes, structure, strukt, types, values,

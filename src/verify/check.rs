@@ -392,8 +392,10 @@ sig_fns! {
 // The item tables: what is compared, by the SDK's names, ONE table for every
 // source (the bindgen check and each peer). A source passes the module its
 // items are in (`$p`) and, where its Rust spelling differs, the mapping (the
-// name of an anonymous union). `ours::` resolves at the call site: the crate
-// must be in scope as `ours` (with `field` and `offset_of`, for `strukt!`).
+// name of an anonymous union). `ours::` resolves at the call site: a module
+// `ours` must be in scope re-exporting the crate root and, on 64-bit targets,
+// `ipexport::wow64` (where the `*32` structures live, kept out of the root),
+// with `field` and `offset_of` for `strukt!`.
 
 /// The layout types compared by size, alignment and [`Kind::CODE`]:
 /// `types!(l, p; A, B)` compares `ours::A` with `p::A`, and so on.
