@@ -32,12 +32,14 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// in memory, which is what the API takes and returns.
 ///
 /// Pitfall avoided: `u32::from(ip)` gives the reverse order on little-endian.
+#[must_use]
 pub const fn ipaddr(ip: Ipv4Addr) -> IPAddr {
     u32::from_ne_bytes(ip.octets())
 }
 
 /// Converts an [`IPAddr`] (e.g. `ICMP_ECHO_REPLY::Address`) to an
 /// [`Ipv4Addr`].
+#[must_use]
 pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
     let b = addr.to_ne_bytes();
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
@@ -46,6 +48,7 @@ pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
 /// Reads the address of an [`IPV6_ADDRESS_EX`] (`ICMPV6_ECHO_REPLY::Address`)
 /// as an [`Ipv6Addr`]. Its words are in network order, i.e. the bytes are the
 /// address bytes in order.
+#[must_use]
 pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
     // Copy out of the packed struct; never borrow its fields.
     let w = addr.sin6_addr;
@@ -62,6 +65,7 @@ pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
 /// Builds the Windows [`SOCKADDR_IN6`](crate::ipexport::SOCKADDR_IN6) of an
 /// address for [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2): family
 /// [`AF_INET6`](crate::ipexport::AF_INET6) (23, on every host OS), port 0.
+#[must_use]
 pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKADDR_IN6 {
     crate::ipexport::SOCKADDR_IN6 {
         sin6_family: crate::ipexport::AF_INET6,
@@ -92,6 +96,7 @@ const ICMP_ERROR_ROOM: usize = 8;
 ///
 /// Prefer [`reply_buffer_size`]: older Windows versions and other
 /// implementations need more.
+#[must_use]
 pub const fn min_reply_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>() + request_size as usize
 }
@@ -104,6 +109,7 @@ pub const fn min_reply_size(request_size: u16) -> usize {
 ///
 /// Microsoft docs: "IcmpSendEcho function", `ReplySize`.
 /// Always fits in the `u32` `ReplySize`.
+#[must_use]
 pub const fn reply_buffer_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -116,12 +122,14 @@ pub const fn reply_buffer_size(request_size: u16) -> usize {
 /// [`IcmpSendEcho2Ex`](crate::icmpapi::IcmpSendEcho2Ex), synchronous or not:
 /// [`reply_buffer_size`] plus an [`IO_STATUS_BLOCK`], as the documentation
 /// asks.
+#[must_use]
 pub const fn reply_buffer_size_async(request_size: u16) -> usize {
     reply_buffer_size(request_size) + size_of::<IO_STATUS_BLOCK>()
 }
 
 /// The smallest `ReplySize` for an IPv6 echo of `request_size` bytes:
 /// `size_of::<ICMPV6_ECHO_REPLY>() + request_size`.
+#[must_use]
 pub const fn min_reply6_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>() + request_size as usize
 }
@@ -132,6 +140,7 @@ pub const fn min_reply6_size(request_size: u16) -> usize {
 /// bytes and an [`IO_STATUS_BLOCK`], as the documentation asks.
 ///
 /// Microsoft docs: "Icmp6SendEcho2 function", `ReplySize`.
+#[must_use]
 pub const fn reply6_buffer_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -290,7 +299,22 @@ impl fmt::Debug for ReplyBufferVec {
 
 /// Why a reply buffer could not be read. Every pointer and size the API (or a
 /// corrupt buffer) left in it is checked; none is ever dereferenced.
+///
+/// `#[non_exhaustive]`: later versions may add reasons; match with a `_` arm.
+/// An exhaustive match without one does not compile:
+///
+/// ```compile_fail,E0004
+/// use icmp_sys::helper::ReplyError;
+/// fn index(e: ReplyError) -> Option<usize> {
+///     match e {
+///         ReplyError::BufferTooSmall { .. } => None,
+///         ReplyError::DataOutOfBounds { index } => Some(index),
+///         ReplyError::OptionsOutOfBounds { index } => Some(index),
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplyError {
     /// The buffer cannot hold the replies the count claims.
     BufferTooSmall {
@@ -335,6 +359,9 @@ impl core::error::Error for ReplyError {}
 
 /// One IPv4 reply: a copy of its [`ICMP_ECHO_REPLY`] and its data and
 /// options as slices of the buffer, checked to lie inside it.
+///
+/// `Send` and `Sync` although `raw` holds raw pointers: see the `SAFETY`
+/// note below its definition.
 #[derive(Clone, Copy, Debug)]
 pub struct Reply<'a> {
     /// The raw structure, copied out of the buffer (its pointers are not
@@ -346,6 +373,17 @@ pub struct Reply<'a> {
     /// The reply's IP options (`OptionsSize` bytes at `OptionsData`).
     pub options: &'a [u8],
 }
+
+// SAFETY: the only non-`Send`/`Sync` parts of a `Reply` are the raw pointers
+// `raw.Data` and `raw.Options.OptionsData`, copies of the integers the API
+// wrote. Nothing in this crate dereferences them: `get` turns them into
+// the bounds-checked `data` and `options` slices by address arithmetic only
+// (`slice_at`), and `Reply` offers no method that reads through them. A
+// caller who dereferences them does so in its own `unsafe` code, under its
+// own proof. The slices borrow shared `&[u8]`, which is `Send + Sync`.
+unsafe impl Send for Reply<'_> {}
+// SAFETY: as for `Send`; `&Reply` gives no access through the pointers.
+unsafe impl Sync for Reply<'_> {}
 
 impl Reply<'_> {
     /// The replying node, or the node that reported an error.
@@ -372,6 +410,7 @@ impl Reply<'_> {
 /// The IPv4 replies of a reply buffer, read with bounds checks. An iterator
 /// of [`Reply`].
 #[derive(Clone, Debug)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Replies<'a> {
     buf: &'a [u8],
     next: usize,
@@ -520,6 +559,7 @@ const fn lookup(status: IP_STATUS) -> Option<&'static (IP_STATUS, &'static str, 
 /// The SDK name of an `IP_STATUS` code (`"IP_REQ_TIMED_OUT"` for 11010), or
 /// `None` for a value the SDK does not define. Where IPv4 and IPv6 share a
 /// value, the IPv4 name (declared first in `ipexport.h`) is returned.
+#[must_use]
 pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.1),
@@ -532,6 +572,7 @@ pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
 ///
 /// Pitfall: values below `IP_STATUS_BASE` other than 0 are Win32 error
 /// codes, not `IP_STATUS` codes; they give `None`.
+#[must_use]
 pub const fn status_description(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.2),
@@ -569,4 +610,144 @@ pub fn last_error() -> u32 {
 #[cfg(all(icmp_api, unix))]
 pub fn last_error() -> u32 {
     crate::unix::last_error()
+}
+
+// ---------------------------------------------------------------------------
+// Owned handle
+// ---------------------------------------------------------------------------
+
+/// An owned ICMP handle: opened by [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile)
+/// or [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile), closed by
+/// [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle) when dropped. Pass
+/// [`as_raw`](Self::as_raw) to the send functions.
+///
+/// Microsoft docs: "IcmpCreateFile function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile>;
+/// "Icmp6CreateFile function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6createfile>;
+/// "IcmpCloseHandle function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpclosehandle>.
+///
+/// It is `Send` and `Sync`: the handle names a process-wide object that any
+/// thread may use, concurrently (the behaviour suite sends from 8 threads on
+/// one handle), so a future or a struct holding it stays `Send`.
+///
+/// Pitfalls it removes: failure is [`INVALID_HANDLE_VALUE`](crate::ipexport::INVALID_HANDLE_VALUE),
+/// not null (here an `Err` with the Win32 error); `IcmpCloseHandle` is called
+/// exactly once and never with an invalid value (which crashes Wine 8.0).
+/// Pitfall it keeps: an asynchronous send needs the handle open until it
+/// completes — do not drop it while a request is pending.
+///
+/// ```
+/// use icmp_sys::helper::IcmpHandle;
+///
+/// let handle = IcmpHandle::open_v4().expect("IcmpCreateFile");
+/// // unsafe { IcmpSendEcho(handle.as_raw(), ...) }
+/// drop(handle); // IcmpCloseHandle
+/// ```
+#[cfg(icmp_api)]
+#[derive(Debug)]
+pub struct IcmpHandle {
+    raw: crate::ipexport::HANDLE,
+}
+
+// SAFETY: an ICMP handle is a process-wide object, not tied to the thread
+// that opened it; the API takes it from any thread, concurrently (Windows:
+// a handle of the process's handle table, as for files; the Unix backend:
+// the address of an immutable static descriptor). `IcmpHandle` owns it and
+// exposes it only by value (`as_raw`), so moving or sharing the owner
+// between threads is sound.
+#[cfg(icmp_api)]
+unsafe impl Send for IcmpHandle {}
+// SAFETY: as for `Send`: `&IcmpHandle` gives only a copy of the handle
+// value, and concurrent calls with one handle are allowed.
+#[cfg(icmp_api)]
+unsafe impl Sync for IcmpHandle {}
+
+#[cfg(icmp_api)]
+impl IcmpHandle {
+    /// Opens a handle for IPv4 echo requests with
+    /// [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile).
+    ///
+    /// Microsoft docs: "IcmpCreateFile function (icmpapi.h)",
+    /// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile>.
+    ///
+    /// # Errors
+    /// The Win32 error ([`last_error`]) when `IcmpCreateFile` returns
+    /// `INVALID_HANDLE_VALUE` (or null, which is treated the same).
+    pub fn open_v4() -> Result<Self, u32> {
+        // SAFETY: IcmpCreateFile has no preconditions.
+        Self::checked(unsafe { crate::icmpapi::IcmpCreateFile() })
+    }
+
+    /// Opens a handle for IPv6 echo requests with
+    /// [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile).
+    ///
+    /// Microsoft docs: "Icmp6CreateFile function (icmpapi.h)",
+    /// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6createfile>.
+    ///
+    /// # Errors
+    /// The Win32 error when `Icmp6CreateFile` fails: e.g.
+    /// [`ERROR_NOT_SUPPORTED`](crate::ipexport::ERROR_NOT_SUPPORTED) (no IPv6
+    /// stack), [`ERROR_CALL_NOT_IMPLEMENTED`](crate::ipexport::ERROR_CALL_NOT_IMPLEMENTED)
+    /// (Wine 8.0).
+    pub fn open_v6() -> Result<Self, u32> {
+        // SAFETY: Icmp6CreateFile has no preconditions.
+        Self::checked(unsafe { crate::icmpapi::Icmp6CreateFile() })
+    }
+
+    /// The result of a create function: the handle, or the last error.
+    fn checked(raw: crate::ipexport::HANDLE) -> Result<Self, u32> {
+        if raw == crate::ipexport::INVALID_HANDLE_VALUE || raw.is_null() {
+            Err(last_error())
+        } else {
+            Ok(Self { raw })
+        }
+    }
+
+    /// The raw handle, to pass as `IcmpHandle` to the send functions. It
+    /// stays owned by `self`: do not close it.
+    pub const fn as_raw(&self) -> crate::ipexport::HANDLE {
+        self.raw
+    }
+
+    /// Gives up ownership: returns the raw handle without closing it. Close
+    /// it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle), or take
+    /// it back with [`from_raw`](Self::from_raw).
+    ///
+    /// `#[must_use]`: discarding the result leaks the handle.
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// fn leak(h: icmp_sys::helper::IcmpHandle) {
+    ///     h.into_raw();
+    /// }
+    /// ```
+    #[must_use = "the raw handle is no longer closed on drop: close it with IcmpCloseHandle, or it leaks"]
+    pub fn into_raw(self) -> crate::ipexport::HANDLE {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.raw
+    }
+
+    /// Takes ownership of a raw handle; it is closed when the result is
+    /// dropped.
+    ///
+    /// # Safety
+    /// `raw` must be a handle returned by `IcmpCreateFile` or
+    /// `Icmp6CreateFile` (or, on Unix, `icmp_sys::unix::create_handle`) that
+    /// is not `INVALID_HANDLE_VALUE`, not yet closed, and that nothing else
+    /// will close.
+    pub const unsafe fn from_raw(raw: crate::ipexport::HANDLE) -> Self {
+        Self { raw }
+    }
+}
+
+#[cfg(icmp_api)]
+impl Drop for IcmpHandle {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is a valid, open handle owned by `self` (the
+        // constructors' invariant), closed only here. The result is ignored:
+        // a valid handle closes successfully, and drop cannot report errors.
+        unsafe { crate::icmpapi::IcmpCloseHandle(self.raw) };
+    }
 }
