@@ -16,13 +16,14 @@
 //! assert_eq!(helper::status_name(11010), Some("IP_REQ_TIMED_OUT"));
 //! ```
 
+use crate::ipexport::{AF_INET6, IN6_ADDR, IN6_ADDR_0, SOCKADDR_IN6};
 use crate::ipexport::{
     ICMP_ECHO_REPLY, ICMPV6_ECHO_REPLY, IO_STATUS_BLOCK, IP_STATUS, IP_STATUS_TABLE, IPAddr,
     IPV6_ADDRESS_EX, MAX_OPT_SIZE,
 };
 use core::fmt;
 use core::mem::size_of;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
 
 // ---------------------------------------------------------------------------
 // Addresses
@@ -62,9 +63,9 @@ pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
     Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
 }
 
-/// Builds the Windows [`SOCKADDR_IN6`](crate::ipexport::SOCKADDR_IN6) of an
+/// Builds the Windows [`SOCKADDR_IN6`] of an
 /// address for [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2): family
-/// [`AF_INET6`](crate::ipexport::AF_INET6) (23, on every host OS), port 0.
+/// [`AF_INET6`] (23, on every host OS), port 0.
 #[must_use]
 pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKADDR_IN6 {
     crate::ipexport::SOCKADDR_IN6 {
@@ -75,6 +76,102 @@ pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKA
             u: crate::ipexport::IN6_ADDR_0 { Byte: ip.octets() },
         },
         sin6_scope_id: scope_id,
+    }
+}
+
+/// Converts an [`Ipv6Addr`] to an [`IN6_ADDR`]: the 16 address bytes in
+/// network order, as [`From<Ipv6Addr> for IN6_ADDR`](IN6_ADDR#impl-From<Ipv6Addr>-for-IN6_ADDR)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "IN6_ADDR structure (in6addr.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr>.
+///
+/// Pitfall: read the result back through `u.Byte`; the `u.Word` view holds
+/// network-order words (use [`ipv6_from_in6_addr`]).
+#[must_use]
+pub const fn in6_addr_from_ipv6(ip: Ipv6Addr) -> IN6_ADDR {
+    IN6_ADDR {
+        u: IN6_ADDR_0 { Byte: ip.octets() },
+    }
+}
+
+/// Converts an [`IN6_ADDR`] back to an [`Ipv6Addr`], as
+/// [`From<IN6_ADDR> for Ipv6Addr`](IN6_ADDR#impl-From<IN6_ADDR>-for-Ipv6Addr)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "IN6_ADDR structure (in6addr.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr>.
+///
+/// Pitfall: none left: every bit pattern is an address.
+#[must_use]
+pub const fn ipv6_from_in6_addr(addr: IN6_ADDR) -> Ipv6Addr {
+    // SAFETY: both union views cover the same 16 bytes of plain integers;
+    // every bit pattern is a valid [u8; 16].
+    let b = unsafe { addr.u.Byte };
+    let mut s = [0u16; 8];
+    let mut i = 0;
+    while i < 8 {
+        s[i] = u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+        i += 1;
+    }
+    Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+}
+
+/// Converts a [`SocketAddrV6`] to the Windows [`SOCKADDR_IN6`] that
+/// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2) takes, as
+/// [`From<SocketAddrV6> for SOCKADDR_IN6`](SOCKADDR_IN6#impl-From<SocketAddrV6>-for-SOCKADDR_IN6)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "SOCKADDR_IN6_LH structure (ws2ipdef.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh>.
+///
+/// Field by field:
+/// - `sin6_family` = [`AF_INET6`], **23**, the Windows value on every host OS
+///   (Linux's is 10);
+/// - `sin6_port` = `addr.port()` in **network byte order** (big-endian);
+///   ICMP ignores it;
+/// - `sin6_flowinfo` = `addr.flowinfo()` in **network byte order**: the
+///   page's remark says that everything but the family is network order, and
+///   Linux declares the field `__be32` (note that `std`'s own socket calls
+///   store `flowinfo()` unswapped);
+/// - `sin6_addr` = the 16 address bytes, network order;
+/// - `sin6_scope_id` = `addr.scope_id()` in **host byte order**: an interface
+///   index, as `getaddrinfo` returns it and the `%N` zone suffix spells it
+///   (the page's blanket network-order remark does not hold for it; Linux
+///   declares it a plain `__u32`).
+///
+/// Pitfall: [`SOCKADDR_IN6::default()`] is all zero, family 0 included,
+/// which is not this.
+#[must_use]
+pub const fn sockaddr_in6_from_v6(addr: SocketAddrV6) -> SOCKADDR_IN6 {
+    SOCKADDR_IN6 {
+        sin6_family: AF_INET6,
+        sin6_port: addr.port().to_be(),
+        sin6_flowinfo: addr.flowinfo().to_be(),
+        sin6_addr: in6_addr_from_ipv6(*addr.ip()),
+        sin6_scope_id: addr.scope_id(),
+    }
+}
+
+/// `IN6_ADDR` from `core::net`: see [`in6_addr_from_ipv6`].
+impl From<Ipv6Addr> for IN6_ADDR {
+    fn from(ip: Ipv6Addr) -> Self {
+        in6_addr_from_ipv6(ip)
+    }
+}
+
+/// `core::net` from `IN6_ADDR`: see [`ipv6_from_in6_addr`].
+impl From<IN6_ADDR> for Ipv6Addr {
+    fn from(addr: IN6_ADDR) -> Self {
+        ipv6_from_in6_addr(addr)
+    }
+}
+
+/// `SOCKADDR_IN6` from `core::net`, family 23 and the byte orders of the
+/// SDK: see [`sockaddr_in6_from_v6`].
+impl From<SocketAddrV6> for SOCKADDR_IN6 {
+    fn from(addr: SocketAddrV6) -> Self {
+        sockaddr_in6_from_v6(addr)
     }
 }
 

@@ -93,7 +93,8 @@ pub const AF_INET6: ADDRESS_FAMILY = 23;
 /// Microsoft docs: "IP_OPTION_INFORMATION structure (ipexport.h)".
 ///
 /// Pitfall: a 64-bit caller passes this native-width struct, not
-/// [`IP_OPTION_INFORMATION32`], whatever the docs suggest. `OptionsData`
+/// `IP_OPTION_INFORMATION32` (module `wow64`, 64-bit targets only), whatever
+/// the docs suggest. `OptionsData`
 /// holds RFC 791 wire-format options, at most [`MAX_OPT_SIZE`] bytes. `Tos`
 /// may be ignored by Windows; `Ttl` = 0 means the default on Wine.
 #[repr(C)]

@@ -486,3 +486,51 @@ mod icmp_handle {
         drop(unsafe { IcmpHandle::from_raw(raw) });
     }
 }
+
+#[test]
+fn core_net_conversions_state_their_byte_orders() {
+    use std::net::SocketAddrV6;
+    let ip = Ipv6Addr::new(0x2001, 0xdb8, 0x1234, 0, 0, 0, 0xabcd, 0x42);
+    // Ipv6Addr <-> IN6_ADDR: the bytes in network order, both ways.
+    let a = IN6_ADDR::from(ip);
+    // SAFETY: both union views cover the same 16 plain bytes.
+    assert_eq!(unsafe { a.u.Byte }, ip.octets());
+    assert_eq!(Ipv6Addr::from(a), ip);
+    assert_eq!(
+        helper::ipv6_from_in6_addr(helper::in6_addr_from_ipv6(ip)),
+        ip
+    );
+    // SocketAddrV6 -> SOCKADDR_IN6: family 23, port and flowinfo big-endian,
+    // scope id as is.
+    let sa = SOCKADDR_IN6::from(SocketAddrV6::new(ip, 0x1234, 0x000A_BCDE, 7));
+    assert_eq!(sa.sin6_family, 23);
+    assert_eq!(sa.sin6_port.to_ne_bytes(), [0x12, 0x34]);
+    assert_eq!(sa.sin6_flowinfo.to_ne_bytes(), [0x00, 0x0A, 0xBC, 0xDE]);
+    assert_eq!(sa.sin6_scope_id, 7);
+    assert_eq!(Ipv6Addr::from(sa.sin6_addr), ip);
+    // The existing helper agrees (port 0, flowinfo 0).
+    let old = helper::sockaddr_in6(ip, 7);
+    let new = helper::sockaddr_in6_from_v6(SocketAddrV6::new(ip, 0, 0, 7));
+    // SAFETY: as above.
+    let (ob, nb) = unsafe { (old.sin6_addr.u.Byte, new.sin6_addr.u.Byte) };
+    assert_eq!(
+        (
+            old.sin6_family,
+            old.sin6_port,
+            old.sin6_flowinfo,
+            ob,
+            old.sin6_scope_id
+        ),
+        (
+            new.sin6_family,
+            new.sin6_port,
+            new.sin6_flowinfo,
+            nb,
+            new.sin6_scope_id
+        )
+    );
+    // Usable in const context.
+    const A: IN6_ADDR = helper::in6_addr_from_ipv6(Ipv6Addr::LOCALHOST);
+    const B: Ipv6Addr = helper::ipv6_from_in6_addr(A);
+    assert_eq!(B, Ipv6Addr::LOCALHOST);
+}
