@@ -708,6 +708,15 @@ pub const MAX_OPT_SIZE: u8 = 40;
 // Win32 error codes reported through GetLastError
 // ---------------------------------------------------------------------------
 
+/// `ERROR_SUCCESS` (0): no error, the value `GetLastError` gives after a
+/// call that set no error.
+///
+/// Microsoft docs: "System Error Codes (0-499) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499->.
+///
+/// Pitfall: a successful send need not reset the last error to it; judge a
+/// send by its return value, never by `GetLastError() == ERROR_SUCCESS`.
+pub const ERROR_SUCCESS: u32 = 0;
 /// `ERROR_ACCESS_DENIED` (5): no permission to send ICMP (Wine or the Unix
 /// backend without raw or ping sockets).
 pub const ERROR_ACCESS_DENIED: u32 = 5;
@@ -736,3 +745,41 @@ pub const ERROR_IO_PENDING: u32 = 997;
 /// `ERROR_INVALID_NETNAME` (1214): the destination is 0.0.0.0 (Vista and
 /// later).
 pub const ERROR_INVALID_NETNAME: u32 = 1214;
+
+/// `ERROR_NETWORK_UNREACHABLE` (1231): "The network location cannot be
+/// reached", the Win32 counterpart of [`IP_DEST_NET_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: the ICMP functions do not report it; they give
+/// `IP_DEST_NET_UNREACHABLE` (11002) in `Status`. Higher-level crates map
+/// the `IP_STATUS` to this code (e.g. for `std::io::Error::from_raw_os_error`).
+pub const ERROR_NETWORK_UNREACHABLE: u32 = 1231;
+/// `ERROR_HOST_UNREACHABLE` (1232): the remote host cannot be reached, the
+/// Win32 counterpart of [`IP_DEST_HOST_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_HOST_UNREACHABLE` (11003) instead.
+pub const ERROR_HOST_UNREACHABLE: u32 = 1232;
+/// `ERROR_PROTOCOL_UNREACHABLE` (1233): the protocol is unreachable at the
+/// remote system, the Win32 counterpart of [`IP_DEST_PROT_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_PROT_UNREACHABLE` (11004) instead.
+pub const ERROR_PROTOCOL_UNREACHABLE: u32 = 1233;
+/// `ERROR_PORT_UNREACHABLE` (1234): no service at the destination port of
+/// the remote system, the Win32 counterpart of [`IP_DEST_PORT_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_PORT_UNREACHABLE` (11005) instead.
+pub const ERROR_PORT_UNREACHABLE: u32 = 1234;

@@ -591,14 +591,15 @@ macro_rules! ip_opt_codes {
 }
 pub(crate) use ip_opt_codes;
 
-/// The Win32 error codes the API documents, handed on as by
+/// The Win32 error codes the API documents or its callers use, handed on as by
 /// [`ip_status_codes!`].
 macro_rules! error_codes {
     ($m:ident!($($a:tt)*)) => {
-        $m!($($a)* ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY,
-            ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER,
-            ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER, ERROR_IO_PENDING,
-            ERROR_INVALID_NETNAME)
+        $m!($($a)* ERROR_SUCCESS, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE,
+            ERROR_NOT_ENOUGH_MEMORY, ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED,
+            ERROR_INVALID_PARAMETER, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER,
+            ERROR_IO_PENDING, ERROR_INVALID_NETNAME, ERROR_NETWORK_UNREACHABLE,
+            ERROR_HOST_UNREACHABLE, ERROR_PROTOCOL_UNREACHABLE, ERROR_PORT_UNREACHABLE)
     };
 }
 pub(crate) use error_codes;
