@@ -325,8 +325,11 @@ impl<const N: usize> fmt::Debug for ReplyBuffer<N> {
 /// A heap-allocated reply buffer of any size, aligned for
 /// [`ICMP_ECHO_REPLY`] (feature `alloc`).
 ///
-/// Pitfall: as [`ReplyBuffer`], the allocation must not change between the
-/// call and reading the replies (it never does: the buffer cannot grow).
+/// Pitfall: as [`ReplyBuffer`], the allocation must not move between the
+/// call and reading the replies: [`resize`](Self::resize) may move it, so
+/// never resize while an asynchronous request is pending, nor between a call
+/// and reading its replies (the borrow checker covers the latter only for
+/// [`replies`](Self::replies)).
 #[cfg(feature = "alloc")]
 #[derive(Clone)]
 pub struct ReplyBufferVec {
@@ -345,6 +348,35 @@ impl ReplyBufferVec {
         Self {
             words: alloc::vec![0; size.div_ceil(8)],
             len: size,
+        }
+    }
+
+    /// An empty buffer (size 0) that allocates nothing; usable in `const`
+    /// and `static` items. Give it a size with [`resize`](Self::resize)
+    /// before a call: a `ReplySize` of 0 fails with
+    /// [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER).
+    pub const fn empty() -> Self {
+        Self {
+            words: alloc::vec::Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Resizes the buffer to `size` bytes, e.g. for a larger request: the
+    /// first `min(old, size)` bytes are kept, any new bytes are zero.
+    ///
+    /// Pitfall: growing may move the buffer (see the type's pitfall).
+    ///
+    /// # Panics
+    /// If `size` does not fit the `u32` `ReplySize`.
+    pub fn resize(&mut self, size: usize) {
+        assert!(u32::try_from(size).is_ok(), "ReplySize is a u32");
+        let old = self.len;
+        self.words.resize(size.div_ceil(8), 0);
+        self.len = size;
+        if size > old {
+            // Bytes of the last kept word past the old size may hold data.
+            self.as_bytes_mut()[old..].fill(0);
         }
     }
 
@@ -378,6 +410,14 @@ impl ReplyBufferVec {
     /// The IPv6 reply, given the size of the request.
     pub fn reply6(&self, request_size: u16) -> Result<Reply6<'_>, ReplyError> {
         Reply6::new(self.as_bytes(), request_size)
+    }
+}
+
+/// [`ReplyBufferVec::empty`].
+#[cfg(feature = "alloc")]
+impl Default for ReplyBufferVec {
+    fn default() -> Self {
+        Self::empty()
     }
 }
 
@@ -666,6 +706,15 @@ pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
 
 /// A short English description of an `IP_STATUS` code
 /// (`"Request timed out."` for 11010), or `None` for an unknown value.
+///
+/// Wording: these texts are this crate's, **not** those of Windows'
+/// `GetIpErrorString` ("GetIpErrorString function (iphlpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/iphlpapi/nf-iphlpapi-getiperrorstring>).
+/// No source this crate may rely on publishes that function's strings: its
+/// Microsoft Learn page lists none, the crate's reference has none, and Wine
+/// 8.0 does not export the function. Do not compare them with
+/// `GetIpErrorString` output; on Windows, call that function for the
+/// system's (localized) text.
 ///
 /// Pitfall: values below `IP_STATUS_BASE` other than 0 are Win32 error
 /// codes, not `IP_STATUS` codes; they give `None`.

@@ -534,3 +534,36 @@ fn core_net_conversions_state_their_byte_orders() {
     const B: Ipv6Addr = helper::ipv6_from_in6_addr(A);
     assert_eq!(B, Ipv6Addr::LOCALHOST);
 }
+
+#[cfg(feature = "alloc")]
+#[test]
+fn heap_reply_buffers_start_empty_and_resize() {
+    use helper::ReplyBufferVec;
+    // A const (and static) empty buffer: nothing allocated, size 0.
+    const EMPTY: ReplyBufferVec = ReplyBufferVec::empty();
+    static _IN_A_STATIC: std::sync::Mutex<ReplyBufferVec> =
+        std::sync::Mutex::new(ReplyBufferVec::empty());
+    let mut b = EMPTY;
+    assert_eq!((b.size(), b.as_bytes().len()), (0, 0));
+    assert_eq!(ReplyBufferVec::default().size(), 0);
+    // Grow: aligned, zeroed, exact size.
+    b.resize(helper::reply_buffer_size(32));
+    assert_eq!(b.size() as usize, helper::reply_buffer_size(32));
+    assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+    assert!(b.as_bytes().iter().all(|&x| x == 0));
+    // Shrink keeps the head; growing again zeroes what was cut off, also
+    // inside the last 8-byte word.
+    b.as_bytes_mut().fill(0xAB);
+    b.resize(13);
+    assert_eq!(b.as_bytes(), &[0xAB; 13]);
+    b.resize(100);
+    assert_eq!(&b.as_bytes()[..13], &[0xAB; 13]);
+    assert!(
+        b.as_bytes()[13..].iter().all(|&x| x == 0),
+        "{:?}",
+        b.as_bytes()
+    );
+    assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+    b.resize(0);
+    assert_eq!(b.as_bytes().len(), 0);
+}
