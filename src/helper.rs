@@ -352,8 +352,13 @@ impl ReplyBufferVec {
     }
 
     /// An empty buffer (size 0) that allocates nothing; usable in `const`
-    /// and `static` items. Give it a size with [`resize`](Self::resize)
-    /// before a call: a `ReplySize` of 0 fails with
+    /// and `static` items.
+    ///
+    /// No Microsoft page: a Rust buffer type (the API's is "an array of
+    /// ICMP_ECHO_REPLY structures followed by the options and data").
+    ///
+    /// Pitfall: give it a size with [`resize`](Self::resize) before a call:
+    /// a `ReplySize` of 0 fails with
     /// [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER).
     pub const fn empty() -> Self {
         Self {
@@ -363,7 +368,10 @@ impl ReplyBufferVec {
     }
 
     /// Resizes the buffer to `size` bytes, e.g. for a larger request: the
-    /// first `min(old, size)` bytes are kept, any new bytes are zero.
+    /// first `min(old, size)` bytes are kept, any new bytes are zero. Size
+    /// it with [`reply_buffer_size`] and friends.
+    ///
+    /// No Microsoft page: a Rust buffer operation.
     ///
     /// Pitfall: growing may move the buffer (see the type's pitfall).
     ///
@@ -821,6 +829,10 @@ impl IcmpHandle {
     /// # Errors
     /// The Win32 error ([`last_error`]) when `IcmpCreateFile` returns
     /// `INVALID_HANDLE_VALUE` (or null, which is treated the same).
+    ///
+    /// Pitfall: on Linux, opening succeeds without any ICMP permission; the
+    /// first send reports [`ERROR_ACCESS_DENIED`](crate::ipexport::ERROR_ACCESS_DENIED)
+    /// (as on Wine).
     pub fn open_v4() -> Result<Self, u32> {
         // SAFETY: IcmpCreateFile has no preconditions.
         Self::checked(unsafe { crate::icmpapi::IcmpCreateFile() })
@@ -837,6 +849,11 @@ impl IcmpHandle {
     /// [`ERROR_NOT_SUPPORTED`](crate::ipexport::ERROR_NOT_SUPPORTED) (no IPv6
     /// stack), [`ERROR_CALL_NOT_IMPLEMENTED`](crate::ipexport::ERROR_CALL_NOT_IMPLEMENTED)
     /// (Wine 8.0).
+    ///
+    /// Pitfall: an IPv6 handle is for
+    /// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2) only; the Unix
+    /// backend fails IPv4 sends with it with
+    /// [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER).
     pub fn open_v6() -> Result<Self, u32> {
         // SAFETY: Icmp6CreateFile has no preconditions.
         Self::checked(unsafe { crate::icmpapi::Icmp6CreateFile() })
@@ -851,8 +868,13 @@ impl IcmpHandle {
         }
     }
 
-    /// The raw handle, to pass as `IcmpHandle` to the send functions. It
-    /// stays owned by `self`: do not close it.
+    /// The raw handle, to pass as `IcmpHandle` to the send functions.
+    ///
+    /// No Microsoft page: a Rust accessor (the value is what
+    /// `IcmpCreateFile` returned).
+    ///
+    /// Pitfall: it stays owned by `self`: never pass it to
+    /// `IcmpCloseHandle`, and do not use it after `self` is dropped.
     pub const fn as_raw(&self) -> crate::ipexport::HANDLE {
         self.raw
     }
@@ -861,7 +883,10 @@ impl IcmpHandle {
     /// it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle), or take
     /// it back with [`from_raw`](Self::from_raw).
     ///
-    /// `#[must_use]`: discarding the result leaks the handle.
+    /// No Microsoft page: Rust ownership transfer (as `into_raw_handle` of
+    /// `std::os::windows`).
+    ///
+    /// Pitfall, hence `#[must_use]`: discarding the result leaks the handle.
     ///
     /// ```compile_fail
     /// #![deny(unused_must_use)]
@@ -877,6 +902,12 @@ impl IcmpHandle {
 
     /// Takes ownership of a raw handle; it is closed when the result is
     /// dropped.
+    ///
+    /// No Microsoft page: Rust ownership transfer (as `from_raw_handle` of
+    /// `std::os::windows`).
+    ///
+    /// Pitfall: wrapping the same handle twice closes it twice (on Windows a
+    /// double close may close an unrelated, reused handle value).
     ///
     /// # Safety
     /// `raw` must be a handle returned by `IcmpCreateFile` or
