@@ -51,16 +51,13 @@ pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
 /// address bytes in order.
 #[must_use]
 pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
-    // Copy out of the packed struct; never borrow its fields.
-    let w = addr.sin6_addr;
-    let mut s = [0u16; 8];
-    let mut i = 0;
-    while i < 8 {
-        // A network-order word read natively: its bytes in memory are big-endian.
-        s[i] = u16::from_be_bytes(w[i].to_ne_bytes());
-        i += 1;
-    }
-    Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+    // Copy out of the packed struct (never borrow its fields): the same 16
+    // network-order bytes as an IN6_ADDR's word view.
+    ipv6_from_in6_addr(IN6_ADDR {
+        u: IN6_ADDR_0 {
+            Word: addr.sin6_addr,
+        },
+    })
 }
 
 /// Builds the Windows [`SOCKADDR_IN6`] of an
