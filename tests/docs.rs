@@ -35,6 +35,7 @@ struct Item {
 
 const KINDS: &[(&str, &str)] = &[
     ("const fn ", "fn"),
+    ("const unsafe fn ", "fn"),
     ("unsafe fn ", "fn"),
     ("unsafe extern \"system\" fn ", "fn"),
     ("fn ", "fn"),
