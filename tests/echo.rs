@@ -775,6 +775,140 @@ fn concurrent_echoes_on_one_handle() {
 }
 
 // ---------------------------------------------------------------------------
+// helper::sleep_alertable and helper::Event with asynchronous sends
+// ---------------------------------------------------------------------------
+
+/// What the APC routine of `apc_thread_routine` saw: how often it ran, and
+/// on which thread.
+struct ApcThread {
+    calls: core::sync::atomic::AtomicU32,
+    thread: std::sync::Mutex<Option<std::thread::ThreadId>>,
+}
+
+unsafe extern "system" fn apc_thread_routine(
+    ctx: *mut c_void,
+    _iosb: *mut IO_STATUS_BLOCK,
+    _reserved: u32,
+) {
+    // SAFETY: ctx is the &ApcThread passed as ApcContext, alive until the
+    // APC ran (the test waits for it).
+    let seen = unsafe { &*(ctx as *const ApcThread) };
+    *seen.thread.lock().unwrap() = Some(std::thread::current().id());
+    seen.calls
+        .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+}
+
+/// The APC of an asynchronous send runs on the issuing thread, only during
+/// an alertable wait of that thread ([`helper::sleep_alertable`], which then
+/// returns `WAIT_IO_COMPLETION`): not during a plain sleep, and not during
+/// another thread's alertable wait. Then `IcmpParseReplies` gives the echo.
+#[test]
+fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
+    use core::sync::atomic::Ordering::SeqCst;
+    let icmp = Icmp::open();
+    let seen = ApcThread {
+        calls: 0.into(),
+        thread: std::sync::Mutex::new(None),
+    };
+    let data = payload(32, 70);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: data, buf, seen and the handle outlive the request: the test
+    // waits (bounded) for the APC below and fails if it never runs.
+    let n = unsafe {
+        IcmpSendEcho2(
+            icmp.0,
+            ptr::null_mut(),
+            Some(apc_thread_routine),
+            &seen as *const ApcThread as *const c_void,
+            LOOPBACK,
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!(
+        (n, last_error()),
+        (0, ERROR_IO_PENDING),
+        "an asynchronous send starts: 0 + ERROR_IO_PENDING"
+    );
+    // The echo to loopback completes in well under 300 ms, but the APC waits
+    // for an alertable wait of this thread: none during a plain sleep...
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        seen.calls.load(SeqCst),
+        0,
+        "APC ran outside an alertable wait"
+    );
+    // ... nor during another thread's alertable wait.
+    let other = std::thread::spawn(|| helper::sleep_alertable(300))
+        .join()
+        .unwrap();
+    assert_eq!(other, 0, "another thread's alertable wait ran no APC");
+    assert_eq!(seen.calls.load(SeqCst), 0, "APC ran on another thread");
+    // This thread's alertable wait runs it: WAIT_IO_COMPLETION at once (the
+    // APC is already queued), long before the 5 s.
+    let t0 = Instant::now();
+    assert_eq!(helper::sleep_alertable(5000), WAIT_IO_COMPLETION);
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "returned when the APC ran"
+    );
+    assert_eq!(seen.calls.load(SeqCst), 1, "the APC ran once");
+    assert_eq!(
+        *seen.thread.lock().unwrap(),
+        Some(std::thread::current().id()),
+        "the APC ran on the issuing thread"
+    );
+    // SAFETY: the completed request's buffer.
+    let count = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_echo_reply(&buf, count, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+    // Nothing else queued: the next alertable wait times out with 0.
+    assert_eq!(helper::sleep_alertable(50), 0);
+    assert_eq!(seen.calls.load(SeqCst), 1, "the APC ran only once");
+}
+
+/// An asynchronous send signals a [`helper::Event`] (reset before the send,
+/// waited on with a bound), on every backend.
+#[test]
+fn helper_event_is_signalled_by_an_async_send() {
+    let icmp = Icmp::open();
+    let event = helper::Event::new().expect("Event::new");
+    let data = payload(32, 71);
+    for round in 0..2 {
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // Reused: reset before the send, never after.
+        event.reset();
+        // SAFETY: data, buf, event and the handle outlive the request: the
+        // event is waited for below.
+        let n = unsafe {
+            IcmpSendEcho2(
+                icmp.0,
+                event.handle(),
+                None,
+                ptr::null(),
+                LOOPBACK,
+                data.as_ptr().cast(),
+                32,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING), "round {round}");
+        assert!(event.wait(5000), "round {round}: signalled within 5 s");
+        // SAFETY: the completed request's buffer.
+        let count = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        assert_echo_reply(&buf, count, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+        // Manual reset: still signalled until the next reset.
+        assert!(event.wait(0), "round {round}: stays signalled");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Private network namespaces (`.ci/netns`: natively `.ci/netns native`,
 // under Wine `.ci/wine netns`)
 // ---------------------------------------------------------------------------
