@@ -656,6 +656,33 @@ fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
     res
 }
 
+/// Whether a send's errno may be a pending asynchronous socket error (an
+/// ICMP error about an earlier request, reported once by the next call).
+fn pending_error(e: c_int) -> bool {
+    matches!(
+        e,
+        libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::ECONNREFUSED
+            | libc::EPROTO
+            | libc::EMSGSIZE
+            | libc::EHOSTDOWN
+            | libc::ENONET
+            | libc::ENOPROTOOPT
+            | libc::EOPNOTSUPP
+            | libc::EACCES
+    ) || {
+        #[cfg(target_os = "linux")]
+        {
+            e == libc::EREMOTEIO
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+}
+
 #[repr(C, align(8))]
 struct Control([u8; 64]);
 
@@ -820,7 +847,19 @@ pub(crate) unsafe fn submit(
         ..*r
     };
     let sent = apply_options(&mut st.socks[sidx], &req).and_then(|()| {
-        send_echo(&st.socks[sidx], &req, ident.unwrap_or(0), seq)
+        let s = &st.socks[sidx];
+        let ident = ident.unwrap_or(0);
+        send_echo(s, &req, ident, seq)
+            .or_else(|e| {
+                // A shared socket reports an earlier request's ICMP error
+                // (IP_RECVERR's pending socket error) on its next send, once,
+                // without sending: send again. A second failure is ours.
+                if pending_error(e) {
+                    send_echo(s, &req, ident, seq)
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(|e| sock::map_send_errno(e, r.df))
     });
     match sent {
