@@ -878,6 +878,104 @@ fn concurrent_echoes_on_one_handle() {
     );
 }
 
+/// The number of threads of this process (Linux: /proc/self/task).
+#[cfg(target_os = "linux")]
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+/// 10 000 asynchronous echoes in flight at once on one handle, to 10 000
+/// addresses of 127.0.0.0/8 (all answer on Linux), each with an APC on this
+/// thread (every 10th also with an event): every buffer holds its own
+/// reply. Unix backend (Wine allows 256 in flight per prefix).
+#[cfg(not(windows))]
+#[test]
+fn ten_thousand_in_flight_on_one_handle() {
+    const N: usize = 10_000;
+    let icmp = Icmp::open();
+    #[cfg(target_os = "linux")]
+    let threads_before = thread_count();
+    let datas: Vec<Vec<u8>> = (0..N).map(|k| payload(32, 1000 + k as u32)).collect();
+    let mut bufs: Vec<Guarded> = (0..N)
+        .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
+        .collect();
+    let events: Vec<Event> = (0..N / 10).map(|_| Event::new()).collect();
+    let seen: Vec<ApcSeen> = (0..N).map(|_| ApcSeen::default()).collect();
+    let dst = |k: usize| Ipv4Addr::new(127, 0, (k / 250) as u8, (k % 250) as u8 + 1);
+    let t0 = Instant::now();
+    for k in 0..N {
+        let event = if k % 10 == 0 {
+            events[k / 10].0
+        } else {
+            ptr::null_mut()
+        };
+        // SAFETY: buffers, data, events and contexts outlive the waits below.
+        unsafe {
+            start_async(
+                false,
+                icmp.0,
+                Notify {
+                    event,
+                    apc: Some(apc_routine),
+                    ctx: &seen[k] as *const ApcSeen as *const c_void,
+                },
+                helper::ipaddr(dst(k)),
+                &datas[k],
+                &mut bufs[k],
+                10_000,
+            )
+        };
+    }
+    let sent = t0.elapsed();
+    #[cfg(target_os = "linux")]
+    {
+        let threads = thread_count();
+        println!(
+            "{N} sent in {sent:?}; {} in flight then; threads: {threads_before} before, {threads} with them in flight",
+            icmp_sys::unix::testing::in_flight()
+        );
+        assert!(
+            threads <= threads_before + 1,
+            "a thread per request? {threads_before} -> {threads}"
+        );
+    }
+    // Every APC runs on this thread, in alertable waits only.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = || {
+        seen.iter()
+            .filter(|s| s.calls.load(Ordering::SeqCst) > 0)
+            .count()
+    };
+    let mut waits = 0;
+    while done() < N && Instant::now() < deadline {
+        sleep_alertable(1000);
+        waits += 1;
+    }
+    println!(
+        "{N} completed in {:?} ({waits} alertable waits)",
+        t0.elapsed()
+    );
+    let me = std::thread::current().id();
+    for k in 0..N {
+        let s = &seen[k];
+        assert_eq!(s.calls.load(Ordering::SeqCst), 1, "request {k}: APC calls");
+        assert_eq!(
+            *s.thread.lock().unwrap(),
+            Some(me),
+            "request {k}: APC thread"
+        );
+        assert_eq!(
+            s.information.load(Ordering::SeqCst),
+            helper::min_reply_size(32)
+        );
+        if k % 10 == 0 {
+            assert_eq!(events[k / 10].wait(0), WAIT_OBJECT_0, "request {k}: event");
+        }
+        let n = parse_once(&mut bufs[k]);
+        assert_echo_reply(&bufs[k], n, dst(k), &datas[k], 10_000);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Private network namespaces (`.ci/netns`: natively `.ci/netns native`,
 // under Wine `.ci/wine netns`)
@@ -964,6 +1062,96 @@ fn netns_silent_timeout_async() {
         "reply[0].Status"
     );
     buf.assert_guard_intact();
+}
+
+/// Past the Unix backend's limit of requests in flight (16 384 per process,
+/// `src/unix/engine.rs`): the next asynchronous send fails at once with 0 +
+/// ERROR_NOT_ENOUGH_MEMORY, nothing written, never a hang; the requests in
+/// flight all time out, then sends start again.
+#[cfg(not(windows))]
+#[test]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native"]
+fn netns_silent_in_flight_limit() {
+    const LIMIT: usize = 16_384;
+    require_netns("silent");
+    let icmp = Icmp::open();
+    let data = payload(8, 42);
+    let mut bufs: Vec<Guarded> = (0..LIMIT + 1)
+        .map(|_| Guarded::new(helper::reply_buffer_size_async(8)))
+        .collect();
+    let seen: Vec<ApcSeen> = (0..LIMIT).map(|_| ApcSeen::default()).collect();
+    let send = |buf: &mut Guarded, ctx: *const c_void| {
+        // SAFETY: buffers and contexts outlive the waits below.
+        let n = unsafe {
+            IcmpSendEcho2(
+                icmp.0,
+                ptr::null_mut(),
+                Some(apc_routine),
+                ctx,
+                LOOPBACK,
+                data.as_ptr().cast(),
+                8,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                1500,
+            )
+        };
+        (n, last_error())
+    };
+    let t0 = Instant::now();
+    let (last, rest) = bufs.split_last_mut().unwrap();
+    for (k, buf) in rest.iter_mut().enumerate() {
+        let ctx = &seen[k] as *const ApcSeen as *const c_void;
+        assert_eq!(send(buf, ctx), (0, ERROR_IO_PENDING), "request {k}");
+    }
+    let t1 = Instant::now();
+    assert_eq!(
+        send(last, ptr::null()),
+        (0, ERROR_NOT_ENOUGH_MEMORY),
+        "request {LIMIT} (past the limit)"
+    );
+    assert!(t1.elapsed() < Duration::from_millis(100), "refused at once");
+    last.assert_untouched();
+    println!(
+        "{LIMIT} in flight after {:?}; the next refused with 8",
+        t1 - t0
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = || {
+        seen.iter()
+            .filter(|s| s.calls.load(Ordering::SeqCst) > 0)
+            .count()
+    };
+    while done() < LIMIT && Instant::now() < deadline {
+        sleep_alertable(500);
+    }
+    assert_eq!(done(), LIMIT, "every request completed");
+    for buf in &mut rest[..] {
+        // SAFETY: the completed buffer.
+        let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        assert_eq!((n, last_error()), (0, IP_REQ_TIMED_OUT));
+    }
+    // Room again.
+    let ev = Event::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(8));
+    // SAFETY: waited for below.
+    unsafe {
+        start_async(
+            false,
+            icmp.0,
+            Notify {
+                event: ev.0,
+                apc: None,
+                ctx: ptr::null(),
+            },
+            LOOPBACK,
+            &data,
+            &mut buf,
+            200,
+        )
+    };
+    assert_eq!(ev.wait(3000), WAIT_OBJECT_0);
 }
 
 /// ICMP errors from a router namespace (reference §7.5 B): the client
