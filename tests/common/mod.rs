@@ -351,7 +351,6 @@ pub fn require_netns(setup: &str) {
 ///
 /// | Case | Windows | Wine 8.0 | Unix backend |
 /// |---|---|---|---|
-/// | async send (Event / APC) | 0 + 997 | 0 + 997 | 0 + 50, nothing sent |
 /// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE + 6 |
 /// | IPv6 (`Icmp6CreateFile`, `Icmp6SendEcho2` to ::1) | echo | 120 stubs | echo |
 /// | reply TTL of a loopback echo | non-zero | host default | host default (Linux) |
@@ -388,16 +387,6 @@ impl Backend {
         };
         #[cfg(not(windows))]
         Self::Unix
-    }
-
-    /// The last error of an asynchronous send (Event or APC) that was
-    /// accepted: Windows and Wine start it (`ERROR_IO_PENDING`); the Unix
-    /// backend is synchronous only and refuses it (`ERROR_NOT_SUPPORTED`).
-    pub fn async_start_error(&self) -> u32 {
-        match self {
-            Self::Windows | Self::Wine(_) => icmp_sys::ERROR_IO_PENDING,
-            Self::Unix => icmp_sys::ERROR_NOT_SUPPORTED,
-        }
     }
 
     /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
