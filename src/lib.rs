@@ -6,7 +6,8 @@
 //!   outside types the signatures need.
 //! - [`icmpapi`]: the nine functions, `unsafe extern "system"`.
 //! - [`helper`]: safe reply-buffer sizing, alignment and bounds-checked
-//!   reading, status names.
+//!   reading, status names; `Event` and `sleep_alertable`, the two things an
+//!   asynchronous send needs around it, on every OS.
 //!
 //! - `unix` (Linux, macOS, FreeBSD): the crate's own implementation of the
 //!   nine functions over kernel ICMP sockets, with the Windows contract; the
@@ -21,6 +22,10 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// Only for the standard handle/descriptor traits of `helper::Event`
+// (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`), which `core` lacks.
+#[cfg(feature = "std")]
+extern crate std;
 
 mod layout;
 

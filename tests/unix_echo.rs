@@ -17,13 +17,16 @@
 //! tests of one binary need different, contradicting settings and no
 //! topology, so this stays in-process; topologies (`silent`, `router`,
 //! `nonroot`) are `.ci/netns` setups used by `tests/echo.rs`. Where a test
-//! cannot run it prints `SKIPPED:` with the reason. Packets go only to
+//! cannot run it prints `SKIPPED:` with the reason
+//! (`common::skip`; a failure in CI's strict mode, `ICMP_SYS_STRICT=1`). Packets go only to
 //! loopback.
 #![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 
 mod common;
 
-use common::{FILL, Guarded, payload, send_echo, send6};
+use common::{FILL, Guarded, is_root, payload, send_echo, send6};
+#[cfg(target_os = "linux")]
+use common::{PING_OK, in_netns};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
@@ -31,7 +34,6 @@ use icmp_sys::helper::{self, Replies, Reply6, last_error};
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::cell::Cell;
-#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -93,11 +95,6 @@ fn open4(mode: Option<SocketMode>) -> Handle {
     Handle(h)
 }
 
-fn is_root() -> bool {
-    // SAFETY: no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
     h: &Handle,
@@ -136,52 +133,6 @@ fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
     assert!(r.round_trip_time() < TIMEOUT_MS);
 }
 
-/// Runs `f` on a thread that entered a new network namespace (loopback up,
-/// then `setup` run by `sh -c`); `None` (printed) when not possible.
-#[cfg(target_os = "linux")]
-fn in_netns<R: Send + 'static>(
-    what: &str,
-    setup: &'static str,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> Option<R> {
-    if !is_root() {
-        println!("SKIPPED {what}: needs root for unshare(CLONE_NEWNET)");
-        return None;
-    }
-    let r = std::thread::spawn(move || {
-        // SAFETY: affects only this thread.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            return Err(format!(
-                "unshare(CLONE_NEWNET): {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let script = format!("set -e; ip link set lo up; {setup}");
-        let st = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !st.success() {
-            return Err(format!("setup failed: {script}"));
-        }
-        Ok(f())
-    })
-    .join()
-    .expect("namespace thread panicked");
-    match r {
-        Ok(v) => Some(v),
-        Err(e) if e.starts_with("unshare") || e.contains("No such file") => {
-            println!("SKIPPED {what}: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
-
-#[cfg(target_os = "linux")]
-const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
-
 // ---------------------------------------------------------------------------
 // Echoes
 // ---------------------------------------------------------------------------
@@ -189,7 +140,7 @@ const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range
 #[test]
 fn echo_v4_raw() {
     if !is_root() {
-        println!("SKIPPED echo_v4_raw: raw sockets need root");
+        common::skip("echo_v4_raw", "raw sockets need root");
         return;
     }
     let h = open4(Some(SocketMode::Raw));
@@ -255,9 +206,9 @@ fn ipv6_modes_and_arguments() {
     // SAFETY: no preconditions.
     let h = unsafe { Icmp6CreateFile() };
     if h == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED ipv6_modes_and_arguments: no IPv6 (error {})",
-            last_error()
+        common::skip(
+            "ipv6_modes_and_arguments",
+            &format!("no IPv6 (error {})", last_error()),
         );
         return;
     }
@@ -272,7 +223,7 @@ fn ipv6_modes_and_arguments() {
         let (n, err) = send6(h.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         buf.assert_guard_intact();
         if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
-            println!("SKIPPED ipv6_modes_and_arguments: error {err}");
+            common::skip("ipv6_modes_and_arguments", &format!("error {err}"));
             return;
         }
         assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
@@ -333,7 +284,7 @@ fn unaligned_reply_buffer() {
     };
     let err = last_error();
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED unaligned_reply_buffer: no ICMP permission");
+        common::skip("unaligned_reply_buffer", "no ICMP permission");
         return;
     }
     assert_eq!((n, err), (1, 0));
@@ -367,7 +318,7 @@ fn parse_replies_is_destructive() {
     let h = open4(None);
     let (n, err, mut buf) = send4(&h, LO, b"parse", None, S4 + 5, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED parse_replies_is_destructive: no ICMP permission");
+        common::skip("parse_replies_is_destructive", "no ICMP permission");
         return;
     }
     assert_eq!((n, err), (1, 0));
@@ -446,7 +397,7 @@ fn options_roundtrip(mode: SocketMode) {
 #[test]
 fn ip_options_raw() {
     if !is_root() {
-        println!("SKIPPED ip_options_raw: raw sockets need root");
+        common::skip("ip_options_raw", "raw sockets need root");
         return;
     }
     options_roundtrip(SocketMode::Raw);
@@ -485,7 +436,7 @@ fn small_request_on_a_small_stack() {
     };
     let (n, err, buf, data) = run(mode);
     if n == 0 && err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED small_request_on_a_small_stack: no ICMP permission");
+        common::skip("small_request_on_a_small_stack", "no ICMP permission");
         return;
     }
     assert_reply4(n, err, &buf, LO, &data);
@@ -526,7 +477,7 @@ fn no_heap(mode: Option<SocketMode>) {
 #[test]
 fn no_heap_per_echo_raw() {
     if !is_root() {
-        println!("SKIPPED no_heap_per_echo_raw: raw sockets need root");
+        common::skip("no_heap_per_echo_raw", "raw sockets need root");
         return;
     }
     no_heap(Some(SocketMode::Raw));
@@ -589,4 +540,280 @@ fn error_statuses_raw_in_netns() {
     in_netns("error_statuses_raw_in_netns", ERR_SETUP, || {
         check_errors(SocketMode::Raw)
     });
+}
+
+// ---------------------------------------------------------------------------
+// Asynchronous sends: what only the Unix backend defines
+// ---------------------------------------------------------------------------
+
+use icmp_sys::unix::testing::{
+    event_close, event_create, event_fd, event_reset, event_set, event_wait, sleep_alertable,
+};
+
+/// An event of the backend, closed on drop.
+struct Ev(HANDLE);
+impl Ev {
+    fn new() -> Self {
+        Ev(event_create().expect("event_create"))
+    }
+}
+impl Drop for Ev {
+    fn drop(&mut self) {
+        assert!(event_close(self.0), "event_close");
+    }
+}
+
+/// `IcmpSendEcho2` with an event: (return, last error).
+fn send_async(
+    h: HANDLE,
+    ev: HANDLE,
+    dst: Ipv4Addr,
+    data: *const u8,
+    len: u16,
+    buf: &mut Guarded,
+) -> (u32, u32) {
+    // SAFETY: data readable for len bytes at the call; the buffer outlives
+    // the completion (callers wait for the event).
+    let n = unsafe {
+        IcmpSendEcho2(
+            h,
+            ev,
+            None,
+            ptr::null(),
+            helper::ipaddr(dst),
+            data.cast(),
+            len,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    (n, last_error())
+}
+
+/// The event contract on Unix: a readable descriptor while signalled,
+/// manual reset; foreign and closed handles are unknown.
+#[test]
+fn event_is_a_manual_reset_descriptor() {
+    let ev = Ev::new();
+    let fd = event_fd(ev.0);
+    assert!(fd >= 0);
+    let readable = |ms| {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    };
+    assert!(!readable(0) && !event_wait(ev.0, 10));
+    assert!(event_set(ev.0));
+    assert!(
+        readable(0) && event_wait(ev.0, 0) && readable(0),
+        "stays signalled"
+    );
+    assert!(event_reset(ev.0));
+    assert!(!readable(0));
+    for f in [ptr::null_mut(), INVALID_HANDLE_VALUE, 0x1234_5670 as HANDLE] {
+        assert!(!event_set(f) && !event_wait(f, 0) && event_fd(f) == -1 && !event_close(f));
+    }
+}
+
+/// An Event handle that is not an event of the backend: 0 +
+/// ERROR_INVALID_HANDLE at once, nothing written, nothing sent; the
+/// descriptor such a value might look like is never touched.
+#[test]
+fn async_unknown_event_handle_is_refused() {
+    let h = open4(None);
+    let data = payload(32, 70);
+    // A pipe whose write end must stay empty: its number as a "handle".
+    let mut p = [0 as libc::c_int; 2];
+    // SAFETY: valid array.
+    assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+    let closed = {
+        let e = Ev::new();
+        e.0
+    };
+    for foreign in [
+        p[1] as usize as HANDLE,
+        0x1000 as HANDLE,
+        INVALID_HANDLE_VALUE,
+        closed,
+    ] {
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let t0 = Instant::now();
+        let (n, err) = send_async(h.0, foreign, LO, data.as_ptr(), 32, &mut buf);
+        assert_eq!((n, err), (0, ERROR_INVALID_HANDLE), "Event {foreign:?}");
+        assert!(t0.elapsed() < Duration::from_millis(500));
+        buf.assert_untouched();
+    }
+    let mut b = [0u8; 1];
+    // SAFETY: non-blocking check of the pipe's read end.
+    let n = unsafe { libc::recv(p[0], b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    assert!(n < 0, "something was written to a foreign descriptor");
+    // SAFETY: our pipe.
+    unsafe {
+        libc::close(p[0]);
+        libc::close(p[1])
+    };
+}
+
+/// RequestData may overlap ReplyBuffer, and may change or go away right
+/// after the call: the request is copied when the send starts.
+#[test]
+fn async_request_data_is_copied_at_call_time() {
+    let h = open4(None);
+    let data = payload(32, 71);
+    // 1. The request sits where the reply structure will be written.
+    let ev = Ev::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    buf.all_mut()[..32].copy_from_slice(&data);
+    let at = buf.ptr().cast::<u8>();
+    let (n, err) = send_async(h.0, ev.0, LO, at, 32, &mut buf);
+    assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    let r = buf.first_reply();
+    assert_eq!((r.status(), r.address()), (IP_SUCCESS, LO));
+    assert_eq!(r.data, &data[..], "overlapping request");
+    buf.assert_guard_intact();
+    // 2. The request buffer is overwritten and freed right after the call.
+    let ev = Ev::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let mut scratch = data.clone();
+    let (n, err) = send_async(h.0, ev.0, LO, scratch.as_ptr(), 32, &mut buf);
+    assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    scratch.fill(0xEE);
+    drop(scratch);
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    assert_eq!(
+        buf.first_reply().data,
+        &data[..],
+        "request changed after the call"
+    );
+    buf.assert_guard_intact();
+}
+
+/// IcmpCloseHandle with requests in flight. Windows cancels a closed
+/// handle's I/O and Wine's nsiproxy has a cancel path (STATUS_CANCELLED,
+/// no reply written); the Unix backend's handles are stateless, so
+/// closing one leaves its requests running: each completes exactly once
+/// (reply written, event signalled), and nothing is written after that.
+#[test]
+fn close_handle_with_requests_in_flight() {
+    // SAFETY: no preconditions.
+    let h = unsafe { IcmpCreateFile() };
+    let evs: Vec<Ev> = (0..8).map(|_| Ev::new()).collect();
+    let datas: Vec<Vec<u8>> = (0..8).map(|k| payload(32, 80 + k)).collect();
+    let mut bufs: Vec<Guarded> = (0..8)
+        .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
+        .collect();
+    for k in 0..8 {
+        let (n, err) = send_async(h, evs[k].0, LO, datas[k].as_ptr(), 32, &mut bufs[k]);
+        assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    }
+    // SAFETY: our handle, closed once, requests in flight.
+    assert_eq!(unsafe { IcmpCloseHandle(h) }, 1, "IcmpCloseHandle");
+    for k in 0..8 {
+        assert!(event_wait(evs[k].0, 5000), "request {k} completed");
+        // SAFETY: the completed buffer.
+        assert_eq!(
+            unsafe { IcmpParseReplies(bufs[k].ptr(), bufs[k].size()) },
+            1
+        );
+        assert_eq!(bufs[k].first_reply().data, &datas[k][..]);
+    }
+    // Nothing more is written once completed.
+    let snapshot: Vec<Vec<u8>> = bufs.iter().map(|b| b.all().to_vec()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for (b, s) in bufs.iter().zip(&snapshot) {
+        assert_eq!(b.all(), &s[..], "buffer written after completion");
+        b.assert_guard_intact();
+    }
+}
+
+/// A thread that exits with an APC request in flight: its routine never
+/// runs (on no other thread either), the reply is still written and the
+/// event signalled; the process keeps working.
+#[test]
+fn apc_of_an_exited_thread_is_discarded() {
+    static CALLS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+    unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {
+        CALLS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+    }
+    let ev = Ev::new();
+    let evh = ev.0 as usize;
+    let data = payload(32, 90);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let bp = buf.ptr() as usize;
+    let bs = buf.size();
+    let d = data.clone();
+    std::thread::spawn(move || {
+        // SAFETY: the buffer outlives the completion (the main thread waits
+        // for the event before dropping it).
+        let n = unsafe {
+            IcmpSendEcho2(
+                IcmpCreateFile(),
+                evh as HANDLE,
+                Some(routine),
+                ptr::null(),
+                helper::ipaddr(LO),
+                d.as_ptr().cast(),
+                32,
+                ptr::null(),
+                bp as *mut core::ffi::c_void,
+                bs,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+    })
+    .join()
+    .unwrap();
+    assert!(event_wait(ev.0, 5000));
+    assert_eq!(sleep_alertable(100), 0, "another thread's APC ran here");
+    assert_eq!(CALLS.load(core::sync::atomic::Ordering::SeqCst), 0);
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    assert_eq!(buf.first_reply().data, &data[..]);
+}
+
+/// fork: the child does not inherit a half-working engine; its own async
+/// sends work (a new completion thread), the parent's keep working.
+#[test]
+fn async_after_fork() {
+    let h = open4(None);
+    let run = |seed: u32| -> bool {
+        let ev = Ev::new();
+        let data = payload(32, seed);
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let (n, err) = send_async(h.0, ev.0, LO, data.as_ptr(), 32, &mut buf);
+        (n, err) == (0, ERROR_IO_PENDING)
+            && event_wait(ev.0, 5000)
+            // SAFETY: the completed buffer.
+            && unsafe { IcmpParseReplies(buf.ptr(), buf.size()) } == 1
+            && buf.first_reply().data == &data[..]
+    };
+    assert!(run(100), "parent before fork");
+    // SAFETY: the child only runs the backend and _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let ok = run(101) && run(102);
+        // SAFETY: leave the child without running the parent's atexit/test harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: our child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child: status {status:#x}"
+    );
+    assert!(run(103), "parent after fork");
 }

@@ -3,6 +3,9 @@
 
 #![allow(non_snake_case)]
 
+use super::apc::ThreadRef;
+use super::engine;
+use super::event::EventRef;
 use super::sock::{self, Outcome, Request};
 use super::{Desc, create_handle, default_mode, desc, open, reply, set_last_error};
 use crate::ipexport::*;
@@ -126,7 +129,7 @@ impl Addresses {
 #[allow(clippy::too_many_arguments)]
 unsafe fn send(
     h: HANDLE,
-    asynchronous: bool,
+    notify: Async,
     addresses: Addresses,
     data: *const c_void,
     size: u16,
@@ -160,9 +163,16 @@ unsafe fn send(
     if route.dst == [0; 16] {
         return fail(ERROR_INVALID_NETNAME);
     }
-    if asynchronous {
-        return fail(ERROR_NOT_SUPPORTED);
-    }
+    // An unknown Event handle is refused before anything starts: the backend
+    // signals only events of `helper::Event` (src/unix/event.rs).
+    let event = match notify.event.is_null() {
+        true => None,
+        false => match EventRef::new(notify.event) {
+            Some(e) => Some(e),
+            None => return fail(ERROR_INVALID_HANDLE),
+        },
+    };
+    let asynchronous = event.is_some() || notify.apc.is_some();
     if (reply_size as usize) < head + usize::from(size) {
         return fail(IP_GENERAL_FAILURE);
     }
@@ -189,29 +199,90 @@ unsafe fn send(
         options: if v6 { &[] } else { options },
         timeout_ms: timeout,
     };
+    if asynchronous {
+        let thread = match notify.apc {
+            Some(_) => match ThreadRef::current() {
+                Ok(t) => Some(t),
+                Err(code) => return fail(code),
+            },
+            None => None,
+        };
+        let n = engine::Notify {
+            event,
+            apc: notify.apc,
+            ctx: notify.ctx.cast_mut(),
+            thread,
+        };
+        // SAFETY: the caller keeps the reply buffer until completion
+        // (Windows contract); the request's data is copied by submit.
+        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n) } {
+            Ok(()) => fail(ERROR_IO_PENDING),
+            Err(code) => fail(code),
+        };
+    }
     let outcome = run(d, &r);
     // SAFETY: reply is writable for reply_size bytes (caller's contract).
     let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
-    let written = if v6 {
-        write6(&mut out, outcome, route.scope_id, payload)
-    } else {
-        write4(&mut out, outcome, payload)
-    };
-    match written {
-        Ok(()) => {
+    match write_result(&mut out, v6, outcome, route.scope_id, payload) {
+        Ok(_) => {
             set_last_error(0);
             1
         }
+        Err(code) => fail(code),
+    }
+}
+
+/// Writes a request's outcome into its reply buffer, in the one format of
+/// the synchronous and asynchronous paths: one reply of the family
+/// (`Ok(bytes written)`), or for a failure with an `IP_STATUS` code a
+/// status-only `reply[0]` (`Err(code)`; other codes write nothing).
+pub(super) fn write_result(
+    out: &mut reply::OutBuf<'_>,
+    v6: bool,
+    outcome: Outcome,
+    scope_id: u32,
+    payload: &[u8],
+) -> Result<usize, u32> {
+    let head = if v6 {
+        size_of::<ICMPV6_ECHO_REPLY>()
+    } else {
+        size_of::<ICMP_ECHO_REPLY>()
+    };
+    let bytes = match outcome {
+        Outcome::Echo { options_len, .. } => {
+            let end = head + payload.len();
+            let opt_at = end.next_multiple_of(8);
+            let olen = usize::from(options_len);
+            if !v6 && olen > 0 && opt_at + olen <= out.len() {
+                opt_at + olen
+            } else {
+                end
+            }
+        }
+        _ => head,
+    };
+    let written = if v6 {
+        write6(out, outcome, scope_id, payload)
+    } else {
+        write4(out, outcome, payload)
+    };
+    match written {
+        Ok(()) => Ok(bytes),
         Err(code) => {
             if code >= IP_STATUS_BASE {
-                if v6 {
-                    reply::write_status6(&mut out, code);
-                } else {
-                    reply::write_status4(&mut out, code);
-                }
+                write_status(out, v6, code);
             }
-            fail(code)
+            Err(code)
         }
+    }
+}
+
+/// Writes a status-only `reply[0]` of the family, if the buffer holds one.
+pub(super) fn write_status(out: &mut reply::OutBuf<'_>, v6: bool, code: u32) {
+    if v6 {
+        reply::write_status6(out, code);
+    } else {
+        reply::write_status4(out, code);
     }
 }
 
@@ -278,8 +349,11 @@ fn write6(
     }
 }
 
-fn is_async(event: HANDLE, apc: PIO_APC_ROUTINE) -> bool {
-    !event.is_null() || apc.is_some()
+/// The asynchronous parameters of a send (all null/None: synchronous).
+struct Async {
+    event: HANDLE,
+    apc: PIO_APC_ROUTINE,
+    ctx: *const c_void,
 }
 
 /// See [`crate::icmpapi::IcmpCreateFile`].
@@ -405,7 +479,6 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    let _ = ApcContext;
     let addresses = Addresses::V4 {
         src: SourceAddress,
         dst: DestinationAddress,
@@ -414,7 +487,11 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     unsafe {
         send(
             IcmpHandle,
-            is_async(Event, ApcRoutine),
+            Async {
+                event: Event,
+                apc: ApcRoutine,
+                ctx: ApcContext,
+            },
             addresses,
             RequestData,
             RequestSize,
@@ -458,7 +535,6 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    let _ = ApcContext;
     let addresses = Addresses::V6 {
         src: SourceAddress,
         dst: DestinationAddress,
@@ -467,7 +543,11 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     unsafe {
         send(
             IcmpHandle,
-            is_async(Event, ApcRoutine),
+            Async {
+                event: Event,
+                apc: ApcRoutine,
+                ctx: ApcContext,
+            },
             addresses,
             RequestData,
             RequestSize,

@@ -29,7 +29,10 @@
 //! root or `CAP_NET_RAW`; macOS needs nothing; FreeBSD needs root. Without
 //! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
 
+pub(crate) mod apc;
 pub(crate) mod api;
+mod engine;
+pub(crate) mod event;
 // The pure packet → reply-buffer conversion (no syscalls). Hidden, not
 // covered by semver: exposed for the fuzz and property harnesses.
 #[doc(hidden)]
@@ -219,5 +222,46 @@ pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
                 Err(e) => Err(socket_error(e)),
             }
         }
+    }
+}
+
+/// Events and alertable waits of the Unix backend, for the behaviour suite
+/// until `helper::Event` / `helper::sleep_alertable` wrap them. Hidden, not
+/// covered by semver: use the helper.
+#[doc(hidden)]
+pub mod testing {
+    use crate::ipexport::HANDLE;
+
+    /// [`event::create`](super::event::create).
+    pub fn event_create() -> Result<HANDLE, u32> {
+        super::event::create()
+    }
+    /// [`event::set`](super::event::set).
+    pub fn event_set(h: HANDLE) -> bool {
+        super::event::set(h)
+    }
+    /// [`event::reset`](super::event::reset).
+    pub fn event_reset(h: HANDLE) -> bool {
+        super::event::reset(h)
+    }
+    /// [`event::wait`](super::event::wait).
+    pub fn event_wait(h: HANDLE, timeout_ms: u32) -> bool {
+        super::event::wait(h, timeout_ms)
+    }
+    /// [`event::close`](super::event::close).
+    pub fn event_close(h: HANDLE) -> bool {
+        super::event::close(h)
+    }
+    /// [`event::fd`](super::event::fd).
+    pub fn event_fd(h: HANDLE) -> libc::c_int {
+        super::event::fd(h)
+    }
+    /// [`apc::sleep_alertable`](super::apc::sleep_alertable).
+    pub fn sleep_alertable(timeout_ms: u32) -> u32 {
+        super::apc::sleep_alertable(timeout_ms)
+    }
+    /// Asynchronous requests in flight in this process.
+    pub fn in_flight() -> usize {
+        super::engine::in_flight()
     }
 }

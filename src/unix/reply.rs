@@ -268,6 +268,51 @@ pub fn classify6<'a>(icmp: &'a [u8], src: [u8; 16], e: &Expect<'_>) -> Classifie
     })
 }
 
+/// The (identifier, sequence) an ICMP message (no IP header) is about: its
+/// own for an echo reply of the family, the quoted echo request's for an
+/// error of the family's table (IPv4: after the quoted IP header; IPv6:
+/// after the 40-byte quoted header). `None` for anything else. The key a
+/// socket shared by many requests demultiplexes on; the request it names
+/// then checks the message fully ([`classify4`], [`classify6`]).
+pub fn echo_key(icmp: &[u8], v6: bool) -> Option<(u16, u16)> {
+    let key = |h: &[u8]| {
+        (
+            u16::from_be_bytes([h[4], h[5]]),
+            u16::from_be_bytes([h[6], h[7]]),
+        )
+    };
+    let (reply_type, request_type) = if v6 {
+        (ICMP6_ECHO_REPLY, ICMP6_ECHO_REQUEST)
+    } else {
+        (ICMP_ECHOREPLY, ICMP_ECHO)
+    };
+    let (&t, _) = icmp.split_first()?;
+    if icmp.len() < 8 {
+        return None;
+    }
+    if t == reply_type {
+        return Some(key(icmp));
+    }
+    let mapped = if v6 {
+        map_icmp6(t, icmp[1])
+    } else {
+        map_icmp4(t, icmp[1])
+    };
+    mapped?;
+    let quoted = &icmp[8..];
+    let at = if v6 {
+        40
+    } else {
+        let ihl = usize::from(quoted.first()? & 0x0f) * 4;
+        if ihl < 20 {
+            return None;
+        }
+        ihl
+    };
+    let echo = quoted.get(at..at.checked_add(8)?)?;
+    (echo[0] == request_type).then(|| key(echo))
+}
+
 /// A message of a Linux socket error queue (`MSG_ERRQUEUE`), as read by the
 /// syscall layer.
 #[derive(Clone, Copy, Debug)]
@@ -666,6 +711,32 @@ mod tests {
         );
         err[53] = 1; // id
         assert_eq!(classify6(&err, [1; 16], &e), Classified::Ignore);
+    }
+
+    #[test]
+    fn echo_keys() {
+        let rep = echo_header(ICMP_ECHOREPLY, 0x1234, 0x5678, b"", false);
+        assert_eq!(echo_key(&rep, false), Some((0x1234, 0x5678)));
+        assert_eq!(echo_key(&rep, true), None, "an IPv4 reply type on IPv6");
+        let req = echo_header(ICMP_ECHO, 1, 2, b"", false);
+        assert_eq!(echo_key(&req, false), None, "our own request");
+        let mut err = [0u8; 8 + 24 + 8];
+        err[0] = 11;
+        err[8] = 0x46; // a 24-byte quoted header
+        err[32..40].copy_from_slice(&echo_header(ICMP_ECHO, 7, 9, b"", false));
+        assert_eq!(echo_key(&err, false), Some((7, 9)));
+        assert_eq!(echo_key(&err[..39], false), None, "truncated quote");
+        err[0] = 5;
+        assert_eq!(echo_key(&err, false), None, "redirect");
+        let mut err6 = [0u8; 8 + 40 + 8];
+        err6[0] = 1;
+        err6[48..].copy_from_slice(&echo_header(ICMP6_ECHO_REQUEST, 3, 4, b"", false));
+        assert_eq!(echo_key(&err6, true), Some((3, 4)));
+        let rep6 = echo_header(ICMP6_ECHO_REPLY, 5, 6, b"", false);
+        assert_eq!(echo_key(&rep6, true), Some((5, 6)));
+        for n in 0..8 {
+            assert_eq!(echo_key(&rep[..n], false), None);
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub(crate) fn errno() -> c_int {
 }
 
 /// An open socket, closed on drop.
-pub(crate) struct Fd(c_int);
+pub(crate) struct Fd(pub(crate) c_int);
 
 impl Drop for Fd {
     fn drop(&mut self) {
@@ -47,7 +47,7 @@ impl Drop for Fd {
 }
 
 /// Whether the kernel rewrites the identifier and filters replies by it.
-const fn kernel_ident(kind: Kind) -> bool {
+pub(crate) const fn kernel_ident(kind: Kind) -> bool {
     cfg!(target_os = "linux") && matches!(kind, Kind::Dgram)
 }
 
@@ -88,12 +88,18 @@ pub(crate) fn ipv6_available() -> bool {
     true
 }
 
-fn setsockopt_bytes(fd: &Fd, level: c_int, name: c_int, val: *const c_void, len: usize) -> bool {
+pub(crate) fn setsockopt_bytes(
+    fd: &Fd,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: usize,
+) -> bool {
     // SAFETY: val points to len readable bytes (callers pass locals).
     unsafe { libc::setsockopt(fd.0, level, name, val, len as socklen_t) == 0 }
 }
 
-fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
+pub(crate) fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
     setsockopt_bytes(
         fd,
         level,
@@ -163,7 +169,7 @@ pub(crate) enum Outcome {
 }
 
 /// Nanoseconds on the monotonic clock.
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -191,7 +197,11 @@ fn next_id_seq() -> (u16, u16) {
     (((n >> 16) as u16).wrapping_add(pid as u16), n as u16)
 }
 
-fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage, socklen_t) {
+pub(crate) fn sockaddr(
+    v6: bool,
+    addr: &[u8; 16],
+    scope_id: u32,
+) -> (libc::sockaddr_storage, socklen_t) {
     // SAFETY: all-zero is a valid sockaddr_storage.
     let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
     if v6 {
@@ -245,7 +255,7 @@ fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
 }
 
 /// The `IP_STATUS` of a failed `sendmsg` (reference §7.4, non-ICMP outcomes).
-fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
+pub(crate) fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
     match e {
         libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
@@ -259,9 +269,10 @@ fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
 /// replies of other requests (identifier and sequence differ), so that
 /// concurrent large replies cannot fill this socket's receive queue and
 /// crowd out ours. Errors (other types) pass. Best effort: matching in
-/// user space stays the rule.
+/// user space stays the rule. `seq` `None`: every echo reply with
+/// identifier `id` passes (a socket shared by many requests).
 #[cfg(target_os = "linux")]
-fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
+pub(crate) fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: Option<u16>) {
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const LD_W_IND: u16 = 0x40; // BPF_LD | BPF_W | BPF_IND
     const LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
@@ -271,11 +282,16 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     const SO_ATTACH_FILTER: c_int = 26;
     let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    let idseq = (u32::from(id) << 16) | u32::from(seq);
+    const LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
+    const LD_H_IND: u16 = 0x48; // BPF_LD | BPF_H | BPF_IND
+    let (ld_abs, ld_ind, idseq) = match seq {
+        Some(seq) => (LD_W_ABS, LD_W_IND, (u32::from(id) << 16) | u32::from(seq)),
+        None => (LD_H_ABS, LD_H_IND, u32::from(id)),
+    };
     let mut prog = if v6 {
         // The ICMPv6 message starts at 0.
         [
-            f(LD_W_ABS, 0, 0, 4),
+            f(ld_abs, 0, 0, 4),
             f(JEQ_K, 3, 0, idseq),
             f(LD_B_ABS, 0, 0, 0),
             f(JEQ_K, 2, 1, u32::from(reply::ICMP6_ECHO_REPLY)),
@@ -287,7 +303,7 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
         // X = IPv4 header length; the ICMP message starts at X.
         [
             f(LDX_B_MSH, 0, 0, 0),
-            f(LD_W_IND, 0, 0, 4),
+            f(ld_ind, 0, 0, 4),
             f(JEQ_K, 3, 0, idseq),
             f(LD_B_IND, 0, 0, 0),
             f(JEQ_K, 0, 1, u32::from(reply::ICMP_ECHOREPLY)),
@@ -367,7 +383,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                     f.as_ptr().cast(),
                     size_of::<[u32; 8]>(),
                 );
-                attach_reply_filter(fd, true, id, seq);
+                attach_reply_filter(fd, true, id, Some(seq));
             }
         }
     } else {
@@ -417,7 +433,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                 let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
                 let mask = !pass;
                 setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
-                attach_reply_filter(fd, false, id, seq);
+                attach_reply_filter(fd, false, id, Some(seq));
             }
         }
     }
@@ -432,7 +448,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
 }
 
 /// Receive buffer: the largest IP datagram plus slack.
-const RX_LEN: usize = 65536 + 64;
+pub(crate) const RX_LEN: usize = 65536 + 64;
 
 /// The small receive buffer, used when every message about the request fits
 /// in it (see [`RX_OVERHEAD`]), so that ordinary echoes need a few KiB of
@@ -452,21 +468,21 @@ const RX_OVERHEAD: usize = 2 * (60 + 8);
 struct Control([u8; 512]);
 
 /// One received message's facts.
-struct Received {
-    len: usize,
-    truncated: bool,
-    from: Option<[u8; 16]>,
-    ttl: u8,
-    tos: u8,
-    options: [u8; 40],
-    options_len: u8,
+pub(crate) struct Received {
+    pub(crate) len: usize,
+    pub(crate) truncated: bool,
+    pub(crate) from: Option<[u8; 16]>,
+    pub(crate) ttl: u8,
+    pub(crate) tos: u8,
+    pub(crate) options: [u8; 40],
+    pub(crate) options_len: u8,
     /// An error-queue message: (origin, type, code, errno, offender).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    queued: Option<(u8, u8, u8, u32, [u8; 16])>,
+    pub(crate) queued: Option<(u8, u8, u8, u32, [u8; 16])>,
 }
 
 /// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
-fn receive<const N: usize>(
+pub(crate) fn receive<const N: usize>(
     fd: &Fd,
     rx: &mut MaybeUninit<[u8; N]>,
     flags: c_int,
@@ -577,7 +593,7 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
     }
 }
 
-fn elapsed_ms(t0: u64) -> u32 {
+pub(crate) fn elapsed_ms(t0: u64) -> u32 {
     (now_ns().saturating_sub(t0) / 1_000_000).min(u64::from(u32::MAX)) as u32
 }
 
@@ -624,12 +640,12 @@ fn drain_errqueue<const N: usize>(
 
 /// The sender and IP header fields of a received packet, as a reply
 /// reports them.
-struct Header {
-    from: [u8; 16],
-    ttl: u8,
-    tos: u8,
-    options: [u8; 40],
-    options_len: u8,
+pub(crate) struct Header {
+    pub(crate) from: [u8; 16],
+    pub(crate) ttl: u8,
+    pub(crate) tos: u8,
+    pub(crate) options: [u8; 40],
+    pub(crate) options_len: u8,
 }
 
 /// Classifies a received packet for request `e`, with the fields of its IP
@@ -637,7 +653,7 @@ struct Header {
 /// the header (IPv6, Linux ping sockets), from the header itself otherwise
 /// (IPv4 raw, macOS/BSD). `None` when it cannot be ours (no sender, not an
 /// IPv4 ICMP datagram).
-fn classify<'a>(
+pub(crate) fn classify<'a>(
     pkt: &'a [u8],
     m: &Received,
     v6: bool,
