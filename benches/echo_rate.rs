@@ -19,8 +19,9 @@
 #[cfg(target_os = "linux")]
 mod linux {
     use core::mem::{size_of, zeroed};
+    use icmp_sys::helper::Event;
     use icmp_sys::unix::{SocketMode, create_handle};
-    use icmp_sys::{ICMP_ECHO_REPLY, IP_SUCCESS, IcmpSendEcho};
+    use icmp_sys::{ERROR_IO_PENDING, ICMP_ECHO_REPLY, IP_SUCCESS, IcmpSendEcho, IcmpSendEcho2};
     use libc::{c_int, c_void, socklen_t};
     use std::time::{Duration, Instant};
 
@@ -287,11 +288,42 @@ mod linux {
         n == 1 && unsafe { (*reply.as_ptr().cast::<ICMP_ECHO_REPLY>()).Status } == IP_SUCCESS
     }
 
-    /// The three sides, run in alternating blocks.
-    const SIDES: [&str; 3] = [
+    /// One asynchronous echo through the async engine's shared socket,
+    /// waited for at once: `IcmpSendEcho2` with an event, `Event::wait`.
+    fn async_echo(h: icmp_sys::HANDLE, ev: &Event, reply: &mut [u64; 16]) -> bool {
+        ev.reset();
+        // SAFETY: valid handle, event, data and reply buffer; the buffer
+        // outlives the request (waited for below, bounded by its timeout).
+        let n = unsafe {
+            IcmpSendEcho2(
+                h,
+                ev.handle(),
+                None,
+                core::ptr::null(),
+                u32::from_ne_bytes([127, 0, 0, 1]),
+                PAYLOAD.as_ptr().cast(),
+                PAYLOAD.len() as u16,
+                core::ptr::null(),
+                reply.as_mut_ptr().cast(),
+                size_of::<[u64; 16]>() as u32,
+                TIMEOUT_MS as u32,
+            )
+        };
+        if n != 0 || icmp_sys::helper::last_error() != ERROR_IO_PENDING {
+            return false;
+        }
+        // The engine completes every request by its deadline.
+        ev.wait(TIMEOUT_MS as u32 + 10_000)
+            // SAFETY: completed: the buffer holds one ICMP_ECHO_REPLY, 8-aligned.
+            && unsafe { (*reply.as_ptr().cast::<ICMP_ECHO_REPLY>()).Status } == IP_SUCCESS
+    }
+
+    /// The sides, run in alternating blocks.
+    const SIDES: [&str; 4] = [
         "IcmpSendEcho",
         "bare, one socket",
         "bare, socket per request",
+        "IcmpSendEcho2 + event",
     ];
 
     pub fn main() -> i32 {
@@ -332,6 +364,17 @@ mod linux {
             );
             return i32::from(strict);
         }
+        let Ok(ev) = Event::new() else {
+            eprintln!("echo-rate {name}: Event::new failed");
+            return 1;
+        };
+        if !async_echo(h, &ev, &mut reply) {
+            eprintln!(
+                "echo-rate {name}: the IcmpSendEcho2 + event probe echo failed (last error {})",
+                icmp_sys::helper::last_error()
+            );
+            return 1;
+        }
         let fd = open_bare(kind, id, None);
         if fd < 0 || !echo_on(fd, kind, id, seq, &mut rx) {
             eprintln!("echo-rate {name}: the bare one-socket loop's probe echo failed");
@@ -342,7 +385,8 @@ mod linux {
             match side {
                 0 => api_echo(h, &mut reply),
                 1 => echo_on(fd, kind, id, *seq, rx),
-                _ => bare_echo_per_request(kind, id, *seq, rx),
+                2 => bare_echo_per_request(kind, id, *seq, rx),
+                _ => async_echo(h, &ev, &mut reply),
             }
         };
         // Warm-up, not counted.
@@ -357,8 +401,8 @@ mod linux {
         );
         let start = Instant::now();
         let limit = Duration::from_secs(max_s);
-        let mut total = [Duration::ZERO; 3];
-        let mut cpu = [0u64; 3];
+        let mut total = [Duration::ZERO; SIDES.len()];
+        let mut cpu = [0u64; SIDES.len()];
         let mut done_rounds = 0u32;
         let mut failed = 0u64;
         let mut ratios = [Vec::new(), Vec::new()];
@@ -369,7 +413,7 @@ mod linux {
             }
             // Blocks of BLOCK echoes, the sides in turn; which side starts
             // rotates per round, so all see the same machine load.
-            let mut t = [Duration::ZERO; 3];
+            let mut t = [Duration::ZERO; SIDES.len()];
             let mut done = 0;
             while done < count {
                 let n = BLOCK.min(count - done);
@@ -387,10 +431,11 @@ mod linux {
             }
             let rate = |d: Duration| f64::from(count) / d.as_secs_f64();
             println!(
-                "  round {r}: IcmpSendEcho {:>7.0}/s  one socket {:>7.0}/s  socket per request {:>7.0}/s  ratios {:.3} {:.3}",
+                "  round {r}: IcmpSendEcho {:>7.0}/s  one socket {:>7.0}/s  socket per request {:>7.0}/s  IcmpSendEcho2 + event {:>7.0}/s  ratios {:.3} {:.3}",
                 rate(t[0]),
                 rate(t[1]),
                 rate(t[2]),
+                rate(t[3]),
                 t[1].as_secs_f64() / t[0].as_secs_f64(),
                 t[2].as_secs_f64() / t[0].as_secs_f64(),
             );
@@ -435,6 +480,11 @@ mod linux {
             rates[0] / rates[2],
             ratios[1][ratios[1].len() / 2],
             cpu[2] as f64 / cpu[0] as f64,
+        );
+        println!(
+            "  ratio IcmpSendEcho2 + event / bare one socket = {:.3} (CPU per echo of this thread {:.3}; the engine's completion thread not counted): sequential echoes through the async engine's shared socket",
+            rates[3] / rates[1],
+            cpu[1] as f64 / cpu[3] as f64,
         );
         if failed > 0 {
             println!("  {failed} echoes failed (timeouts or errors)");
