@@ -927,11 +927,12 @@ fn ten_thousand_in_flight_on_one_handle() {
         };
     }
     let sent = t0.elapsed();
+    println!("{N} sent in {sent:?}");
     #[cfg(target_os = "linux")]
     {
         let threads = thread_count();
         println!(
-            "{N} sent in {sent:?}; {} in flight then; threads: {threads_before} before, {threads} with them in flight",
+            "{} in flight then; threads: {threads_before} before, {threads} with them in flight",
             icmp_sys::unix::testing::in_flight()
         );
         assert!(

@@ -659,6 +659,10 @@ fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
 fn pending_error(e: c_int) -> bool {
+    #[cfg(target_os = "linux")]
+    if e == libc::EREMOTEIO || e == libc::ENONET {
+        return true;
+    }
     matches!(
         e,
         libc::EHOSTUNREACH
@@ -667,20 +671,10 @@ fn pending_error(e: c_int) -> bool {
             | libc::EPROTO
             | libc::EMSGSIZE
             | libc::EHOSTDOWN
-            | libc::ENONET
             | libc::ENOPROTOOPT
             | libc::EOPNOTSUPP
             | libc::EACCES
-    ) || {
-        #[cfg(target_os = "linux")]
-        {
-            e == libc::EREMOTEIO
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            false
-        }
-    }
+    )
 }
 
 #[repr(C, align(8))]
