@@ -789,9 +789,9 @@ fn ipv6_echo_async() {
         return;
     }
     if h == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED: no IPv6 stack (Icmp6CreateFile error {})",
-            last_error()
+        common::skip(
+            "ipv6_echo_async",
+            &format!("no IPv6 stack (Icmp6CreateFile error {})", last_error()),
         );
         return;
     }
