@@ -394,6 +394,10 @@ mod many {
         size: u16,
         timeout_ms: u32,
         window: usize,
+        /// Boxed: the APC writes `done` through the pointer given at the
+        /// send, so a slot must not move while in flight (the `Vec` may
+        /// reallocate; the boxes' contents do not move).
+        #[allow(clippy::vec_box, reason = "the slots' addresses must not change")]
         in_flight: Vec<Box<Slot>>,
         /// No permission to send ICMP: every further request would fail too.
         denied: bool,
@@ -486,7 +490,8 @@ mod many {
                 while i < self.in_flight.len() {
                     if self.in_flight[i].done.get().is_some() {
                         let slot = self.in_flight.swap_remove(i);
-                        if let Some(retry) = self.finish(slot, targets, outcomes) {
+                        // Its APC ran: the slot may move now.
+                        if let Some(retry) = self.finish(*slot, targets, outcomes) {
                             queue.push_back(retry);
                         }
                     } else if now > self.in_flight[i].deadline {
@@ -597,7 +602,7 @@ mod many {
         /// failed for lack of resources.
         fn finish(
             &mut self,
-            mut slot: Box<Slot>,
+            mut slot: Slot,
             targets: &[(IpAddr, u32)],
             outcomes: &mut [Vec<Outcome>],
         ) -> Option<(usize, u32)> {

@@ -25,8 +25,9 @@
 
 /// On Unix the crate itself implements the nine functions over kernel ICMP
 /// sockets, with the Windows contract; see [`crate::unix`] for the design and
-/// its differences (synchronous only: `Event`/`ApcRoutine` give 0 with
-/// `ERROR_NOT_SUPPORTED`; no permission: 0 with `ERROR_ACCESS_DENIED`).
+/// its differences (no permission: 0 with `ERROR_ACCESS_DENIED`; an `Event`
+/// must be an event of the crate, else 0 with `ERROR_INVALID_HANDLE`;
+/// `IcmpCloseHandle` does not cancel requests in flight).
 #[cfg(not(windows))]
 use crate::unix::api as imp;
 

@@ -25,26 +25,9 @@ use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
-use icmp_sys::helper::{self, ReplyBuffer, last_error};
+use icmp_sys::helper::{self, ReplyBuffer, last_error, sleep_alertable};
 use icmp_sys::*;
 use std::time::{Duration, Instant};
-#[cfg(windows)]
-use {
-    windows_sys::Win32::Foundation::{
-        CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
-    },
-    windows_sys::Win32::System::Threading::{
-        CreateEventW, ResetEvent, SleepEx, WaitForSingleObject,
-    },
-};
-/// `WaitForSingleObject` / `SleepEx` results, as on Windows.
-#[cfg(not(windows))]
-const WAIT_OBJECT_0: u32 = 0;
-#[cfg(not(windows))]
-const WAIT_TIMEOUT: u32 = 258;
-#[cfg(not(windows))]
-const WAIT_IO_COMPLETION: u32 = 192;
-
 const TIMEOUT_MS: u32 = 1000;
 
 /// An `IcmpCreateFile` handle, closed (and the close checked) on drop.
@@ -79,55 +62,18 @@ impl Drop for Icmp {
     }
 }
 
-/// A manual-reset event, closed on drop.
-#[cfg(windows)]
-struct Event(HANDLE);
+/// A [`helper::Event`] (manual reset, closed on drop) with its handle as
+/// `.0` and the Windows wait results (`WAIT_OBJECT_0` / `WAIT_TIMEOUT`).
+struct Event(HANDLE, helper::Event);
 
-#[cfg(windows)]
 impl Event {
     fn new() -> Self {
-        // SAFETY: default security, unnamed.
-        let h = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
-        assert!(!h.is_null(), "CreateEventW failed: error {}", last_error());
-        Self(h)
+        let event = helper::Event::new().unwrap_or_else(|e| panic!("Event::new: error {e}"));
+        Self(event.handle(), event)
     }
 
     fn wait(&self, ms: u32) -> u32 {
-        // SAFETY: a valid event handle.
-        unsafe { WaitForSingleObject(self.0, ms) }
-    }
-}
-
-#[cfg(windows)]
-impl Drop for Event {
-    fn drop(&mut self) {
-        // SAFETY: a valid handle, closed once.
-        unsafe { CloseHandle(self.0) };
-    }
-}
-
-#[cfg(windows)]
-impl Event {
-    fn reset(&self) {
-        // SAFETY: a valid event.
-        assert_ne!(unsafe { ResetEvent(self.0) }, 0, "ResetEvent");
-    }
-}
-
-/// The Unix backend's manual-reset event (the descriptor the backend
-/// signals), with the Windows wait results.
-#[cfg(not(windows))]
-struct Event(HANDLE);
-
-#[cfg(not(windows))]
-impl Event {
-    fn new() -> Self {
-        let h = icmp_sys::unix::testing::event_create().expect("event_create");
-        Self(h)
-    }
-
-    fn wait(&self, ms: u32) -> u32 {
-        if icmp_sys::unix::testing::event_wait(self.0, ms) {
+        if self.1.wait(ms) {
             WAIT_OBJECT_0
         } else {
             WAIT_TIMEOUT
@@ -135,24 +81,8 @@ impl Event {
     }
 
     fn reset(&self) {
-        assert!(icmp_sys::unix::testing::event_reset(self.0), "reset");
+        self.1.reset();
     }
-}
-
-#[cfg(not(windows))]
-impl Drop for Event {
-    fn drop(&mut self) {
-        assert!(icmp_sys::unix::testing::event_close(self.0), "close");
-    }
-}
-
-/// `SleepEx(ms, TRUE)`: runs this thread's completed APCs.
-fn sleep_alertable(ms: u32) -> u32 {
-    #[cfg(windows)]
-    // SAFETY: plain alertable sleep.
-    return unsafe { SleepEx(ms, 1) };
-    #[cfg(not(windows))]
-    icmp_sys::unix::testing::sleep_alertable(ms)
 }
 
 /// `IcmpSendEcho`; returns the count and, when it is 0, `GetLastError`
@@ -789,9 +719,9 @@ fn ipv6_echo_async() {
         return;
     }
     if h == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED: no IPv6 stack (Icmp6CreateFile error {})",
-            last_error()
+        common::skip(
+            "ipv6_echo_async",
+            &format!("no IPv6 stack (Icmp6CreateFile error {})", last_error()),
         );
         return;
     }
@@ -930,11 +860,12 @@ fn ten_thousand_in_flight_on_one_handle() {
         };
     }
     let sent = t0.elapsed();
+    println!("{N} sent in {sent:?}");
     #[cfg(target_os = "linux")]
     {
         let threads = thread_count();
         println!(
-            "{N} sent in {sent:?}; {} in flight then; threads: {threads_before} before, {threads} with them in flight",
+            "{} in flight then; threads: {threads_before} before, {threads} with them in flight",
             icmp_sys::unix::testing::in_flight()
         );
         assert!(

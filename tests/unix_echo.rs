@@ -817,3 +817,35 @@ fn async_after_fork() {
     );
     assert!(run(103), "parent after fork");
 }
+
+/// Timeout 0, asynchronously, as synchronously (Wine 8.0 accepts it): a
+/// loopback reply that is already there wins over the expired deadline.
+#[test]
+fn async_timeout_zero_loopback() {
+    let h = open4(None);
+    let ev = Ev::new();
+    let data = payload(32, 95);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: the buffer outlives the completion (waited for below).
+    let n = unsafe {
+        IcmpSendEcho2(
+            h.0,
+            ev.0,
+            None,
+            ptr::null(),
+            helper::ipaddr(LO),
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            0,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
+    assert_eq!(buf.first_reply().data, &data[..]);
+}

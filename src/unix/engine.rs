@@ -391,15 +391,9 @@ extern "C" fn fork_child() {
         st.wake.close();
         st.ready = false;
     }
-    // Forget the parent's requests: their records become free again.
-    let base = SLOTS.load(Ordering::Acquire);
-    if !base.is_null() {
-        for i in 0..MAX_IN_FLIGHT as u32 {
-            let s = slot(i);
-            s.state.store(FREE, Ordering::Relaxed);
-            s.link.store(0, Ordering::Relaxed);
-        }
-    }
+    // The parent's requests are forgotten when (if) this child starts its
+    // own engine: `start` frees every record then (touching the records'
+    // pages only in a child that sends asynchronously).
     super::apc::after_fork_child();
     LOCK.0.store(false, Ordering::Release);
 }
@@ -417,6 +411,15 @@ fn start(st: &mut State) -> Result<(), u32> {
         // SAFETY: the second half of the mapping.
         st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
         SLOTS.store(recs.cast(), Ordering::Release);
+    } else {
+        // A fork child restarting: the parent's requests never complete
+        // here; their records are free again (their buffers and events are
+        // the parent's, never touched).
+        for i in 0..MAX_IN_FLIGHT as u32 {
+            let s = slot(i);
+            s.state.store(FREE, Ordering::Relaxed);
+            s.link.store(0, Ordering::Relaxed);
+        }
     }
     // Every record free (fresh, or after fork).
     for k in 0..MAX_IN_FLIGHT {
@@ -659,6 +662,10 @@ fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
 fn pending_error(e: c_int) -> bool {
+    #[cfg(target_os = "linux")]
+    if e == libc::EREMOTEIO || e == libc::ENONET {
+        return true;
+    }
     matches!(
         e,
         libc::EHOSTUNREACH
@@ -667,20 +674,10 @@ fn pending_error(e: c_int) -> bool {
             | libc::EPROTO
             | libc::EMSGSIZE
             | libc::EHOSTDOWN
-            | libc::ENONET
             | libc::ENOPROTOOPT
             | libc::EOPNOTSUPP
             | libc::EACCES
-    ) || {
-        #[cfg(target_os = "linux")]
-        {
-            e == libc::EREMOTEIO
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            false
-        }
-    }
+    )
 }
 
 #[repr(C, align(8))]
@@ -860,7 +857,11 @@ pub(crate) unsafe fn submit(
                     Err(e)
                 }
             })
-            .map_err(|e| sock::map_send_errno(e, r.df))
+            .map_err(|e| match e {
+                // The shared socket's send buffer is full (non-blocking).
+                libc::EAGAIN => IP_NO_RESOURCES,
+                e => sock::map_send_errno(e, r.df),
+            })
     });
     match sent {
         Ok(()) => {
@@ -974,71 +975,81 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     }
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
     loop {
-        // Expire, and gather what to poll.
+        // What to poll, until the earliest deadline.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 5];
+        let timeout = {
+            let g = LOCK.lock();
+            let st = state(&g);
+            let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
+            st.wait_until = next;
+            pfds[0].fd = st.wake.rfd;
+            for (k, s) in st.socks.iter().enumerate() {
+                pfds[k + 1].fd = s.fd;
+            }
+            if next == u64::MAX {
+                -1
+            } else {
+                next.saturating_sub(sock::now_ns())
+                    .div_ceil(1_000_000)
+                    .min(i32::MAX as u64) as c_int
+            }
+        };
+        // SAFETY: 5 valid pollfds (negative fds are ignored).
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), 5, timeout) };
+        if n > 0 {
+            if pfds[0].revents != 0 {
+                let g = LOCK.lock();
+                state(&g).wake.reset();
+            }
+            // What arrived first: a reply already received by a deadline
+            // wins over the deadline (a Timeout of 0 still gets a loopback
+            // reply, as a synchronous send does).
+            for (k, p) in pfds[1..].iter().enumerate() {
+                if p.revents == 0 {
+                    continue;
+                }
+                #[cfg(target_os = "linux")]
+                if p.revents & libc::POLLERR != 0 {
+                    read_errqueue(k, p.fd, &mut rx);
+                }
+                if p.revents & libc::POLLIN != 0 {
+                    read_socket(k, p.fd, &mut rx);
+                }
+            }
+        }
+        expire();
+    }
+}
+
+/// Completes every request whose deadline has passed with
+/// `IP_REQ_TIMED_OUT`, in batches (the lock is not held while completing).
+fn expire() {
+    loop {
         let mut expired = [0u32; 256];
         let mut nexp = 0;
-        let timeout;
         {
             let g = LOCK.lock();
             let st = state(&g);
-            if !st.ready {
-                return ptr::null_mut(); // cannot happen (no reset while running)
-            }
             let now = sock::now_ns();
             while st.nheap > 0 && nexp < expired.len() {
                 let i = st.heap_at(0);
-                // SAFETY: ACTIVE under the lock.
-                if unsafe { rec(i).deadline } > now {
+                if st.key(0) > now {
                     break;
                 }
                 st.take(i);
                 expired[nexp] = i;
                 nexp += 1;
             }
-            let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
-            st.wait_until = next;
-            timeout = if nexp > 0 {
-                0
-            } else if next == u64::MAX {
-                -1
-            } else {
-                next.saturating_sub(now)
-                    .div_ceil(1_000_000)
-                    .min(i32::MAX as u64) as c_int
-            };
-            pfds[0].fd = st.wake.rfd;
-            for (k, s) in st.socks.iter().enumerate() {
-                pfds[k + 1].fd = s.fd;
-            }
         }
         for &i in &expired[..nexp] {
             complete(i, Outcome::Fail(IP_REQ_TIMED_OUT));
         }
-        // SAFETY: 5 valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), 5, timeout) };
-        if n <= 0 {
-            continue;
-        }
-        if pfds[0].revents != 0 {
-            let g = LOCK.lock();
-            state(&g).wake.reset();
-        }
-        for (k, p) in pfds[1..].iter().enumerate() {
-            if p.revents == 0 {
-                continue;
-            }
-            #[cfg(target_os = "linux")]
-            if p.revents & libc::POLLERR != 0 {
-                read_errqueue(k, p.fd, &mut rx);
-            }
-            if p.revents & libc::POLLIN != 0 {
-                read_socket(k, p.fd, &mut rx);
-            }
+        if nexp < expired.len() {
+            return;
         }
     }
 }

@@ -8,8 +8,8 @@
 //!   [`SocketMode`]): no allocation, nothing to free, and any other value is
 //!   recognised as invalid without being dereferenced. `IcmpCloseHandle` of a
 //!   valid handle always succeeds (closing twice is not detected).
-//! - **One socket per request**, opened by the send and closed before it
-//!   returns, as Wine does: a Linux ping socket gets its own identifier from
+//! - **One socket per synchronous request**, opened by the send and closed
+//!   before it returns, as Wine does: a Linux ping socket gets its own identifier from
 //!   the kernel, so concurrent requests on one handle never see each other's
 //!   replies; raw sockets see all ICMP and replies are matched on identifier,
 //!   sequence, source and payload.
@@ -17,8 +17,25 @@
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
 //!   call, before any other libc call.
-//! - **Synchronous only**: an `Event` or `ApcRoutine` cannot be honoured;
-//!   such a call returns 0 with [`ERROR_NOT_SUPPORTED`] without sending.
+//! - **Asynchronous sends** (an `Event` or an `ApcRoutine`) follow the
+//!   Windows contract: 0 with `ERROR_IO_PENDING` once the request is on its
+//!   way (0 with the error at once when it cannot start: bad arguments, an
+//!   `Event` that is not an event of `event` (`ERROR_INVALID_HANDLE`), past
+//!   the limit of requests in flight (`ERROR_NOT_ENOUGH_MEMORY`)); on
+//!   completion the reply buffer is written as a synchronous send writes it
+//!   (same writer), `IcmpParseReplies` then gives the count (1 in
+//!   `Reserved`, or 0 with `Status` as the last error, e.g. a timeout's
+//!   `IP_REQ_TIMED_OUT`), the `IO_STATUS_BLOCK` holds {0, bytes written},
+//!   the event is signalled, the APC is queued to the issuing thread (run by
+//!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
+//!   (one completion thread per process, started on first use; shared
+//!   sockets; at most 16 384 requests in flight). Events: `event` (a
+//!   descriptor readable while signalled, manual reset). Pitfalls: the
+//!   engine's sockets live in the network namespace of the thread that
+//!   first sends asynchronously; `IcmpCloseHandle` does not cancel requests
+//!   in flight (the handles are stateless): they complete normally, and
+//!   nothing is written to a buffer after its completion; a `fork` child
+//!   starts a fresh engine (the parent's requests never complete there).
 //! - No heap: the echo path allocates nothing. The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
 //!   ICMP error about such a request fits), 64 KiB above that — send larger
@@ -232,31 +249,31 @@ pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
 pub mod testing {
     use crate::ipexport::HANDLE;
 
-    /// [`event::create`](super::event::create).
+    /// `event::create`.
     pub fn event_create() -> Result<HANDLE, u32> {
         super::event::create()
     }
-    /// [`event::set`](super::event::set).
+    /// `event::set`.
     pub fn event_set(h: HANDLE) -> bool {
         super::event::set(h)
     }
-    /// [`event::reset`](super::event::reset).
+    /// `event::reset`.
     pub fn event_reset(h: HANDLE) -> bool {
         super::event::reset(h)
     }
-    /// [`event::wait`](super::event::wait).
+    /// `event::wait`.
     pub fn event_wait(h: HANDLE, timeout_ms: u32) -> bool {
         super::event::wait(h, timeout_ms)
     }
-    /// [`event::close`](super::event::close).
+    /// `event::close`.
     pub fn event_close(h: HANDLE) -> bool {
         super::event::close(h)
     }
-    /// [`event::fd`](super::event::fd).
+    /// `event::fd`.
     pub fn event_fd(h: HANDLE) -> libc::c_int {
         super::event::fd(h)
     }
-    /// [`apc::sleep_alertable`](super::apc::sleep_alertable).
+    /// `apc::sleep_alertable`(super::apc::sleep_alertable).
     pub fn sleep_alertable(timeout_ms: u32) -> u32 {
         super::apc::sleep_alertable(timeout_ms)
     }
