@@ -373,3 +373,51 @@ fn netns_router_ping_many_silent_and_unreachable_hosts() {
     );
     assert_statistics(&lines, 4, 1, 8, 2, &ctx);
 }
+
+/// No socket kind permitted (ping sockets only, and a new network
+/// namespace's `ping_group_range` is the kernel's empty default `1 0`): the
+/// asynchronous sends fail with ERROR_ACCESS_DENIED, the example sends
+/// nothing more (one round of three), explains the fix and exits 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_permission_explains_the_fix_in_netns() {
+    let args = ["-n", "3", "127.0.0.1", "127.0.0.2"];
+    let run = example::run_in_netns(
+        "ping_many",
+        example::netns_flag(),
+        &[],
+        &[("ICMP_SYS_SOCKET", "dgram")],
+        &args,
+    );
+    let ctx = run.context();
+    assert_eq!(run.code, 1, "{ctx}");
+    assert_eq!(
+        run.lines(),
+        [
+            "",
+            "Pinging 2 hosts with 32 bytes of data:",
+            "127.0.0.1: 0 of 1 received (PING: transmit failed. Error code 5.)",
+            "127.0.0.2: 0 of 1 received (PING: transmit failed. Error code 5.)",
+            "",
+            "Ping statistics for 2 hosts:",
+            "    Hosts: Answered = 0, Not answered = 2,",
+            "    Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),",
+        ],
+        "stops after the first round\n{ctx}"
+    );
+    for needle in [
+        "ping_many: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).",
+        "in net.ipv4.ping_group_range (here \"",
+        "sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+        "CAP_NET_RAW",
+        "ICMP_SYS_SOCKET=dgram",
+    ] {
+        assert!(run.stderr.contains(needle), "missing {needle:?}\n{ctx}");
+    }
+    // No round interval was waited for.
+    assert!(
+        run.elapsed < Duration::from_secs(1),
+        "{:?}\n{ctx}",
+        run.elapsed
+    );
+}
