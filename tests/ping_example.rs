@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::example::{self, Run};
+use common::example::{self, Run, assert_could_send};
 use std::time::Duration;
 
 /// Runs the example with `args`, killed after [`example::RUN_LIMIT`].
@@ -87,15 +87,6 @@ fn literal_of_the_wrong_family_is_not_found_exit_1() {
 // ---------------------------------------------------------------------------
 // Echoes to loopback (Windows, Wine, or natively over the Unix backend)
 // ---------------------------------------------------------------------------
-
-/// Fails with an explanation when the example could not send at all.
-fn assert_could_send(run: &Run, ctx: &str) {
-    assert!(
-        !run.stdout.contains("transmit failed. Error code 5."),
-        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
-         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
-    );
-}
 
 /// The TTL of an echo reply from loopback, where it is known: natively on
 /// Linux, the namespace's `net.ipv4.ip_default_ttl` (the kernel answers

@@ -187,3 +187,14 @@ pub fn run_in_netns(
     }
     run
 }
+
+/// Fails with an explanation when the example could not send at all (its
+/// first request failed with error 5, no permission to send ICMP).
+#[allow(dead_code, reason = "not every example test sends")]
+pub fn assert_could_send(run: &Run, ctx: &str) {
+    assert!(
+        !run.stdout.contains("transmit failed. Error code 5."),
+        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
+         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
+    );
+}
