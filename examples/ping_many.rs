@@ -318,6 +318,11 @@ fn run(opts: &Options, targets: &[(IpAddr, u32)]) -> Option<Vec<Vec<Outcome>>> {
     for round in 0..opts.count {
         let started = std::time::Instant::now();
         pinger.round(targets, &mut outcomes)?;
+        // No permission to send ICMP: every further round would fail the
+        // same way (the permission help follows the statistics).
+        if pinger.denied() {
+            break;
+        }
         // ping.exe spaces the requests to a host by a second; none after
         // the last round. Alertable, though nothing is in flight now.
         if round + 1 < opts.count {
@@ -415,6 +420,12 @@ mod many {
                 in_flight: Vec::new(),
                 denied: false,
             }
+        }
+
+        /// Whether a send failed with `ERROR_ACCESS_DENIED` (no permission to
+        /// send ICMP; the rest of the round was not sent).
+        pub fn denied(&self) -> bool {
+            self.denied
         }
 
         /// The open handle for `addr`'s family, or the error of its open.

@@ -600,10 +600,12 @@ pub fn last_error() -> u32 {
 ///   <https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-createeventw>;
 ///   "Event Objects (Synchronization)",
 ///   <https://learn.microsoft.com/en-us/windows/win32/sync/event-objects>.
-/// - Unix: the [Unix backend](crate::unix)'s event, a file descriptor that
-///   is readable while the event is signalled ([`fd`](Self::fd)), so that
-///   `poll`, epoll, kqueue or an async runtime (tokio's `AsyncFd`) can wait
-///   on it alongside other descriptors.
+/// - Unix: an event of the Unix backend (`icmp_sys::unix`): a file
+///   descriptor that is readable while the event is signalled (`fd()`), so
+///   that `poll`, epoll, kqueue or an async runtime (tokio's `AsyncFd`) can
+///   wait on it alongside other descriptors. At most 4096 events exist at
+///   once; only these events are accepted as the `Event` parameter there
+///   (any other value: 0 + `ERROR_INVALID_HANDLE`).
 ///
 /// **Manual reset** on every OS: once signalled it stays signalled —
 /// every [`wait`](Self::wait) returns `true` — until [`reset`](Self::reset).
@@ -835,7 +837,7 @@ impl std::os::fd::AsFd for Event {
 ///   <https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-sleepex>;
 ///   "Asynchronous Procedure Calls",
 ///   <https://learn.microsoft.com/en-us/windows/win32/sync/asynchronous-procedure-calls>.
-/// - Unix: the [Unix backend](crate::unix) queues each completed request's
+/// - Unix: the Unix backend (`icmp_sys::unix`) queues each completed request's
 ///   APC to the thread that issued it; this runs them, with the same
 ///   results. Other alertable waits of Windows (`WaitForSingleObjectEx`,
 ///   `MsgWaitForMultipleObjectsEx`, ...) have no Unix counterpart: wait

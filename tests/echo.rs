@@ -950,26 +950,21 @@ fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: data, buf, seen and the handle outlive the request: the test
     // waits (bounded) for the APC below and fails if it never runs.
-    let n = unsafe {
-        IcmpSendEcho2(
+    unsafe {
+        start_async(
+            false,
             icmp.0,
-            ptr::null_mut(),
-            Some(apc_thread_routine),
-            &seen as *const ApcThread as *const c_void,
+            Notify {
+                event: ptr::null_mut(),
+                apc: Some(apc_thread_routine),
+                ctx: &seen as *const ApcThread as *const c_void,
+            },
             LOOPBACK,
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
+            &data,
+            &mut buf,
             TIMEOUT_MS,
         )
     };
-    assert_eq!(
-        (n, last_error()),
-        (0, ERROR_IO_PENDING),
-        "an asynchronous send starts: 0 + ERROR_IO_PENDING"
-    );
     // The echo to loopback completes in well under 300 ms, but the APC waits
     // for an alertable wait of this thread: none during a plain sleep...
     std::thread::sleep(Duration::from_millis(300));
@@ -1019,22 +1014,21 @@ fn helper_event_is_signalled_by_an_async_send() {
         event.reset();
         // SAFETY: data, buf, event and the handle outlive the request: the
         // event is waited for below.
-        let n = unsafe {
-            IcmpSendEcho2(
+        unsafe {
+            start_async(
+                false,
                 icmp.0,
-                event.handle(),
-                None,
-                ptr::null(),
+                Notify {
+                    event: event.handle(),
+                    apc: None,
+                    ctx: ptr::null(),
+                },
                 LOOPBACK,
-                data.as_ptr().cast(),
-                32,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
+                &data,
+                &mut buf,
                 TIMEOUT_MS,
             )
         };
-        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING), "round {round}");
         assert!(event.wait(5000), "round {round}: signalled within 5 s");
         // SAFETY: the completed request's buffer.
         let count = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };

@@ -21,7 +21,7 @@
 
 mod common;
 
-use common::example::{self, Run};
+use common::example::{self, Run, assert_could_send};
 use std::time::Duration;
 
 /// Runs the example with `args`, killed after [`example::RUN_LIMIT`].
@@ -114,15 +114,6 @@ fn targets_of_the_wrong_family_are_not_found_exit_1() {
 // Loopback (Windows, Wine, or natively over the Unix backend)
 // ---------------------------------------------------------------------------
 
-/// Fails with an explanation when the example could not send at all.
-fn assert_could_send(run: &Run, ctx: &str) {
-    assert!(
-        !run.stdout.contains("transmit failed. Error code 5."),
-        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
-         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
-    );
-}
-
 /// Checks a host line of `n` echo replies out of `n`, `addr: n of n
 /// received, time min/avg/max = a/b/c ms` with a ≤ b ≤ c.
 fn assert_all_received(line: &str, addr: &str, n: u32, ctx: &str) {
@@ -167,6 +158,31 @@ fn assert_statistics(
     assert_eq!(&lines[lines.len() - 4..], &expected, "statistics\n{ctx}");
 }
 
+/// Pings `127.0.0.0/<prefix>` (`hosts` addresses) and checks the exact
+/// output: the header, one answered line per address in order, the
+/// statistics, nothing else.
+fn assert_every_address_answers(prefix: u32, hosts: usize) {
+    let range = format!("127.0.0.0/{prefix}");
+    let run = ping_many(&["-w", "2000", &range]);
+    let ctx = run.context();
+    assert_could_send(&run, &ctx);
+    assert_eq!(run.code, 0, "{ctx}");
+    let lines = run.lines();
+    assert_eq!(lines.len(), 2 + hosts + 4, "{ctx}");
+    assert_eq!(lines[0], "", "{ctx}");
+    assert_eq!(
+        lines[1],
+        format!("Pinging {hosts} hosts with 32 bytes of data:"),
+        "{ctx}"
+    );
+    for i in 0..hosts {
+        let addr = format!("127.0.{}.{}", i / 256, i % 256);
+        assert_all_received(lines[2 + i], &addr, 1, &ctx);
+    }
+    assert_statistics(&lines, hosts, hosts, hosts, hosts, &ctx);
+    assert!(run.stderr.is_empty(), "{ctx}");
+}
+
 #[test]
 #[cfg_attr(
     not(icmp_api),
@@ -174,23 +190,7 @@ fn assert_statistics(
               and FreeBSD"
 )]
 fn every_address_of_127_0_0_0_24_answers() {
-    let run = ping_many(&["-w", "2000", "127.0.0.0/24"]);
-    let ctx = run.context();
-    assert_could_send(&run, &ctx);
-    assert_eq!(run.code, 0, "{ctx}");
-    let lines = run.lines();
-    // Header, 256 host lines in address order, statistics: nothing else.
-    assert_eq!(lines.len(), 2 + 256 + 4, "{ctx}");
-    assert_eq!(lines[0], "", "{ctx}");
-    assert_eq!(
-        lines[1], "Pinging 256 hosts with 32 bytes of data:",
-        "{ctx}"
-    );
-    for i in 0..256 {
-        assert_all_received(lines[2 + i], &format!("127.0.0.{i}"), 1, &ctx);
-    }
-    assert_statistics(&lines, 256, 256, 256, 256, &ctx);
-    assert!(run.stderr.is_empty(), "{ctx}");
+    assert_every_address_answers(24, 256);
 }
 
 /// 1024 hosts, four times the window of requests in flight: every one
@@ -203,21 +203,7 @@ fn every_address_of_127_0_0_0_24_answers() {
               and FreeBSD"
 )]
 fn a_slash_22_turns_the_window_over() {
-    let run = ping_many(&["-w", "2000", "127.0.0.0/22"]);
-    let ctx = run.context();
-    assert_could_send(&run, &ctx);
-    assert_eq!(run.code, 0, "{ctx}");
-    let lines = run.lines();
-    assert_eq!(lines.len(), 2 + 1024 + 4, "{ctx}");
-    assert_eq!(
-        lines[1], "Pinging 1024 hosts with 32 bytes of data:",
-        "{ctx}"
-    );
-    for i in 0..1024usize {
-        let addr = format!("127.0.{}.{}", i / 256, i % 256);
-        assert_all_received(lines[2 + i], &addr, 1, &ctx);
-    }
-    assert_statistics(&lines, 1024, 1024, 1024, 1024, &ctx);
+    assert_every_address_answers(22, 1024);
 }
 
 /// Two rounds a second apart, addresses and a range mixed, a duplicate
@@ -372,4 +358,52 @@ fn netns_router_ping_many_silent_and_unreachable_hosts() {
         "{ctx}"
     );
     assert_statistics(&lines, 4, 1, 8, 2, &ctx);
+}
+
+/// No socket kind permitted (ping sockets only, and a new network
+/// namespace's `ping_group_range` is the kernel's empty default `1 0`): the
+/// asynchronous sends fail with ERROR_ACCESS_DENIED, the example sends
+/// nothing more (one round of three), explains the fix and exits 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_permission_explains_the_fix_in_netns() {
+    let args = ["-n", "3", "127.0.0.1", "127.0.0.2"];
+    let run = example::run_in_netns(
+        "ping_many",
+        example::netns_flag(),
+        &[],
+        &[("ICMP_SYS_SOCKET", "dgram")],
+        &args,
+    );
+    let ctx = run.context();
+    assert_eq!(run.code, 1, "{ctx}");
+    assert_eq!(
+        run.lines(),
+        [
+            "",
+            "Pinging 2 hosts with 32 bytes of data:",
+            "127.0.0.1: 0 of 1 received (PING: transmit failed. Error code 5.)",
+            "127.0.0.2: 0 of 1 received (PING: transmit failed. Error code 5.)",
+            "",
+            "Ping statistics for 2 hosts:",
+            "    Hosts: Answered = 0, Not answered = 2,",
+            "    Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),",
+        ],
+        "stops after the first round\n{ctx}"
+    );
+    for needle in [
+        "ping_many: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).",
+        "in net.ipv4.ping_group_range (here \"",
+        "sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+        "CAP_NET_RAW",
+        "ICMP_SYS_SOCKET=dgram",
+    ] {
+        assert!(run.stderr.contains(needle), "missing {needle:?}\n{ctx}");
+    }
+    // No round interval was waited for.
+    assert!(
+        run.elapsed < Duration::from_secs(1),
+        "{:?}\n{ctx}",
+        run.elapsed
+    );
 }
