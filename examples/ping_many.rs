@@ -28,7 +28,8 @@
 //!   `IcmpParseReplies` (destructive: once) and the crate's bounds-checked
 //!   helper;
 //! - at most [`MAX_IN_FLIGHT`] requests are in flight: Wine 8.0 serves 256
-//!   echoes at a time per Wine session and completes the 257th at once with
+//!   echoes at a time per Wine session (shared by all its processes) and
+//!   completes the 257th at once with
 //!   `STATUS_NO_MEMORY` (its reply buffer untouched) although the send said
 //!   `ERROR_IO_PENDING`. A request that fails for lack of resources (that
 //!   status, or a send refused with `ERROR_NOT_ENOUGH_MEMORY` /
