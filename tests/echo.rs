@@ -1331,16 +1331,23 @@ fn netns_router_errors_async() {
         (Ipv4Addr::new(203, 0, 113, 3), 0, IP_REQ_TIMED_OUT, router),
     ];
     let mut pending: Vec<(Event, Guarded)> = Vec::new();
-    for &(dst, ttl, _, _) in &cases {
-        let ev = Event::new();
-        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        let opts = IP_OPTION_INFORMATION {
+    // The options outlive the requests: Wine 8.0 uses an async send's
+    // RequestOptions after the call (observed: with a loop-local
+    // IP_OPTION_INFORMATION, the test's own stack variables were found
+    // overwritten after completion; none of that with these).
+    let all_opts: Vec<IP_OPTION_INFORMATION> = cases
+        .iter()
+        .map(|&(_, ttl, _, _)| IP_OPTION_INFORMATION {
             Ttl: ttl,
             Tos: 0,
             Flags: 0,
             OptionsSize: 0,
             OptionsData: ptr::null_mut(),
-        };
+        })
+        .collect();
+    for (&(dst, _, _, _), opts) in cases.iter().zip(&all_opts) {
+        let ev = Event::new();
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
         // SAFETY: event and buffer outlive the waits below.
         unsafe {
             start_async_with(
@@ -1353,7 +1360,7 @@ fn netns_router_errors_async() {
                 },
                 helper::ipaddr(dst),
                 &data,
-                Some(&opts),
+                Some(opts),
                 &mut buf,
                 1000,
             )
