@@ -1308,7 +1308,7 @@ fn netns_router_errors() {
 /// The router namespace's ICMP errors, asynchronously (IcmpSendEcho2 with
 /// an event): the same statuses and reporting router as the synchronous
 /// path, one reply for IcmpParseReplies; a blackhole times out with 0 and
-/// IP_REQ_TIMED_OUT. All in flight at once.
+/// IP_REQ_TIMED_OUT.
 #[test]
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_router_errors_async() {
@@ -1330,25 +1330,21 @@ fn netns_router_errors_async() {
         ),
         (Ipv4Addr::new(203, 0, 113, 3), 0, IP_REQ_TIMED_OUT, router),
     ];
-    let mut pending: Vec<(Event, Guarded)> = Vec::new();
-    // The options outlive the requests: Wine 8.0 uses an async send's
-    // RequestOptions after the call (observed: with a loop-local
-    // IP_OPTION_INFORMATION, the test's own stack variables were found
-    // overwritten after completion; none of that with these).
-    let all_opts: Vec<IP_OPTION_INFORMATION> = cases
-        .iter()
-        .map(|&(_, ttl, _, _)| IP_OPTION_INFORMATION {
+    for (dst, ttl, status, from) in cases {
+        // One at a time: with several in flight, Wine 8.0 overwrote the
+        // test's own memory (a null buffer pointer, then a page fault in
+        // IcmpParseReplies), most often while the synchronous router test
+        // ran in parallel. Keep the options alive until completion too.
+        let ev = Event::new();
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let opts = Box::new(IP_OPTION_INFORMATION {
             Ttl: ttl,
             Tos: 0,
             Flags: 0,
             OptionsSize: 0,
             OptionsData: ptr::null_mut(),
-        })
-        .collect();
-    for (&(dst, _, _, _), opts) in cases.iter().zip(&all_opts) {
-        let ev = Event::new();
-        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        // SAFETY: event and buffer outlive the waits below.
+        });
+        // SAFETY: event, buffer and options outlive the wait below.
         unsafe {
             start_async_with(
                 false,
@@ -1360,14 +1356,11 @@ fn netns_router_errors_async() {
                 },
                 helper::ipaddr(dst),
                 &data,
-                Some(opts),
+                Some(&opts),
                 &mut buf,
                 1000,
             )
         };
-        pending.push((ev, buf));
-    }
-    for ((dst, ttl, status, from), (ev, mut buf)) in cases.into_iter().zip(pending) {
         assert_eq!(ev.wait(5000), WAIT_OBJECT_0, "{dst} TTL {ttl}: event");
         // SAFETY: the completed buffer.
         let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
