@@ -692,6 +692,98 @@ pub(crate) fn classify<'a>(
     Some((reply::classify4(p.payload, p.src, e), h))
 }
 
+#[repr(C, align(8))]
+struct SendControl([u8; 64]);
+
+/// Sends a request's echo request (identifier `ident` unless the kernel
+/// sets it, sequence `seq`) on `fd` in one `sendmsg`, from the caller's
+/// data (no copy); `Err(errno)`. With `pktinfo` (Linux), the request's
+/// source address travels in an `IP_PKTINFO` / `IPV6_PKTINFO` control
+/// message (a socket shared by many requests cannot bind to it).
+pub(crate) fn send_echo(
+    fd: c_int,
+    kind: Kind,
+    r: &Request<'_>,
+    ident: u16,
+    seq: u16,
+    pktinfo: bool,
+) -> Result<(), c_int> {
+    let kernel_ident = kernel_ident(kind);
+    let request_type = if r.v6 {
+        reply::ICMP6_ECHO_REQUEST
+    } else {
+        reply::ICMP_ECHO
+    };
+    let header = reply::echo_header(request_type, ident, seq, r.payload, !r.v6 && !kernel_ident);
+    let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
+    let mut iov = [
+        libc::iovec {
+            iov_base: header.as_ptr() as *mut c_void,
+            iov_len: header.len(),
+        },
+        libc::iovec {
+            iov_base: r.payload.as_ptr() as *mut c_void,
+            iov_len: r.payload.len(),
+        },
+    ];
+    // SAFETY: all-zero is a valid msghdr.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
+    msg.msg_namelen = dst_len;
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
+    let mut control = SendControl([0; 64]);
+    #[cfg(target_os = "linux")]
+    if let Some(src) = r.src.filter(|_| pktinfo) {
+        // The source address of this packet only (the socket is shared).
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
+        // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
+        unsafe {
+            if r.v6 {
+                let len = size_of::<libc::in6_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IPV6;
+                (*c).cmsg_type = libc::IPV6_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr { s6_addr: src },
+                    ipi6_ifindex: 0,
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in6_pktinfo>()
+                    .write_unaligned(info);
+            } else {
+                let len = size_of::<libc::in_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IP;
+                (*c).cmsg_type = libc::IP_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let a = libc::in_addr {
+                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
+                };
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: a,
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in_pktinfo>()
+                    .write_unaligned(info);
+            }
+        }
+    }
+    let _ = (&mut control, pktinfo);
+    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
+    if unsafe { libc::sendmsg(fd, &msg, 0) } < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// Sends one echo on `fd` and waits for its reply or error, at most
 /// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
 /// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
@@ -716,33 +808,8 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
     if !kernel_ident {
         drain(fd);
     }
-    let request_type = if r.v6 {
-        reply::ICMP6_ECHO_REQUEST
-    } else {
-        reply::ICMP_ECHO
-    };
-    let with_checksum = !r.v6 && !kernel_ident;
-    let header = reply::echo_header(request_type, id, seq, r.payload, with_checksum);
-    let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
-    let mut iov = [
-        libc::iovec {
-            iov_base: header.as_ptr() as *mut c_void,
-            iov_len: header.len(),
-        },
-        libc::iovec {
-            iov_base: r.payload.as_ptr() as *mut c_void,
-            iov_len: r.payload.len(),
-        },
-    ];
-    // SAFETY: all-zero is a valid msghdr.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
-    msg.msg_namelen = dst_len;
-    msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
-    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
-    if unsafe { libc::sendmsg(fd.0, &msg, 0) } < 0 {
-        return Outcome::Fail(map_send_errno(errno(), r.df));
+    if let Err(e) = send_echo(fd.0, kind, r, id, seq, false) {
+        return Outcome::Fail(map_send_errno(e, r.df));
     }
     let t0 = now_ns();
     let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
