@@ -485,60 +485,19 @@ fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
     }
     #[cfg(not(target_os = "linux"))]
     sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
-    let (level, ttl_name, tos_name) = if v6 {
-        (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_UNICAST_HOPS,
-            libc::IPV6_TCLASS,
-        )
-    } else {
-        (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-    };
+    let (level, ttl_name, tos_name) = sock::ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
-    let _ = raw_ident;
-    if v6 {
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                sock::setsockopt_int(f, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
-            }
-            Kind::Raw => {
-                let mut flt = [u32::MAX; 8];
-                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
-                    flt[usize::from(t >> 5)] &= !(1 << (t & 31));
-                }
-                sock::setsockopt_bytes(
-                    f,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    flt.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
-                sock::attach_reply_filter(f, true, raw_ident, None);
-            }
-        }
-    } else {
-        #[cfg(target_os = "linux")]
-        {
-            use libc::IPPROTO_IP as L;
-            sock::setsockopt_int(f, L, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DONT);
-            match kind {
-                Kind::Dgram => {
-                    sock::setsockopt_int(f, L, libc::IP_RECVERR, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVTTL, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVTOS, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVOPTS, 1);
-                }
-                Kind::Raw => {
-                    let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
-                    let mask = !pass;
-                    sock::setsockopt_bytes(f, 255, 1, (&mask as *const u32).cast(), 4);
-                    sock::attach_reply_filter(f, false, raw_ident, None);
-                }
-            }
-        }
+    #[cfg(target_os = "linux")]
+    if !v6 {
+        sock::setsockopt_int(
+            f,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_DONT,
+        );
     }
+    sock::receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
         kind,
@@ -584,15 +543,7 @@ fn socket_for(st: &mut State, d: &Desc) -> Result<usize, u32> {
 fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
     let f = Fd(s.fd);
     let res = (|| {
-        let (level, ttl_name, tos_name) = if s.v6 {
-            (
-                libc::IPPROTO_IPV6,
-                libc::IPV6_UNICAST_HOPS,
-                libc::IPV6_TCLASS,
-            )
-        } else {
-            (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-        };
+        let (level, ttl_name, tos_name) = sock::ttl_tos_names(s.v6);
         let ttl = if r.ttl == 0 {
             s.default_ttl
         } else {

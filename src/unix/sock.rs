@@ -340,11 +340,9 @@ fn drain(fd: &Fd) {
     }
 }
 
-/// Sets the request's socket options. `Err(status)` when the options are
-/// refused.
-fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
-    let _ = (kind, id, seq);
-    let (level, ttl_name, tos_name) = if r.v6 {
+/// The (level, TTL option, TOS option) of a family's sockets.
+pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
+    if v6 {
         (
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
@@ -352,7 +350,70 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         )
     } else {
         (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-    };
+    }
+}
+
+/// The receive side of a socket (Linux; elsewhere nothing to set): ping
+/// sockets queue ICMP errors (`IP_RECVERR`) and report the reply's TTL,
+/// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
+/// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
+/// replies with identifier `id` (and sequence `seq`, if given).
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+pub(crate) fn receive_setup(
+    fd: &Fd,
+    v6: bool,
+    kind: Kind,
+    id: u16,
+    seq: Option<u16>,
+    recv_opts: bool,
+) {
+    #[cfg(target_os = "linux")]
+    match (v6, kind) {
+        (true, Kind::Dgram) => {
+            setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
+        }
+        (true, Kind::Raw) => {
+            // ICMP6_FILTER: a set bit blocks the type. Pass errors and
+            // echo replies only.
+            let mut f = [u32::MAX; 8];
+            for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
+                f[usize::from(t >> 5)] &= !(1 << (t & 31));
+            }
+            setsockopt_bytes(
+                fd,
+                libc::IPPROTO_ICMPV6,
+                1,
+                f.as_ptr().cast(),
+                size_of::<[u32; 8]>(),
+            );
+            attach_reply_filter(fd, true, id, seq);
+        }
+        (false, Kind::Dgram) => {
+            use libc::IPPROTO_IP as L;
+            setsockopt_int(fd, L, libc::IP_RECVERR, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
+            if recv_opts {
+                setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
+            }
+        }
+        (false, Kind::Raw) => {
+            // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
+            // type. Pass echo reply, unreachable, quench, time exceeded,
+            // parameter problem.
+            let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+            let mask = !pass;
+            setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
+            attach_reply_filter(fd, false, id, seq);
+        }
+    }
+}
+
+/// Sets the request's socket options. `Err(status)` when the options are
+/// refused.
+fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
+    let _ = (kind, id, seq);
+    let (level, ttl_name, tos_name) = ttl_tos_names(r.v6);
     if r.ttl != 0 && !setsockopt_int(fd, level, ttl_name, r.ttl.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
@@ -364,28 +425,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         if r.df {
             setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IPV6_RECVERR, 1);
-            }
-            Kind::Raw => {
-                // ICMP6_FILTER: a set bit blocks the type. Pass errors and
-                // echo replies only.
-                let mut f = [u32::MAX; 8];
-                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
-                    f[usize::from(t >> 5)] &= !(1 << (t & 31));
-                }
-                setsockopt_bytes(
-                    fd,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    f.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
-                attach_reply_filter(fd, true, id, Some(seq));
-            }
-        }
+        receive_setup(fd, true, kind, id, Some(seq), false);
     } else {
         use libc::IPPROTO_IP as L;
         #[cfg(target_os = "linux")]
@@ -416,26 +456,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                 return Err(IP_BAD_OPTION);
             }
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IP_RECVERR, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
-                if !r.options.is_empty() {
-                    setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
-                }
-            }
-            Kind::Raw => {
-                // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
-                // type. Pass echo reply, unreachable, quench, time exceeded,
-                // parameter problem.
-                let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
-                let mask = !pass;
-                setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
-                attach_reply_filter(fd, false, id, Some(seq));
-            }
-        }
+        receive_setup(fd, false, kind, id, Some(seq), !r.options.is_empty());
     }
     if let Some(src) = r.src {
         let (sa, len) = sockaddr(r.v6, &src, if r.v6 { r.scope_id } else { 0 });
