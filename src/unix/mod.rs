@@ -33,8 +33,9 @@
 //!   descriptor readable while signalled, manual reset). Pitfalls: the
 //!   engine's sockets live in the network namespace of the thread that
 //!   first sends asynchronously; `IcmpCloseHandle` does not cancel requests
-//!   in flight (the handles are stateless): they complete normally, and
-//!   nothing is written to a buffer after its completion; a `fork` child
+//!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
+//!   they complete normally (reply or timeout, event, APC), and nothing is
+//!   written to a buffer after its completion; a `fork` child
 //!   starts a fresh engine (the parent's requests never complete there).
 //! - No heap: the echo path allocates nothing. The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
