@@ -34,7 +34,7 @@ use {
         CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
     },
     windows_sys::Win32::System::Threading::{
-        CreateEventW, ResetEvent, SleepEx, WaitForSingleObject,
+        CreateEventW, ResetEvent, SetEvent, SleepEx, WaitForSingleObject,
     },
 };
 /// `WaitForSingleObject` / `SleepEx` results, as on Windows.
@@ -112,6 +112,11 @@ impl Event {
         // SAFETY: a valid event.
         assert_ne!(unsafe { ResetEvent(self.0) }, 0, "ResetEvent");
     }
+
+    fn set(&self) {
+        // SAFETY: a valid event.
+        assert_ne!(unsafe { SetEvent(self.0) }, 0, "SetEvent");
+    }
 }
 
 /// The Unix backend's manual-reset event (the descriptor the backend
@@ -136,6 +141,10 @@ impl Event {
 
     fn reset(&self) {
         assert!(icmp_sys::unix::testing::event_reset(self.0), "reset");
+    }
+
+    fn set(&self) {
+        assert!(icmp_sys::unix::testing::event_set(self.0), "set");
     }
 }
 
@@ -1017,13 +1026,16 @@ fn netns_silent_timeout() {
 }
 
 /// The same, asynchronously: the event is signalled at the timeout and
-/// IcmpParseReplies returns 0 with the status as the last error.
+/// IcmpParseReplies returns 0 with the status as the last error. Starting
+/// the send resets the event (here signalled beforehand), as the I/O
+/// manager does with an overlapped request's event.
 #[test]
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_timeout_async() {
     require_netns("silent");
     let icmp = Icmp::open();
     let ev = Event::new();
+    ev.set();
     let data = payload(32, 41);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let t0 = Instant::now();
@@ -1043,6 +1055,11 @@ fn netns_silent_timeout_async() {
             500,
         )
     };
+    assert_eq!(
+        ev.wait(0),
+        WAIT_TIMEOUT,
+        "the event is reset when the send starts"
+    );
     assert_eq!(
         ev.wait(3000),
         WAIT_OBJECT_0,

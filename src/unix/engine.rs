@@ -709,6 +709,11 @@ pub(crate) unsafe fn submit(
     // Send from the copy (the caller's buffers may overlap the reply).
     // SAFETY: ACTIVE under the lock.
     let copy = unsafe { rec(i) };
+    // The request starts: its event is unsignalled until it completes (as
+    // Windows and Wine do, even if the caller left it signalled).
+    if let Some(e) = &copy.notify.event {
+        e.reset();
+    }
     let req = Request {
         payload: copy.payload(),
         ..*r

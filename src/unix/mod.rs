@@ -26,6 +26,7 @@
 //!   (same writer), `IcmpParseReplies` then gives the count (1 in
 //!   `Reserved`, or 0 with `Status` as the last error, e.g. a timeout's
 //!   `IP_REQ_TIMED_OUT`), the `IO_STATUS_BLOCK` holds {0, bytes written},
+//!   the event is reset when the request starts (as Windows and Wine do),
 //!   the event is signalled, the APC is queued to the issuing thread (run by
 //!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
 //!   (one completion thread per process, started on first use; shared
