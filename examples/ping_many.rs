@@ -28,7 +28,8 @@
 //!   `IcmpParseReplies` (destructive: once) and the crate's bounds-checked
 //!   helper;
 //! - at most [`MAX_IN_FLIGHT`] requests are in flight: Wine 8.0 serves 256
-//!   echoes at a time per Wine session and completes the 257th at once with
+//!   echoes at a time per Wine session (shared by all its processes) and
+//!   completes the 257th at once with
 //!   `STATUS_NO_MEMORY` (its reply buffer untouched) although the send said
 //!   `ERROR_IO_PENDING`. A request that fails for lack of resources (that
 //!   status, or a send refused with `ERROR_NOT_ENOUGH_MEMORY` /
@@ -355,10 +356,11 @@ mod many {
     /// in flight (the NTSTATUS in the APC's `IO_STATUS_BLOCK`).
     const STATUS_NO_MEMORY: i32 = 0xC000_0017_u32 as i32;
 
-    /// One request in flight. Boxed: the API writes into `buf` and the APC
-    /// reads `done` through pointers taken at the send, so neither may move
+    /// One request in flight. Boxed: the APC writes `done` through the
+    /// pointer given as `ApcContext` at the send, so the slot must not move
     /// until the APC ran (a `Vec<Box<Slot>>` may reallocate, the boxes'
-    /// contents do not move).
+    /// contents do not move). The API writes into `buf`'s heap allocation,
+    /// which never moves.
     struct Slot {
         /// Index of the target.
         target: usize,
@@ -384,7 +386,7 @@ mod many {
             .set(Some((unsafe { iosb.Anonymous.Status }, iosb.Information)));
     }
 
-    /// An ICMP handle of one family, opened on first use; `Err` keeps the
+    /// An ICMP handle of one family, opened on first use; `Failed` keeps the
     /// error of a failed open (each request of that family fails with it).
     enum Handle {
         Unopened,
@@ -392,6 +394,7 @@ mod many {
         Failed(u32),
     }
 
+    /// The open handles, the request payload, and the requests in flight.
     pub struct Pinger {
         v4: Handle,
         v6: Handle,

@@ -699,11 +699,11 @@ fn async_request_data_is_copied_at_call_time() {
     buf.assert_guard_intact();
 }
 
-/// IcmpCloseHandle with requests in flight. Windows cancels a closed
-/// handle's I/O and Wine's nsiproxy has a cancel path (STATUS_CANCELLED,
-/// no reply written); the Unix backend's handles are stateless, so
-/// closing one leaves its requests running: each completes exactly once
-/// (reply written, event signalled), and nothing is written after that.
+/// IcmpCloseHandle with requests in flight (loopback: they complete at
+/// once): the Unix backend's handles are stateless, so closing one leaves
+/// its requests running, as Wine 8.0 does (`netns_silent_close_in_flight`
+/// in tests/echo.rs); each completes exactly once (reply written, event
+/// signalled), and nothing is written after that.
 #[test]
 fn close_handle_with_requests_in_flight() {
     // SAFETY: no preconditions.

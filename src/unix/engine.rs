@@ -485,60 +485,19 @@ fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
     }
     #[cfg(not(target_os = "linux"))]
     sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
-    let (level, ttl_name, tos_name) = if v6 {
-        (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_UNICAST_HOPS,
-            libc::IPV6_TCLASS,
-        )
-    } else {
-        (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-    };
+    let (level, ttl_name, tos_name) = sock::ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
-    let _ = raw_ident;
-    if v6 {
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                sock::setsockopt_int(f, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
-            }
-            Kind::Raw => {
-                let mut flt = [u32::MAX; 8];
-                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
-                    flt[usize::from(t >> 5)] &= !(1 << (t & 31));
-                }
-                sock::setsockopt_bytes(
-                    f,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    flt.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
-                sock::attach_reply_filter(f, true, raw_ident, None);
-            }
-        }
-    } else {
-        #[cfg(target_os = "linux")]
-        {
-            use libc::IPPROTO_IP as L;
-            sock::setsockopt_int(f, L, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_DONT);
-            match kind {
-                Kind::Dgram => {
-                    sock::setsockopt_int(f, L, libc::IP_RECVERR, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVTTL, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVTOS, 1);
-                    sock::setsockopt_int(f, L, libc::IP_RECVOPTS, 1);
-                }
-                Kind::Raw => {
-                    let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
-                    let mask = !pass;
-                    sock::setsockopt_bytes(f, 255, 1, (&mask as *const u32).cast(), 4);
-                    sock::attach_reply_filter(f, false, raw_ident, None);
-                }
-            }
-        }
+    #[cfg(target_os = "linux")]
+    if !v6 {
+        sock::setsockopt_int(
+            f,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_DONT,
+        );
     }
+    sock::receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
         kind,
@@ -584,15 +543,7 @@ fn socket_for(st: &mut State, d: &Desc) -> Result<usize, u32> {
 fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
     let f = Fd(s.fd);
     let res = (|| {
-        let (level, ttl_name, tos_name) = if s.v6 {
-            (
-                libc::IPPROTO_IPV6,
-                libc::IPV6_UNICAST_HOPS,
-                libc::IPV6_TCLASS,
-            )
-        } else {
-            (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-        };
+        let (level, ttl_name, tos_name) = sock::ttl_tos_names(s.v6);
         let ttl = if r.ttl == 0 {
             s.default_ttl
         } else {
@@ -680,87 +631,6 @@ fn pending_error(e: c_int) -> bool {
     )
 }
 
-#[repr(C, align(8))]
-struct Control([u8; 64]);
-
-/// Sends a request's echo on a shared socket; `Err(errno)`.
-fn send_echo(s: &Shared, r: &Request<'_>, ident: u16, seq: u16) -> Result<(), c_int> {
-    let kernel_ident = sock::kernel_ident(s.kind);
-    let request_type = if r.v6 {
-        reply::ICMP6_ECHO_REQUEST
-    } else {
-        reply::ICMP_ECHO
-    };
-    let header = reply::echo_header(request_type, ident, seq, r.payload, !r.v6 && !kernel_ident);
-    let (dst_sa, dst_len) = sock::sockaddr(r.v6, &r.dst, r.scope_id);
-    let mut iov = [
-        libc::iovec {
-            iov_base: header.as_ptr() as *mut c_void,
-            iov_len: header.len(),
-        },
-        libc::iovec {
-            iov_base: r.payload.as_ptr() as *mut c_void,
-            iov_len: r.payload.len(),
-        },
-    ];
-    // SAFETY: all-zero is a valid msghdr.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
-    msg.msg_namelen = dst_len;
-    msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
-    let mut control = Control([0; 64]);
-    #[cfg(target_os = "linux")]
-    if let Some(src) = r.src {
-        // The source address of this packet only (the socket is shared).
-        msg.msg_control = control.0.as_mut_ptr().cast();
-        // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
-        // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
-        unsafe {
-            if r.v6 {
-                let len = size_of::<libc::in6_pktinfo>() as u32;
-                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                (*c).cmsg_level = libc::IPPROTO_IPV6;
-                (*c).cmsg_type = libc::IPV6_PKTINFO;
-                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
-                let info = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: src },
-                    ipi6_ifindex: 0,
-                };
-                libc::CMSG_DATA(c)
-                    .cast::<libc::in6_pktinfo>()
-                    .write_unaligned(info);
-            } else {
-                let len = size_of::<libc::in_pktinfo>() as u32;
-                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                (*c).cmsg_level = libc::IPPROTO_IP;
-                (*c).cmsg_type = libc::IP_PKTINFO;
-                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
-                let a = libc::in_addr {
-                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
-                };
-                let info = libc::in_pktinfo {
-                    ipi_ifindex: 0,
-                    ipi_spec_dst: a,
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                libc::CMSG_DATA(c)
-                    .cast::<libc::in_pktinfo>()
-                    .write_unaligned(info);
-            }
-        }
-    }
-    let _ = &mut control;
-    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
-    if unsafe { libc::sendmsg(s.fd, &msg, 0) } < 0 {
-        Err(sock::errno())
-    } else {
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Submit
 // ---------------------------------------------------------------------------
@@ -839,6 +709,11 @@ pub(crate) unsafe fn submit(
     // Send from the copy (the caller's buffers may overlap the reply).
     // SAFETY: ACTIVE under the lock.
     let copy = unsafe { rec(i) };
+    // The request starts: its event is unsignalled until it completes (as
+    // Windows and Wine do, even if the caller left it signalled).
+    if let Some(e) = &copy.notify.event {
+        e.reset();
+    }
     let req = Request {
         payload: copy.payload(),
         ..*r
@@ -846,13 +721,13 @@ pub(crate) unsafe fn submit(
     let sent = apply_options(&mut st.socks[sidx], &req).and_then(|()| {
         let s = &st.socks[sidx];
         let ident = ident.unwrap_or(0);
-        send_echo(s, &req, ident, seq)
+        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
             .or_else(|e| {
                 // A shared socket reports an earlier request's ICMP error
                 // (IP_RECVERR's pending socket error) on its next send, once,
                 // without sending: send again. A second failure is ours.
                 if pending_error(e) {
-                    send_echo(s, &req, ident, seq)
+                    sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
                 } else {
                     Err(e)
                 }

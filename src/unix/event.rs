@@ -400,6 +400,12 @@ impl EventRef {
         acquire(&EVENTS, id).then(|| EventRef(id.index))
     }
 
+    /// Unsignals the event (a request starting, as the Windows I/O manager
+    /// clears an overlapped request's event).
+    pub(crate) fn reset(&self) {
+        EVENTS[self.0 as usize].raw().reset();
+    }
+
     /// Signals the event and drops the reference.
     pub(crate) fn signal(self) {
         EVENTS[self.0 as usize].raw().set();

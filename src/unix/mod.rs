@@ -26,6 +26,7 @@
 //!   (same writer), `IcmpParseReplies` then gives the count (1 in
 //!   `Reserved`, or 0 with `Status` as the last error, e.g. a timeout's
 //!   `IP_REQ_TIMED_OUT`), the `IO_STATUS_BLOCK` holds {0, bytes written},
+//!   the event is reset when the request starts (as Windows and Wine do),
 //!   the event is signalled, the APC is queued to the issuing thread (run by
 //!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
 //!   (one completion thread per process, started on first use; shared
@@ -33,8 +34,9 @@
 //!   descriptor readable while signalled, manual reset). Pitfalls: the
 //!   engine's sockets live in the network namespace of the thread that
 //!   first sends asynchronously; `IcmpCloseHandle` does not cancel requests
-//!   in flight (the handles are stateless): they complete normally, and
-//!   nothing is written to a buffer after its completion; a `fork` child
+//!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
+//!   they complete normally (reply or timeout, event, APC), and nothing is
+//!   written to a buffer after its completion; a `fork` child
 //!   starts a fresh engine (the parent's requests never complete there).
 //! - No heap: the echo path allocates nothing. The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
@@ -84,7 +86,10 @@ pub(crate) fn set_last_error(code: u32) {
 }
 
 /// Which kind of socket a handle's requests use.
+///
+/// `#[non_exhaustive]`: later versions may add kinds; match with a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SocketMode {
     /// Datagram (Linux ping socket; macOS unprivileged ICMP socket) first,
     /// raw socket if that is not permitted. The kind that worked is

@@ -340,11 +340,9 @@ fn drain(fd: &Fd) {
     }
 }
 
-/// Sets the request's socket options. `Err(status)` when the options are
-/// refused.
-fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
-    let _ = (kind, id, seq);
-    let (level, ttl_name, tos_name) = if r.v6 {
+/// The (level, TTL option, TOS option) of a family's sockets.
+pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
+    if v6 {
         (
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
@@ -352,7 +350,70 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         )
     } else {
         (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-    };
+    }
+}
+
+/// The receive side of a socket (Linux; elsewhere nothing to set): ping
+/// sockets queue ICMP errors (`IP_RECVERR`) and report the reply's TTL,
+/// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
+/// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
+/// replies with identifier `id` (and sequence `seq`, if given).
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+pub(crate) fn receive_setup(
+    fd: &Fd,
+    v6: bool,
+    kind: Kind,
+    id: u16,
+    seq: Option<u16>,
+    recv_opts: bool,
+) {
+    #[cfg(target_os = "linux")]
+    match (v6, kind) {
+        (true, Kind::Dgram) => {
+            setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
+        }
+        (true, Kind::Raw) => {
+            // ICMP6_FILTER: a set bit blocks the type. Pass errors and
+            // echo replies only.
+            let mut f = [u32::MAX; 8];
+            for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
+                f[usize::from(t >> 5)] &= !(1 << (t & 31));
+            }
+            setsockopt_bytes(
+                fd,
+                libc::IPPROTO_ICMPV6,
+                1,
+                f.as_ptr().cast(),
+                size_of::<[u32; 8]>(),
+            );
+            attach_reply_filter(fd, true, id, seq);
+        }
+        (false, Kind::Dgram) => {
+            use libc::IPPROTO_IP as L;
+            setsockopt_int(fd, L, libc::IP_RECVERR, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
+            if recv_opts {
+                setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
+            }
+        }
+        (false, Kind::Raw) => {
+            // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
+            // type. Pass echo reply, unreachable, quench, time exceeded,
+            // parameter problem.
+            let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+            let mask = !pass;
+            setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
+            attach_reply_filter(fd, false, id, seq);
+        }
+    }
+}
+
+/// Sets the request's socket options. `Err(status)` when the options are
+/// refused.
+fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
+    let _ = (kind, id, seq);
+    let (level, ttl_name, tos_name) = ttl_tos_names(r.v6);
     if r.ttl != 0 && !setsockopt_int(fd, level, ttl_name, r.ttl.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
@@ -364,28 +425,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         if r.df {
             setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IPV6_RECVERR, 1);
-            }
-            Kind::Raw => {
-                // ICMP6_FILTER: a set bit blocks the type. Pass errors and
-                // echo replies only.
-                let mut f = [u32::MAX; 8];
-                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
-                    f[usize::from(t >> 5)] &= !(1 << (t & 31));
-                }
-                setsockopt_bytes(
-                    fd,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    f.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
-                attach_reply_filter(fd, true, id, Some(seq));
-            }
-        }
+        receive_setup(fd, true, kind, id, Some(seq), false);
     } else {
         use libc::IPPROTO_IP as L;
         #[cfg(target_os = "linux")]
@@ -416,26 +456,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                 return Err(IP_BAD_OPTION);
             }
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IP_RECVERR, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
-                if !r.options.is_empty() {
-                    setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
-                }
-            }
-            Kind::Raw => {
-                // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
-                // type. Pass echo reply, unreachable, quench, time exceeded,
-                // parameter problem.
-                let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
-                let mask = !pass;
-                setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
-                attach_reply_filter(fd, false, id, Some(seq));
-            }
-        }
+        receive_setup(fd, false, kind, id, Some(seq), !r.options.is_empty());
     }
     if let Some(src) = r.src {
         let (sa, len) = sockaddr(r.v6, &src, if r.v6 { r.scope_id } else { 0 });
@@ -692,6 +713,98 @@ pub(crate) fn classify<'a>(
     Some((reply::classify4(p.payload, p.src, e), h))
 }
 
+#[repr(C, align(8))]
+struct SendControl([u8; 64]);
+
+/// Sends a request's echo request (identifier `ident` unless the kernel
+/// sets it, sequence `seq`) on `fd` in one `sendmsg`, from the caller's
+/// data (no copy); `Err(errno)`. With `pktinfo` (Linux), the request's
+/// source address travels in an `IP_PKTINFO` / `IPV6_PKTINFO` control
+/// message (a socket shared by many requests cannot bind to it).
+pub(crate) fn send_echo(
+    fd: c_int,
+    kind: Kind,
+    r: &Request<'_>,
+    ident: u16,
+    seq: u16,
+    pktinfo: bool,
+) -> Result<(), c_int> {
+    let kernel_ident = kernel_ident(kind);
+    let request_type = if r.v6 {
+        reply::ICMP6_ECHO_REQUEST
+    } else {
+        reply::ICMP_ECHO
+    };
+    let header = reply::echo_header(request_type, ident, seq, r.payload, !r.v6 && !kernel_ident);
+    let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
+    let mut iov = [
+        libc::iovec {
+            iov_base: header.as_ptr() as *mut c_void,
+            iov_len: header.len(),
+        },
+        libc::iovec {
+            iov_base: r.payload.as_ptr() as *mut c_void,
+            iov_len: r.payload.len(),
+        },
+    ];
+    // SAFETY: all-zero is a valid msghdr.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
+    msg.msg_namelen = dst_len;
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
+    let mut control = SendControl([0; 64]);
+    #[cfg(target_os = "linux")]
+    if let Some(src) = r.src.filter(|_| pktinfo) {
+        // The source address of this packet only (the socket is shared).
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
+        // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
+        unsafe {
+            if r.v6 {
+                let len = size_of::<libc::in6_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IPV6;
+                (*c).cmsg_type = libc::IPV6_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr { s6_addr: src },
+                    ipi6_ifindex: 0,
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in6_pktinfo>()
+                    .write_unaligned(info);
+            } else {
+                let len = size_of::<libc::in_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IP;
+                (*c).cmsg_type = libc::IP_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let a = libc::in_addr {
+                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
+                };
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: a,
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in_pktinfo>()
+                    .write_unaligned(info);
+            }
+        }
+    }
+    let _ = (&mut control, pktinfo);
+    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
+    if unsafe { libc::sendmsg(fd, &msg, 0) } < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// Sends one echo on `fd` and waits for its reply or error, at most
 /// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
 /// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
@@ -716,33 +829,8 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
     if !kernel_ident {
         drain(fd);
     }
-    let request_type = if r.v6 {
-        reply::ICMP6_ECHO_REQUEST
-    } else {
-        reply::ICMP_ECHO
-    };
-    let with_checksum = !r.v6 && !kernel_ident;
-    let header = reply::echo_header(request_type, id, seq, r.payload, with_checksum);
-    let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
-    let mut iov = [
-        libc::iovec {
-            iov_base: header.as_ptr() as *mut c_void,
-            iov_len: header.len(),
-        },
-        libc::iovec {
-            iov_base: r.payload.as_ptr() as *mut c_void,
-            iov_len: r.payload.len(),
-        },
-    ];
-    // SAFETY: all-zero is a valid msghdr.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&dst_sa as *const libc::sockaddr_storage) as *mut c_void;
-    msg.msg_namelen = dst_len;
-    msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
-    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
-    if unsafe { libc::sendmsg(fd.0, &msg, 0) } < 0 {
-        return Outcome::Fail(map_send_errno(errno(), r.df));
+    if let Err(e) = send_echo(fd.0, kind, r, id, seq, false) {
+        return Outcome::Fail(map_send_errno(e, r.df));
     }
     let t0 = now_ns();
     let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
