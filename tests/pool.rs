@@ -78,7 +78,6 @@ fn echo(h: HANDLE, dst: Ipv4Addr, data: &[u8]) {
 }
 
 #[test]
-#[ignore = "issue 11 item 1: the Unix backend opens a socket per synchronous request"]
 fn sequential_echoes_reuse_one_socket() {
     let _s = serial();
     let Some(m) = mode() else { return };
