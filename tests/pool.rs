@@ -26,8 +26,19 @@ const TIMEOUT_MS: u32 = 2000;
 /// One test at a time: they count the sockets of the process.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// The SERIAL lock, held until the test ends; the test thread's cached
+/// sockets are closed before it is released (the harness thread exits,
+/// closing them, only later: the next test would count them).
+struct Serial(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        icmp_sys::unix::forget_thread_sockets();
+    }
+}
+
+fn serial() -> Serial {
+    Serial(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// The inodes of the process's open sockets.

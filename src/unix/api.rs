@@ -7,19 +7,10 @@ use super::apc::ThreadRef;
 use super::engine;
 use super::event::EventRef;
 use super::sock::{self, Outcome, Request};
-use super::{Desc, create_handle, default_mode, desc, open, reply, set_last_error};
+use super::{create_handle, default_mode, desc, reply, set_last_error};
 use crate::ipexport::*;
 use core::ffi::c_void;
 use core::mem::size_of;
-
-/// Runs one request: opens its socket, echoes, closes (before the caller
-/// sets the last error).
-fn run(d: &Desc, r: &Request<'_>) -> Outcome {
-    match open(d) {
-        Ok((fd, kind)) => sock::echo(&fd, kind, r),
-        Err(code) => Outcome::Fail(code),
-    }
-}
 
 /// The caller's options, checked: (ttl, tos, df, options) or the error.
 ///
@@ -220,7 +211,7 @@ unsafe fn send(
             Err(code) => fail(code),
         };
     }
-    let outcome = run(d, &r);
+    let outcome = super::cache::run(d, &r);
     // SAFETY: reply is writable for reply_size bytes (caller's contract).
     let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
     match write_result(&mut out, v6, outcome, route.scope_id, payload) {
