@@ -30,6 +30,9 @@
 //!   they idle out; call [`forget_thread`] (public as
 //!   `unix::forget_thread_sockets`) after the change.
 //!
+//! - **Re-entry**: a synchronous send from a signal handler that
+//!   interrupted one of the thread's sends uses a socket of its own.
+//!
 //! Memory: one `malloc` per thread (its cache), on its first synchronous
 //! request; nothing per echo.
 
@@ -40,7 +43,7 @@ use crate::ipexport::*;
 use core::cell::UnsafeCell;
 use core::mem::{ManuallyDrop, size_of};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering, compiler_fence};
 use libc::c_void;
 
 /// A cached socket unused for this long (2 s) is closed at its thread's
@@ -74,6 +77,9 @@ const EMPTY: Entry = Entry {
 /// the fork child).
 struct Cache {
     entries: [Entry; 4],
+    /// A request of this thread is using the cache (a signal handler that
+    /// sends synchronously meanwhile gets a socket of its own).
+    busy: AtomicBool,
     prev: *mut Cache,
     next: *mut Cache,
 }
@@ -245,14 +251,12 @@ unsafe extern "C" fn destroy(p: *mut c_void) {
 
 /// The calling thread's cache (created on first use), or `None` if it
 /// cannot be (no key, no memory).
-fn this_thread() -> Option<&'static mut Cache> {
+fn this_thread() -> Option<*mut Cache> {
     let k = key()?;
     // SAFETY: a valid key.
     let p = unsafe { libc::pthread_getspecific(k) }.cast::<Cache>();
     if !p.is_null() {
-        // SAFETY: this thread's cache; used by this thread only (the fork
-        // child's handler runs when no other code does).
-        return Some(unsafe { &mut *p });
+        return Some(p);
     }
     // SAFETY: plain malloc.
     let c = unsafe { libc::malloc(size_of::<Cache>()) }.cast::<Cache>();
@@ -265,6 +269,7 @@ fn this_thread() -> Option<&'static mut Cache> {
         let head = *REGISTRY.head.get();
         c.write(Cache {
             entries: [EMPTY; 4],
+            busy: AtomicBool::new(false),
             prev: ptr::null_mut(),
             next: head,
         });
@@ -280,8 +285,7 @@ fn this_thread() -> Option<&'static mut Cache> {
         unsafe { destroy(c.cast()) };
         return None;
     }
-    // SAFETY: as above.
-    Some(unsafe { &mut *c })
+    Some(c)
 }
 
 /// Closes the calling thread's cached sockets (after it changed network
@@ -292,11 +296,20 @@ pub(crate) fn forget_thread() {
     };
     // SAFETY: a valid key.
     let p = unsafe { libc::pthread_getspecific(k as libc::pthread_key_t) }.cast::<Cache>();
-    if !p.is_null() {
-        // SAFETY: this thread's cache.
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: this thread's cache, as in `run`.
+    let busy = unsafe { &(*p).busy };
+    // From a signal handler that interrupted a send: nothing closed.
+    if !busy.swap(true, Ordering::Relaxed) {
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: as in `run`.
         for e in unsafe { &mut (*p).entries } {
             close(e);
         }
+        compiler_fence(Ordering::SeqCst);
+        busy.store(false, Ordering::Relaxed);
     }
 }
 
@@ -323,13 +336,32 @@ pub(crate) fn run(d: &Desc, r: &Request<'_>) -> Outcome {
     let Some(c) = this_thread() else {
         return uncached(d, r);
     };
+    // SAFETY: this thread's cache (only this thread and, between its
+    // instructions, its signal handlers use it; the fork child's handler
+    // runs when no other code does). `busy` is only used shared; the
+    // entries are borrowed mutably by one request at a time (the one that
+    // set `busy`).
+    let busy = unsafe { &(*c).busy };
+    if busy.swap(true, Ordering::Relaxed) {
+        return uncached(d, r);
+    }
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: as above; a field disjoint from `busy`.
+    let out = run_on(unsafe { &mut (*c).entries }, d, r);
+    compiler_fence(Ordering::SeqCst);
+    busy.store(false, Ordering::Relaxed);
+    out
+}
+
+/// [`run`] on the thread's cached sockets `c` (its cache marked busy).
+fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
     let now = sock::now_ns();
-    for e in &mut c.entries {
+    for e in c.iter_mut() {
         if e.s.fd >= 0 && now.saturating_sub(e.last_used) > IDLE_NS {
             close(e);
         }
     }
-    let have = |c: &Cache, kind| c.entries[index(d.v6, kind)].s.fd >= 0;
+    let have = |c: &[Entry; 4], kind| c[index(d.v6, kind)].s.fd >= 0;
     let kind = match d.mode {
         SocketMode::Datagram => Kind::Dgram,
         SocketMode::Raw => Kind::Raw,
@@ -341,7 +373,7 @@ pub(crate) fn run(d: &Desc, r: &Request<'_>) -> Outcome {
             Err(code) => return Outcome::Fail(code),
         },
     };
-    let e = &mut c.entries[index(d.v6, kind)];
+    let e = &mut c[index(d.v6, kind)];
     if e.s.fd < 0 {
         let ident = if sock::kernel_ident(kind) {
             0
