@@ -730,8 +730,25 @@ fn ipv6_echo() {
     let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
     // SAFETY: the buffer the call filled.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
+    // An all-zero source (family 0: what `SOCKADDR_IN6::default()` gives,
+    // and what ported crates pass) means "unspecified", as `::` does.
+    let mut buf0 = Guarded::new(helper::reply6_buffer_size(32));
+    let zero_src = SOCKADDR_IN6::default();
+    let (n0, err0) = send6(h, &zero_src, &dst, Some(&data), &mut buf0, TIMEOUT_MS);
     // SAFETY: valid handle, closed once.
     assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    assert_eq!(
+        n0,
+        1,
+        "Icmp6SendEcho2 with SOCKADDR_IN6::default() as source: error {}",
+        status_text(err0)
+    );
+    assert_eq!(
+        helper::Reply6::new(buf0.reply_bytes(), 32)
+            .expect("room")
+            .data,
+        &data[..]
+    );
     assert_eq!(n, 1, "Icmp6SendEcho2 to ::1: error {}", status_text(err));
     assert_eq!(parsed, 1, "Icmp6ParseReplies");
     let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");

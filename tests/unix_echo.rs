@@ -590,3 +590,168 @@ fn error_statuses_raw_in_netns() {
         check_errors(SocketMode::Raw)
     });
 }
+
+// ---------------------------------------------------------------------------
+// Soundness: defined bytes, overlapping request data (issue 8, items 1 and 2)
+// ---------------------------------------------------------------------------
+
+/// The padding bytes of `ICMP_ECHO_REPLY` (64-bit: 28..32, inside
+/// `Options`) and of `ICMPV6_ECHO_REPLY` (26..28, after the packed
+/// address); empty ranges where the layout has none.
+fn padding4() -> core::ops::Range<usize> {
+    let o = core::mem::offset_of!(ICMP_ECHO_REPLY, Options);
+    o + 4..o + core::mem::offset_of!(IP_OPTION_INFORMATION, OptionsData)
+}
+fn padding6() -> core::ops::Range<usize> {
+    size_of::<IPV6_ADDRESS_EX>()..core::mem::offset_of!(ICMPV6_ECHO_REPLY, Status)
+}
+
+/// Every byte the backend writes is defined: the structures' padding is
+/// zeroed, not copied from the stack (the buffer starts as [`FILL`], so a
+/// byte left alone or copied from elsewhere shows). Echo replies and the
+/// status-only `reply[0]` of a failed call (a source address the host does
+/// not have: the bind fails, nothing is sent), IPv4 and IPv6.
+#[test]
+fn reply_padding_is_zeroed() {
+    if cfg!(target_pointer_width = "64") {
+        assert_eq!(padding4(), 28..32);
+        assert_eq!(padding6(), 26..28);
+    }
+    let h = open4(None);
+    let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        println!("SKIPPED reply_padding_is_zeroed: no ICMP permission");
+        return;
+    }
+    assert_reply4(n, err, &buf, LO, b"pad");
+    assert!(
+        buf.all()[padding4()].iter().all(|&b| b == 0),
+        "ICMP_ECHO_REPLY padding {:?}: {:02x?}",
+        padding4(),
+        &buf.all()[padding4()]
+    );
+    // A failed call's status-only reply[0].
+    let mut buf = Guarded::new(S4 + 3);
+    // SAFETY: valid arguments; the source is a documentation address the
+    // host does not have (bind fails, nothing is sent).
+    let n = unsafe {
+        IcmpSendEcho2Ex(
+            h.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            helper::ipaddr(Ipv4Addr::new(192, 0, 2, 1)),
+            helper::ipaddr(LO),
+            b"pad".as_ptr().cast(),
+            3,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (0, IP_GENERAL_FAILURE));
+    assert_eq!(buf.first_reply().status(), IP_GENERAL_FAILURE);
+    assert!(buf.all()[padding4()].iter().all(|&b| b == 0));
+
+    // IPv6: an echo, then a status-only reply (non-local source).
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        println!(
+            "SKIPPED reply_padding_is_zeroed (IPv6 part): error {}",
+            last_error()
+        );
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
+    assert!(
+        buf.all()[padding6()].iter().all(|&b| b == 0),
+        "ICMPV6_ECHO_REPLY padding {:?}: {:02x?}",
+        padding6(),
+        &buf.all()[padding6()]
+    );
+    let foreign = helper::sockaddr_in6("2001:db8::1".parse().unwrap(), 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &foreign, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (0, IP_GENERAL_FAILURE));
+    assert!(buf.all()[padding6()].iter().all(|&b| b == 0));
+}
+
+/// `RequestData` may lie inside `ReplyBuffer`: Windows copies the request
+/// when the call starts, so echoing a reply's data from the same buffer is
+/// legal. Three placements: exactly where the reply data goes, overlapping
+/// the structure and the data, and inside the structure only.
+#[test]
+fn request_data_inside_reply_buffer() {
+    let h = open4(None);
+    let data = payload(32, 77);
+    let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        println!("SKIPPED request_data_inside_reply_buffer: no ICMP permission");
+        return;
+    }
+    assert_eq!((n, err), (1, 0));
+    for at in [S4, S4 - 20, 0] {
+        // The request: 32 bytes at `at`, planted there.
+        buf.all_mut()[at..at + 32].copy_from_slice(&data);
+        let base = buf.ptr().cast::<u8>();
+        // SAFETY: request and reply ranges lie inside the buffer; the call
+        // is synchronous.
+        let n = unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                base.add(at).cast(),
+                32,
+                ptr::null(),
+                base.cast(),
+                (S4 + 64) as u32,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (1, 0), "request data at {at}");
+        let r = buf.first_reply();
+        assert_eq!(r.data, &data[..], "echoed data, request at {at}");
+        buf.assert_guard_intact();
+    }
+    // IPv6: the request data exactly where the reply data goes.
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        println!(
+            "SKIPPED request_data_inside_reply_buffer (IPv6 part): error {}",
+            last_error()
+        );
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let mut buf = Guarded::new(S6 + 32);
+    buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
+    let base = buf.ptr().cast::<u8>();
+    // SAFETY: as above.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h6.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            ptr::null(),
+            &dst,
+            base.add(S6).cast(),
+            32,
+            ptr::null(),
+            base.cast(),
+            (S6 + 32) as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (1, 0));
+    assert_eq!(Reply6::new(buf.reply_bytes(), 32).unwrap().data, &data[..]);
+}
