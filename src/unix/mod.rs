@@ -30,11 +30,31 @@
 //! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
 
 pub(crate) mod api;
-// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
-// covered by semver: exposed for the fuzz and property harnesses.
+// The pure packet → reply-buffer conversion (no syscalls). Private: only the
+// fuzz harness (`fuzz/run`, which builds with `--cfg icmp_sys_fuzz`, declared
+// in build.rs) sees it as `icmp_sys::unix::reply`; no dependent can use it
+// (the doctest below proves it).
+#[cfg(icmp_sys_fuzz)]
 #[doc(hidden)]
 pub mod reply;
+#[cfg(not(icmp_sys_fuzz))]
+#[allow(dead_code)] // what only the fuzz harness calls
+mod reply;
 mod sock;
+
+/// Without `--cfg icmp_sys_fuzz` the reply conversion is private:
+///
+/// ```compile_fail,E0603
+/// use icmp_sys::unix::reply::OutBuf;
+/// ```
+///
+/// while the module's public items are reachable:
+///
+/// ```
+/// use icmp_sys::unix::SocketMode;
+/// ```
+#[cfg(doctest)]
+pub struct ReplyIsPrivate;
 
 use crate::ipexport::*;
 use core::mem::size_of;

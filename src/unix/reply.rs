@@ -14,7 +14,9 @@
 //! - [`OutBuf`], [`write_reply4`], [`write_reply6`], [`write_status4`],
 //!   [`write_status6`]: the reply-buffer writers, bounds-checked.
 //!
-//! Not part of the stable API: exposed (hidden) only for the fuzz harness.
+//! Not part of the API: private, except in the fuzz harness's builds
+//! (`--cfg icmp_sys_fuzz`, set by `fuzz/run`), where it is
+//! `icmp_sys::unix::reply`.
 
 use crate::ipexport::*;
 use core::marker::PhantomData;
