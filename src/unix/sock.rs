@@ -18,7 +18,7 @@ use super::reply::QueuedError;
 use super::reply::{self, Classified, Expect};
 use crate::ipexport::*;
 use core::mem::{MaybeUninit, size_of, zeroed};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use libc::{c_int, c_void, socklen_t};
 
 /// The kind of ICMP socket.
@@ -175,20 +175,38 @@ fn now_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
-/// The next (identifier, sequence) for our own identifiers: a process-wide
-/// counter (sequence = low 16 bits) mixed with the process id, so two
-/// requests in flight never share both.
+/// The next (identifier, sequence) for our own identifiers (raw sockets,
+/// macOS): sequence = a process-wide counter's low 16 bits, identifier =
+/// this process's base + the counter's high bits, so two requests of one
+/// process never share both within 2^32 requests.
+///
+/// The base is derived from the process id (an odd multiple: distinct pids
+/// modulo 2^16 get distinct, far-apart bases) and derived again when the pid
+/// changes, i.e. in a child after `fork`, which inherits the counter: a
+/// parent and its child never put the same pair on the wire (the child's
+/// base also differs from the parent's when their pids agree modulo 2^16).
 fn next_id_seq() -> (u16, u16) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    static PID: AtomicU32 = AtomicU32::new(0);
+    /// `pid << 16 | base` of the process that derived its base; 0 before the
+    /// first request.
+    static BASE: AtomicU64 = AtomicU64::new(0);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    let cur = BASE.load(Ordering::Relaxed);
+    let base = if cur != 0 && (cur >> 16) as u32 == pid {
+        cur as u16
+    } else {
+        // The first request of this process, or the first since a fork.
+        // Threads racing here compute the same value.
+        let mut base = (pid as u16).wrapping_mul(0x9e37);
+        if cur != 0 && base == cur as u16 {
+            base ^= 0x8000;
+        }
+        BASE.store((u64::from(pid) << 16) | u64::from(base), Ordering::Relaxed);
+        base
+    };
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut pid = PID.load(Ordering::Relaxed);
-    if pid == 0 {
-        // SAFETY: getpid has no preconditions.
-        pid = unsafe { libc::getpid() } as u32 | 0x8000_0000;
-        PID.store(pid, Ordering::Relaxed);
-    }
-    (((n >> 16) as u16).wrapping_add(pid as u16), n as u16)
+    (base.wrapping_add((n >> 16) as u16), n as u16)
 }
 
 fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage, socklen_t) {
