@@ -179,6 +179,66 @@ fn host_default_ttl() -> u8 {
         .unwrap_or_else(|e| panic!("{path}: {s:?}: {e}"))
 }
 
+/// What a successful call does to the last error. Windows defines it only
+/// for a failure (a return of 0), and documents nothing for success; the
+/// behaviour oracle is Wine 8.0, observed by this test under `.ci/wine`:
+/// `IcmpCreateFile` and a successful `IcmpSendEcho` set 0,
+/// `IcmpParseReplies` (returning a stored count) and `IcmpCloseHandle`
+/// leave the value set before the call. The Unix backend does the same.
+#[test]
+fn last_error_after_successful_calls() {
+    const MARK: u32 = 0x0bad_f00d;
+    let backend = Backend::detect();
+    let data = payload(16, 8);
+    let mut buf = Guarded::new(helper::reply_buffer_size(16));
+    let mut seen = Vec::new();
+    common::set_last_error(MARK);
+    // SAFETY: no preconditions.
+    let h = unsafe { IcmpCreateFile() };
+    seen.push(("IcmpCreateFile", last_error()));
+    assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
+    common::set_last_error(MARK);
+    // SAFETY: data and buf outlive the synchronous call; sizes match.
+    let n = unsafe {
+        IcmpSendEcho(
+            h,
+            LOOPBACK,
+            data.as_ptr().cast(),
+            16,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    let err = last_error();
+    assert_eq!(
+        n,
+        1,
+        "IcmpSendEcho to 127.0.0.1: error {}",
+        status_text(err)
+    );
+    seen.push(("IcmpSendEcho", err));
+    // A stored count (as an async completion leaves it): returned.
+    buf.all_mut()[14..16].copy_from_slice(&1u16.to_ne_bytes());
+    common::set_last_error(MARK);
+    // SAFETY: the buffer the call filled.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    seen.push(("IcmpParseReplies", last_error()));
+    common::set_last_error(MARK);
+    // SAFETY: valid handle, closed once.
+    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    seen.push(("IcmpCloseHandle", last_error()));
+    println!("{backend:?}: last error after success (set to {MARK:#x} before): {seen:x?}");
+    let want = [
+        ("IcmpCreateFile", 0),
+        ("IcmpSendEcho", 0),
+        ("IcmpParseReplies", MARK),
+        ("IcmpCloseHandle", MARK),
+    ];
+    assert_eq!(seen, want, "last error after successful calls");
+}
+
 #[test]
 fn request_options_ttl_tos() {
     let icmp = Icmp::open();

@@ -298,15 +298,18 @@ fn is_async(event: HANDLE, apc: PIO_APC_ROUTINE) -> bool {
     !event.is_null() || apc.is_some()
 }
 
-/// See [`crate::icmpapi::IcmpCreateFile`].
+/// See [`crate::icmpapi::IcmpCreateFile`]. Success sets the last error to 0,
+/// as Wine 8.0 does (`last_error_after_successful_calls` in tests/echo.rs).
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
 pub unsafe extern "system" fn IcmpCreateFile() -> HANDLE {
+    set_last_error(0);
     create_handle(false, default_mode())
 }
 
-/// See [`crate::icmpapi::Icmp6CreateFile`].
+/// See [`crate::icmpapi::Icmp6CreateFile`]. Success sets the last error to
+/// 0, as [`IcmpCreateFile`].
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
@@ -315,6 +318,7 @@ pub unsafe extern "system" fn Icmp6CreateFile() -> HANDLE {
         set_last_error(ERROR_NOT_SUPPORTED);
         return INVALID_HANDLE_VALUE;
     }
+    set_last_error(0);
     create_handle(true, default_mode())
 }
 

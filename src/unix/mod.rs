@@ -16,7 +16,10 @@
 //! - **Last error**: Windows error codes are stored in the thread's `errno`
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
-//!   call, before any other libc call.
+//!   call, before any other libc call. After a success it is what Wine 8.0
+//!   leaves (Windows documents nothing): 0 after `Icmp[6]CreateFile` and a
+//!   send, untouched after `IcmpCloseHandle` and a `*ParseReplies` that
+//!   returns a reply.
 //! - **Synchronous only**: an `Event` or `ApcRoutine` cannot be honoured;
 //!   such a call returns 0 with [`ERROR_NOT_SUPPORTED`] without sending.
 //! - No heap: the echo path allocates nothing. The receive buffer is on the
