@@ -572,7 +572,7 @@ fn reply_padding_is_zeroed() {
     let h = open4(None);
     let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED reply_padding_is_zeroed: no ICMP permission");
+        common::skip("reply_padding_is_zeroed", "no ICMP permission");
         return;
     }
     assert_reply4(n, err, &buf, LO, b"pad");
@@ -610,10 +610,8 @@ fn reply_padding_is_zeroed() {
     // SAFETY: no preconditions.
     let h6 = unsafe { Icmp6CreateFile() };
     if h6 == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED reply_padding_is_zeroed (IPv6 part): error {}",
-            last_error()
-        );
+        let err = last_error();
+        common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
         return;
     }
     let h6 = Handle(h6);
@@ -645,7 +643,7 @@ fn request_data_inside_reply_buffer() {
     let data = payload(32, 77);
     let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED request_data_inside_reply_buffer: no ICMP permission");
+        common::skip("request_data_inside_reply_buffer", "no ICMP permission");
         return;
     }
     assert_eq!((n, err), (1, 0));
@@ -676,10 +674,9 @@ fn request_data_inside_reply_buffer() {
     // SAFETY: no preconditions.
     let h6 = unsafe { Icmp6CreateFile() };
     if h6 == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED request_data_inside_reply_buffer (IPv6 part): error {}",
-            last_error()
-        );
+        let err = last_error();
+        let reason = format!("no IPv6 (error {err})");
+        common::skip("request_data_inside_reply_buffer", &reason);
         return;
     }
     let h6 = Handle(h6);
@@ -790,7 +787,7 @@ fn marker_observer(marker: u32) -> libc::c_int {
 #[test]
 fn fork_never_repeats_id_seq() {
     if !is_root() {
-        println!("SKIPPED fork_never_repeats_id_seq: raw sockets need root");
+        common::skip("fork_never_repeats_id_seq", "raw sockets need root");
         return;
     }
     const K: usize = 4;
