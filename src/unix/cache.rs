@@ -18,8 +18,8 @@
 //!   from the socket's current ones; a request without them gets the
 //!   socket's defaults back (the engine's `apply_options`). The receive
 //!   side (`IP_RECVERR`, filters) is set once, at open (`open_shared`).
-//!   A source address travels per packet (`IP_PKTINFO`, Linux); elsewhere a
-//!   request with a source address uses a socket of its own, bound to it.
+//!   A request with a source address uses a socket of its own, bound to
+//!   it (opened and closed by the request, as every request did before).
 //! - **Bounded and shrinking**: at most 4 sockets per thread; closed at
 //!   thread exit (a `pthread` key's destructor), and a socket unused for
 //!   [`IDLE_NS`] is closed at the thread's next request.
@@ -329,8 +329,11 @@ fn uncached(d: &Desc, r: &Request<'_>) -> Outcome {
 /// Runs one synchronous request on the calling thread's cached socket for
 /// handle `d` (opened if needed).
 pub(crate) fn run(d: &Desc, r: &Request<'_>) -> Outcome {
-    // Elsewhere than Linux, a source address needs a socket bound to it.
-    if !cfg!(target_os = "linux") && r.src.is_some() {
+    // A source address: a socket bound to it, as before the cache (a
+    // source the host does not have fails at bind with IP_GENERAL_FAILURE;
+    // IP_PKTINFO would fail at send with another error, and not on
+    // macOS/FreeBSD).
+    if r.src.is_some() {
         return uncached(d, r);
     }
     let Some(c) = this_thread() else {
@@ -415,11 +418,11 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
         // host's ICMP errors between requests).
         sock::drain(&fd);
     }
-    let sent = sock::send_echo(fd.0, kind, r, ident, seq, true).or_else(|err| {
+    let sent = sock::send_echo(fd.0, kind, r, ident, seq, false).or_else(|err| {
         // An earlier request's ICMP error is reported once by the next
         // send, without sending: send again. A second failure is ours.
         if engine::pending_error(err) {
-            sock::send_echo(fd.0, kind, r, ident, seq, true)
+            sock::send_echo(fd.0, kind, r, ident, seq, false)
         } else {
             Err(err)
         }
