@@ -486,6 +486,17 @@ struct Notify {
     ctx: *const c_void,
 }
 
+impl Notify {
+    /// An event only.
+    fn event(event: HANDLE) -> Self {
+        Self {
+            event,
+            apc: None,
+            ctx: ptr::null(),
+        }
+    }
+}
+
 /// Starts an asynchronous echo with IcmpSendEcho2 or IcmpSendEcho2Ex (source
 /// 127.0.0.1, or none for IcmpSendEcho2) with `opts`, and checks that it is
 /// pending: 0 with ERROR_IO_PENDING, on every backend.
@@ -581,11 +592,7 @@ fn async_with_event(ex: bool) {
         start_async(
             ex,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1044,11 +1051,7 @@ fn netns_silent_timeout_async() {
         start_async(
             false,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1161,11 +1164,7 @@ fn netns_silent_in_flight_limit() {
         start_async(
             false,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1196,11 +1195,7 @@ fn netns_silent_close_in_flight() {
         start_async(
             false,
             h,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1424,11 +1419,7 @@ fn netns_router_errors_async() {
             start_async_with(
                 false,
                 icmp.0,
-                Notify {
-                    event: ev.0,
-                    apc: None,
-                    ctx: ptr::null(),
-                },
+                Notify::event(ev.0),
                 helper::ipaddr(dst),
                 &data,
                 Some(&opts),

@@ -1004,23 +1004,7 @@ fn read_socket<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8;
         let taken = match_and_take(sidx, key, |r, e| {
             let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
             let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
-            match c {
-                reply::Classified::Reply(_) => Some(Outcome::Echo {
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                    tos: h.tos,
-                    options: h.options,
-                    options_len: h.options_len,
-                }),
-                reply::Classified::Error(status) => Some(Outcome::Error {
-                    status,
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                }),
-                reply::Classified::Ignore => None,
-            }
+            sock::outcome(c, &h, rtt)
         });
         if let Some((i, outcome)) = taken {
             complete(i, outcome);
