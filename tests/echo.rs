@@ -897,10 +897,20 @@ fn concurrent_echoes_on_one_handle() {
     );
 }
 
-/// The number of threads of this process (Linux: /proc/self/task).
+/// The number of threads of this process (Linux: /proc/self/task), and how
+/// many of them are named `name`.
 #[cfg(target_os = "linux")]
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+fn thread_count(name: &str) -> (usize, usize) {
+    let tasks: Vec<_> = std::fs::read_dir("/proc/self/task")
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    let named = tasks
+        .iter()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count();
+    (tasks.len(), named)
 }
 
 /// 10 000 asynchronous echoes in flight at once on one handle, to 10 000
@@ -912,8 +922,6 @@ fn thread_count() -> usize {
 fn ten_thousand_in_flight_on_one_handle() {
     const N: usize = 10_000;
     let icmp = Icmp::open();
-    #[cfg(target_os = "linux")]
-    let threads_before = thread_count();
     let datas: Vec<Vec<u8>> = (0..N).map(|k| payload(32, 1000 + k as u32)).collect();
     let mut bufs: Vec<Guarded> = (0..N)
         .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
@@ -947,17 +955,16 @@ fn ten_thousand_in_flight_on_one_handle() {
     }
     let sent = t0.elapsed();
     println!("{N} sent in {sent:?}");
+    // One completion thread for the process, however many requests.
     #[cfg(target_os = "linux")]
     {
-        let threads = thread_count();
+        let name = icmp_sys::unix::testing::COMPLETION_THREAD_NAME;
+        let (threads, completion) = thread_count(name);
         println!(
-            "{} in flight then; threads: {threads_before} before, {threads} with them in flight",
+            "{} in flight then; {threads} threads in the process, {completion} named {name}",
             icmp_sys::unix::testing::in_flight()
         );
-        assert!(
-            threads <= threads_before + 1,
-            "a thread per request? {threads_before} -> {threads}"
-        );
+        assert_eq!(completion, 1, "completion threads");
     }
     // Every APC runs on this thread, in alertable waits only.
     let deadline = Instant::now() + Duration::from_secs(60);

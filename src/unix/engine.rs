@@ -841,7 +841,16 @@ pub(crate) fn discard_apc(i: u32) {
 // The completion thread
 // ---------------------------------------------------------------------------
 
+/// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
+#[cfg(target_os = "linux")]
+pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
+
 extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
+    // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
+    }
     // SAFETY: a full signal mask for this thread only.
     unsafe {
         let mut all: libc::sigset_t = zeroed();

@@ -286,4 +286,10 @@ pub mod testing {
     pub fn in_flight() -> usize {
         super::engine::in_flight()
     }
+    /// The name of the completion thread (Linux).
+    #[cfg(target_os = "linux")]
+    pub const COMPLETION_THREAD_NAME: &str = match super::engine::THREAD_NAME.to_str() {
+        Ok(s) => s,
+        Err(_) => "",
+    };
 }
