@@ -849,3 +849,56 @@ fn async_timeout_zero_loopback() {
     assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
     assert_eq!(buf.first_reply().data, &data[..]);
 }
+
+/// An async send goes out in the network namespace of the thread that
+/// makes it, as a synchronous one does: the engine keeps one shared socket
+/// per namespace. Here the host's loopback answers, a private namespace's
+/// (icmp_echo_ignore_all) does not: the send from there must time out.
+#[cfg(target_os = "linux")]
+#[test]
+fn async_uses_the_senders_network_namespace() {
+    let run = |timeout: u32, seed: u32| -> (u32, u32) {
+        let h = create_handle(false, SocketMode::Raw);
+        let ev = Ev::new();
+        let data = payload(32, seed);
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // SAFETY: the buffer outlives the completion (waited for below).
+        let n = unsafe {
+            IcmpSendEcho2(
+                h,
+                ev.0,
+                None,
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                32,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                timeout,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000), "event");
+        // SAFETY: the completed buffer.
+        let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        (n, if n == 0 { last_error() } else { 0 })
+    };
+    if !is_root() {
+        common::skip(
+            "async_uses_the_senders_network_namespace",
+            "raw sockets and unshare need root",
+        );
+        return;
+    }
+    assert_eq!(run(TIMEOUT_MS, 96), (1, 0), "host namespace");
+    let silent = in_netns(
+        "async_uses_the_senders_network_namespace",
+        "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all",
+        move || run(300, 97),
+    );
+    if let Some(r) = silent {
+        assert_eq!(r, (0, IP_REQ_TIMED_OUT), "private silent namespace");
+    }
+    assert_eq!(run(TIMEOUT_MS, 98), (1, 0), "host namespace again");
+}
