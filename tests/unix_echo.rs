@@ -1,14 +1,16 @@
 //! What only the Unix backend has: the tests of behaviour Windows does not
 //! define. The shared behaviour (echoes, buffer rules, argument errors,
-//! async refusal, IPv6 echo, concurrency, timeouts and ICMP errors in
-//! namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
+//! async sends with events and APCs, IPv6 echo, concurrency, timeouts and
+//! ICMP errors in namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
 //! natively too (`.ci/netns native`: raw and ping sockets, and as non-root).
 //!
 //! Here: socket-mode selection (`create_handle` with raw vs ping sockets),
 //! permission errors, IP options, the IPv4/IPv6 handle mix-ups, handle
 //! values that are never dereferenced, unaligned buffers, synthetic
-//! `IcmpParseReplies` buffers, local-only error paths and the no-heap
-//! counting allocator (a global allocator: its own test binary).
+//! `IcmpParseReplies` buffers, local-only error paths, the no-heap
+//! counting allocator (a global allocator: its own test binary), and the
+//! async engine's own rules (events, foreign Event handles, request copies,
+//! IcmpCloseHandle in flight, exited threads' APCs, fork, namespaces).
 //!
 //! Raw-socket tests need root (or `CAP_NET_RAW`). The ping-socket tests on
 //! Linux run in a **private, empty network namespace entered by one test
@@ -471,6 +473,51 @@ fn no_heap(mode: Option<SocketMode>) {
         ALLOCS.with(Cell::get) - before,
         0,
         "heap allocations in 100 echoes"
+    );
+}
+
+/// The async path allocates nothing on the heap either (its storage is
+/// mapped once): 100 async echoes with an event and an APC, after a warm-up
+/// that starts the engine.
+#[test]
+fn no_heap_per_async_echo() {
+    unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let h = open4(None);
+    let ev = Ev::new();
+    let data = [9u8; 56];
+    let mut buf = [0u64; 64];
+    let mut echo = || {
+        // SAFETY: valid arguments; the buffer outlives the completion.
+        let n = unsafe {
+            IcmpSendEcho2(
+                h.0,
+                ev.0,
+                Some(routine),
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                56,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                512,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000));
+        assert_eq!(sleep_alertable(5000), 192, "the APC");
+        // SAFETY: the completed buffer.
+        assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
+    };
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 async echoes"
     );
 }
 
