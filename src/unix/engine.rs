@@ -628,13 +628,16 @@ fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
             const IP_OPTIONS: c_int = libc::IP_OPTIONS;
             #[cfg(not(target_os = "linux"))]
             const IP_OPTIONS: c_int = 1;
-            if !sock::setsockopt_bytes(
-                &f,
-                libc::IPPROTO_IP,
-                IP_OPTIONS,
-                r.options.as_ptr().cast(),
-                r.options.len(),
-            ) {
+            // SAFETY: the request's options, readable for their length.
+            if !unsafe {
+                sock::setsockopt_bytes(
+                    &f,
+                    libc::IPPROTO_IP,
+                    IP_OPTIONS,
+                    r.options.as_ptr().cast(),
+                    r.options.len(),
+                )
+            } {
                 return Err(IP_BAD_OPTION);
             }
             let n = r.options.len().min(40);
@@ -811,22 +814,23 @@ fn complete(i: u32, outcome: Outcome) {
     } else {
         size_of::<ICMP_ECHO_REPLY>()
     };
-    let info = match super::api::write_result(&mut out, r.v6, outcome, r.scope_id, r.payload()) {
-        Ok(n) => {
-            if !r.v6 {
-                // The count IcmpParseReplies reads (and clears): Reserved.
-                let one = 1u16.to_ne_bytes();
-                out.write(core::mem::offset_of!(ICMP_ECHO_REPLY, Reserved), &one);
+    let info =
+        match super::api::write_result(&mut out, r.v6, outcome, r.scope_id, r.payload().into()) {
+            Ok(n) => {
+                if !r.v6 {
+                    // The count IcmpParseReplies reads (and clears): Reserved.
+                    let one = 1u16.to_ne_bytes();
+                    out.write(core::mem::offset_of!(ICMP_ECHO_REPLY, Reserved), &one);
+                }
+                n
             }
-            n
-        }
-        Err(code) => {
-            if code < IP_STATUS_BASE {
-                super::api::write_status(&mut out, r.v6, code);
+            Err(code) => {
+                if code < IP_STATUS_BASE {
+                    super::api::write_status(&mut out, r.v6, code);
+                }
+                head.min(r.reply_size)
             }
-            head.min(r.reply_size)
-        }
-    };
+        };
     r.iosb = IO_STATUS_BLOCK {
         Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
         Information: info,

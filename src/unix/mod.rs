@@ -16,7 +16,10 @@
 //! - **Last error**: Windows error codes are stored in the thread's `errno`
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
-//!   call, before any other libc call.
+//!   call, before any other libc call. After a success it is what Wine 8.0
+//!   leaves (Windows documents nothing): 0 after `Icmp[6]CreateFile` and a
+//!   send, untouched after `IcmpCloseHandle` and a `*ParseReplies` that
+//!   returns a reply.
 //! - **Asynchronous sends** (an `Event` or an `ApcRoutine`) follow the
 //!   Windows contract: 0 with `ERROR_IO_PENDING` once the request is on its
 //!   way (0 with the error at once when it cannot start: bad arguments, an
@@ -53,11 +56,31 @@ pub(crate) mod apc;
 pub(crate) mod api;
 mod engine;
 pub(crate) mod event;
-// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
-// covered by semver: exposed for the fuzz and property harnesses.
+// The pure packet → reply-buffer conversion (no syscalls). Private: only the
+// fuzz harness (`fuzz/run`, which builds with `--cfg icmp_sys_fuzz`, declared
+// in build.rs) sees it as `icmp_sys::unix::reply`; no dependent can use it
+// (the doctest below proves it).
+#[cfg(icmp_sys_fuzz)]
 #[doc(hidden)]
 pub mod reply;
+#[cfg(not(icmp_sys_fuzz))]
+#[allow(dead_code)] // what only the fuzz harness calls
+mod reply;
 mod sock;
+
+/// Without `--cfg icmp_sys_fuzz` the reply conversion is private:
+///
+/// ```compile_fail,E0603
+/// use icmp_sys::unix::reply::OutBuf;
+/// ```
+///
+/// while the module's public items are reachable:
+///
+/// ```
+/// use icmp_sys::unix::SocketMode;
+/// ```
+#[cfg(doctest)]
+pub struct ReplyIsPrivate;
 
 use crate::ipexport::*;
 use core::mem::size_of;
