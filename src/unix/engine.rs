@@ -1075,9 +1075,9 @@ fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut Mayb
         let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             break;
         };
-        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
+        if m.queued.is_none() {
             continue;
-        };
+        }
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
         if quoted.len() < 8 {
@@ -1089,23 +1089,8 @@ fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut Mayb
         );
         let now = sock::now_ns();
         let taken = match_and_take(sidx, key, |r, e| {
-            let dst_len = if v6 { 16 } else { 4 };
-            let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
-            let q = reply::QueuedError {
-                errno: ee_errno,
-                origin,
-                icmp_type,
-                code,
-                dst,
-                quoted,
-            };
-            let status = reply::classify_queued(&q, v6, libc::EMSGSIZE as u32, e)?;
-            Some(Outcome::Error {
-                status,
-                from: offender,
-                rtt: (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32,
-                ttl: m.ttl,
-            })
+            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
+            sock::queued_outcome(&m, quoted, v6, e, rtt)
         });
         if let Some((i, outcome)) = taken {
             complete(i, outcome);

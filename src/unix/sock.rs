@@ -686,31 +686,44 @@ fn drain_errqueue<const N: usize>(
         let Ok(m) = receive(fd, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             return None;
         };
-        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
-            continue;
-        };
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-        let dst_len = if r.v6 { 16 } else { 4 };
-        let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
-        let q = QueuedError {
-            errno: ee_errno,
-            origin,
-            icmp_type,
-            code,
-            dst,
-            quoted,
-        };
-        if let Some(status) = reply::classify_queued(&q, r.v6, libc::EMSGSIZE as u32, e) {
-            return Some(Outcome::Error {
-                status,
-                from: offender,
-                rtt: elapsed_ms(t0),
-                ttl: m.ttl,
-            });
+        if let Some(out) = queued_outcome(&m, quoted, r.v6, e, elapsed_ms(t0)) {
+            return Some(out);
         }
     }
     None
+}
+
+/// The outcome an error-queue message `m` (its data: `quoted`) gives
+/// request `e` (`None`: not about it, or to be ignored), with the round
+/// trip so far.
+#[cfg(target_os = "linux")]
+pub(crate) fn queued_outcome(
+    m: &Received,
+    quoted: &[u8],
+    v6: bool,
+    e: &Expect<'_>,
+    rtt: u32,
+) -> Option<Outcome> {
+    let (origin, icmp_type, code, ee_errno, offender) = m.queued?;
+    let dst_len = if v6 { 16 } else { 4 };
+    let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
+    let q = QueuedError {
+        errno: ee_errno,
+        origin,
+        icmp_type,
+        code,
+        dst,
+        quoted,
+    };
+    let status = reply::classify_queued(&q, v6, libc::EMSGSIZE as u32, e)?;
+    Some(Outcome::Error {
+        status,
+        from: offender,
+        rtt,
+        ttl: m.ttl,
+    })
 }
 
 /// The sender and IP header fields of a received packet, as a reply
