@@ -1,14 +1,16 @@
 //! What only the Unix backend has: the tests of behaviour Windows does not
 //! define. The shared behaviour (echoes, buffer rules, argument errors,
-//! async refusal, IPv6 echo, concurrency, timeouts and ICMP errors in
-//! namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
+//! async sends with events and APCs, IPv6 echo, concurrency, timeouts and
+//! ICMP errors in namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
 //! natively too (`.ci/netns native`: raw and ping sockets, and as non-root).
 //!
 //! Here: socket-mode selection (`create_handle` with raw vs ping sockets),
 //! permission errors, IP options, the IPv4/IPv6 handle mix-ups, handle
 //! values that are never dereferenced, unaligned buffers, synthetic
-//! `IcmpParseReplies` buffers, local-only error paths and the no-heap
-//! counting allocator (a global allocator: its own test binary).
+//! `IcmpParseReplies` buffers, local-only error paths, the no-heap
+//! counting allocator (a global allocator: its own test binary), and the
+//! async engine's own rules (events, foreign Event handles, request copies,
+//! IcmpCloseHandle in flight, exited threads' APCs, fork, namespaces).
 //!
 //! Raw-socket tests need root (or `CAP_NET_RAW`). The ping-socket tests on
 //! Linux run in a **private, empty network namespace entered by one test
@@ -474,6 +476,51 @@ fn no_heap(mode: Option<SocketMode>) {
     );
 }
 
+/// The async path allocates nothing on the heap either (its storage is
+/// mapped once): 100 async echoes with an event and an APC, after a warm-up
+/// that starts the engine.
+#[test]
+fn no_heap_per_async_echo() {
+    unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let h = open4(None);
+    let ev = Ev::new();
+    let data = [9u8; 56];
+    let mut buf = [0u64; 64];
+    let mut echo = || {
+        // SAFETY: valid arguments; the buffer outlives the completion.
+        let n = unsafe {
+            IcmpSendEcho2(
+                h.0,
+                ev.0,
+                Some(routine),
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                56,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                512,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000));
+        assert_eq!(sleep_alertable(5000), 192, "the APC");
+        // SAFETY: the completed buffer.
+        assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
+    };
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 async echoes"
+    );
+}
+
 #[test]
 fn no_heap_per_echo_raw() {
     if !is_root() {
@@ -848,4 +895,57 @@ fn async_timeout_zero_loopback() {
     let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
     assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
     assert_eq!(buf.first_reply().data, &data[..]);
+}
+
+/// An async send goes out in the network namespace of the thread that
+/// makes it, as a synchronous one does: the engine keeps one shared socket
+/// per namespace. Here the host's loopback answers, a private namespace's
+/// (icmp_echo_ignore_all) does not: the send from there must time out.
+#[cfg(target_os = "linux")]
+#[test]
+fn async_uses_the_senders_network_namespace() {
+    let run = |timeout: u32, seed: u32| -> (u32, u32) {
+        let h = create_handle(false, SocketMode::Raw);
+        let ev = Ev::new();
+        let data = payload(32, seed);
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // SAFETY: the buffer outlives the completion (waited for below).
+        let n = unsafe {
+            IcmpSendEcho2(
+                h,
+                ev.0,
+                None,
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                32,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                timeout,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000), "event");
+        // SAFETY: the completed buffer.
+        let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        (n, if n == 0 { last_error() } else { 0 })
+    };
+    if !is_root() {
+        common::skip(
+            "async_uses_the_senders_network_namespace",
+            "raw sockets and unshare need root",
+        );
+        return;
+    }
+    assert_eq!(run(TIMEOUT_MS, 96), (1, 0), "host namespace");
+    let silent = in_netns(
+        "async_uses_the_senders_network_namespace",
+        "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all",
+        move || run(300, 97),
+    );
+    if let Some(r) = silent {
+        assert_eq!(r, (0, IP_REQ_TIMED_OUT), "private silent namespace");
+    }
+    assert_eq!(run(TIMEOUT_MS, 98), (1, 0), "host namespace again");
 }

@@ -31,9 +31,10 @@
 //!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
 //!   (one completion thread per process, started on first use; shared
 //!   sockets; at most 16 384 requests in flight). Events: `event` (a
-//!   descriptor readable while signalled, manual reset). Pitfalls: the
-//!   engine's sockets live in the network namespace of the thread that
-//!   first sends asynchronously; `IcmpCloseHandle` does not cancel requests
+//!   descriptor readable while signalled, manual reset). Pitfalls: an
+//!   async send goes out in the sending thread's network namespace (one
+//!   shared socket per namespace, family and kind; at most 16 sockets, then
+//!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
 //!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
 //!   they complete normally (reply or timeout, event, APC), and nothing is
 //!   written to a buffer after its completion; a `fork` child
@@ -286,4 +287,10 @@ pub mod testing {
     pub fn in_flight() -> usize {
         super::engine::in_flight()
     }
+    /// The name of the completion thread (Linux).
+    #[cfg(target_os = "linux")]
+    pub const COMPLETION_THREAD_NAME: &str = match super::engine::THREAD_NAME.to_str() {
+        Ok(s) => s,
+        Err(_) => "",
+    };
 }

@@ -899,26 +899,30 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
         let Some((classified, h)) = classify(pkt, &m, r.v6, kernel_ident, &e) else {
             continue;
         };
-        match classified {
-            Classified::Reply(_) => {
-                return Outcome::Echo {
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                    tos: h.tos,
-                    options: h.options,
-                    options_len: h.options_len,
-                };
-            }
-            Classified::Error(status) => {
-                return Outcome::Error {
-                    status,
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                };
-            }
-            Classified::Ignore => {}
+        if let Some(out) = outcome(classified, &h, rtt) {
+            return out;
         }
+    }
+}
+
+/// The outcome a classified message gives its request (`None`: not about
+/// it), with the fields of its header and the round trip so far.
+pub(crate) fn outcome(c: Classified<'_>, h: &Header, rtt: u32) -> Option<Outcome> {
+    match c {
+        Classified::Reply(_) => Some(Outcome::Echo {
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+            tos: h.tos,
+            options: h.options,
+            options_len: h.options_len,
+        }),
+        Classified::Error(status) => Some(Outcome::Error {
+            status,
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+        }),
+        Classified::Ignore => None,
     }
 }
