@@ -25,26 +25,9 @@ use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
-use icmp_sys::helper::{self, ReplyBuffer, last_error};
+use icmp_sys::helper::{self, ReplyBuffer, last_error, sleep_alertable};
 use icmp_sys::*;
 use std::time::{Duration, Instant};
-#[cfg(windows)]
-use {
-    windows_sys::Win32::Foundation::{
-        CloseHandle, WAIT_IO_COMPLETION, WAIT_OBJECT_0, WAIT_TIMEOUT,
-    },
-    windows_sys::Win32::System::Threading::{
-        CreateEventW, ResetEvent, SetEvent, SleepEx, WaitForSingleObject,
-    },
-};
-/// `WaitForSingleObject` / `SleepEx` results, as on Windows.
-#[cfg(not(windows))]
-const WAIT_OBJECT_0: u32 = 0;
-#[cfg(not(windows))]
-const WAIT_TIMEOUT: u32 = 258;
-#[cfg(not(windows))]
-const WAIT_IO_COMPLETION: u32 = 192;
-
 const TIMEOUT_MS: u32 = 1000;
 
 /// An `IcmpCreateFile` handle, closed (and the close checked) on drop.
@@ -79,60 +62,18 @@ impl Drop for Icmp {
     }
 }
 
-/// A manual-reset event, closed on drop.
-#[cfg(windows)]
-struct Event(HANDLE);
+/// A [`helper::Event`] (manual reset, closed on drop) with its handle as
+/// `.0` and the Windows wait results (`WAIT_OBJECT_0` / `WAIT_TIMEOUT`).
+struct Event(HANDLE, helper::Event);
 
-#[cfg(windows)]
 impl Event {
     fn new() -> Self {
-        // SAFETY: default security, unnamed.
-        let h = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
-        assert!(!h.is_null(), "CreateEventW failed: error {}", last_error());
-        Self(h)
+        let event = helper::Event::new().unwrap_or_else(|e| panic!("Event::new: error {e}"));
+        Self(event.handle(), event)
     }
 
     fn wait(&self, ms: u32) -> u32 {
-        // SAFETY: a valid event handle.
-        unsafe { WaitForSingleObject(self.0, ms) }
-    }
-}
-
-#[cfg(windows)]
-impl Drop for Event {
-    fn drop(&mut self) {
-        // SAFETY: a valid handle, closed once.
-        unsafe { CloseHandle(self.0) };
-    }
-}
-
-#[cfg(windows)]
-impl Event {
-    fn reset(&self) {
-        // SAFETY: a valid event.
-        assert_ne!(unsafe { ResetEvent(self.0) }, 0, "ResetEvent");
-    }
-
-    fn set(&self) {
-        // SAFETY: a valid event.
-        assert_ne!(unsafe { SetEvent(self.0) }, 0, "SetEvent");
-    }
-}
-
-/// The Unix backend's manual-reset event (the descriptor the backend
-/// signals), with the Windows wait results.
-#[cfg(not(windows))]
-struct Event(HANDLE);
-
-#[cfg(not(windows))]
-impl Event {
-    fn new() -> Self {
-        let h = icmp_sys::unix::testing::event_create().expect("event_create");
-        Self(h)
-    }
-
-    fn wait(&self, ms: u32) -> u32 {
-        if icmp_sys::unix::testing::event_wait(self.0, ms) {
+        if self.1.wait(ms) {
             WAIT_OBJECT_0
         } else {
             WAIT_TIMEOUT
@@ -140,28 +81,12 @@ impl Event {
     }
 
     fn reset(&self) {
-        assert!(icmp_sys::unix::testing::event_reset(self.0), "reset");
+        self.1.reset();
     }
 
     fn set(&self) {
-        assert!(icmp_sys::unix::testing::event_set(self.0), "set");
+        self.1.set();
     }
-}
-
-#[cfg(not(windows))]
-impl Drop for Event {
-    fn drop(&mut self) {
-        assert!(icmp_sys::unix::testing::event_close(self.0), "close");
-    }
-}
-
-/// `SleepEx(ms, TRUE)`: runs this thread's completed APCs.
-fn sleep_alertable(ms: u32) -> u32 {
-    #[cfg(windows)]
-    // SAFETY: plain alertable sleep.
-    return unsafe { SleepEx(ms, 1) };
-    #[cfg(not(windows))]
-    icmp_sys::unix::testing::sleep_alertable(ms)
 }
 
 /// `IcmpSendEcho`; returns the count and, when it is 0, `GetLastError`
@@ -1077,6 +1002,134 @@ fn ten_thousand_in_flight_on_one_handle() {
         }
         let n = parse_once(&mut bufs[k]);
         assert_echo_reply(&bufs[k], n, dst(k), &datas[k], 10_000);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// helper::sleep_alertable and helper::Event with asynchronous sends
+// ---------------------------------------------------------------------------
+
+/// What the APC routine of `apc_thread_routine` saw: how often it ran, and
+/// on which thread.
+struct ApcThread {
+    calls: core::sync::atomic::AtomicU32,
+    thread: std::sync::Mutex<Option<std::thread::ThreadId>>,
+}
+
+unsafe extern "system" fn apc_thread_routine(
+    ctx: *mut c_void,
+    _iosb: *mut IO_STATUS_BLOCK,
+    _reserved: u32,
+) {
+    // SAFETY: ctx is the &ApcThread passed as ApcContext, alive until the
+    // APC ran (the test waits for it).
+    let seen = unsafe { &*(ctx as *const ApcThread) };
+    *seen.thread.lock().unwrap() = Some(std::thread::current().id());
+    seen.calls
+        .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+}
+
+/// The APC of an asynchronous send runs on the issuing thread, only during
+/// an alertable wait of that thread ([`helper::sleep_alertable`], which then
+/// returns `WAIT_IO_COMPLETION`): not during a plain sleep, and not during
+/// another thread's alertable wait. Then `IcmpParseReplies` gives the echo.
+#[test]
+fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
+    use core::sync::atomic::Ordering::SeqCst;
+    let icmp = Icmp::open();
+    let seen = ApcThread {
+        calls: 0.into(),
+        thread: std::sync::Mutex::new(None),
+    };
+    let data = payload(32, 70);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: data, buf, seen and the handle outlive the request: the test
+    // waits (bounded) for the APC below and fails if it never runs.
+    unsafe {
+        start_async(
+            false,
+            icmp.0,
+            Notify {
+                event: ptr::null_mut(),
+                apc: Some(apc_thread_routine),
+                ctx: &seen as *const ApcThread as *const c_void,
+            },
+            LOOPBACK,
+            &data,
+            &mut buf,
+            TIMEOUT_MS,
+        )
+    };
+    // The echo to loopback completes in well under 300 ms, but the APC waits
+    // for an alertable wait of this thread: none during a plain sleep...
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        seen.calls.load(SeqCst),
+        0,
+        "APC ran outside an alertable wait"
+    );
+    // ... nor during another thread's alertable wait.
+    let other = std::thread::spawn(|| helper::sleep_alertable(300))
+        .join()
+        .unwrap();
+    assert_eq!(other, 0, "another thread's alertable wait ran no APC");
+    assert_eq!(seen.calls.load(SeqCst), 0, "APC ran on another thread");
+    // This thread's alertable wait runs it: WAIT_IO_COMPLETION at once (the
+    // APC is already queued), long before the 5 s.
+    let t0 = Instant::now();
+    assert_eq!(helper::sleep_alertable(5000), WAIT_IO_COMPLETION);
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "returned when the APC ran"
+    );
+    assert_eq!(seen.calls.load(SeqCst), 1, "the APC ran once");
+    assert_eq!(
+        *seen.thread.lock().unwrap(),
+        Some(std::thread::current().id()),
+        "the APC ran on the issuing thread"
+    );
+    // SAFETY: the completed request's buffer.
+    let count = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_echo_reply(&buf, count, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+    // Nothing else queued: the next alertable wait times out with 0.
+    assert_eq!(helper::sleep_alertable(50), 0);
+    assert_eq!(seen.calls.load(SeqCst), 1, "the APC ran only once");
+}
+
+/// An asynchronous send signals a [`helper::Event`] (reset before the send,
+/// waited on with a bound), on every backend.
+#[test]
+fn helper_event_is_signalled_by_an_async_send() {
+    let icmp = Icmp::open();
+    let event = helper::Event::new().expect("Event::new");
+    let data = payload(32, 71);
+    for round in 0..2 {
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // Reused: reset before the send, never after.
+        event.reset();
+        // SAFETY: data, buf, event and the handle outlive the request: the
+        // event is waited for below.
+        unsafe {
+            start_async(
+                false,
+                icmp.0,
+                Notify {
+                    event: event.handle(),
+                    apc: None,
+                    ctx: ptr::null(),
+                },
+                LOOPBACK,
+                &data,
+                &mut buf,
+                TIMEOUT_MS,
+            )
+        };
+        assert!(event.wait(5000), "round {round}: signalled within 5 s");
+        // SAFETY: the completed request's buffer.
+        let count = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        assert_echo_reply(&buf, count, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
+        // Manual reset: still signalled until the next reset.
+        assert!(event.wait(0), "round {round}: stays signalled");
     }
 }
 

@@ -171,27 +171,25 @@ impl Drop for Observer {
     }
 }
 
-/// An event of the Unix backend for the asynchronous sends, closed on drop.
-struct Event(HANDLE);
-impl Event {
-    fn new() -> Self {
-        Event(icmp_sys::unix::testing::event_create().expect("event"))
-    }
-}
-impl Drop for Event {
-    fn drop(&mut self) {
-        icmp_sys::unix::testing::event_close(self.0);
-    }
+/// The event of an asynchronous send: a [`helper::Event`], closed on drop.
+fn new_event() -> helper::Event {
+    helper::Event::new().expect("event")
 }
 
 /// Waits for an asynchronous send's event (when `ev` is given) and returns
 /// the count and last error as a synchronous send would.
-fn finish(ev: Option<Event>, n: u32, err: u32, buf: &mut common::Guarded, v6: bool) -> (u32, u32) {
+fn finish(
+    ev: Option<helper::Event>,
+    n: u32,
+    err: u32,
+    buf: &mut common::Guarded,
+    v6: bool,
+) -> (u32, u32) {
     let Some(ev) = ev else {
         return (n, err);
     };
     assert_eq!((n, err), (0, ERROR_IO_PENDING), "async send");
-    assert!(icmp_sys::unix::testing::event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     let n = unsafe {
         if v6 {
@@ -214,13 +212,13 @@ fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
     data[4] = u8::from(asynchronous);
     let mut buf = common::Guarded::new(helper::reply_buffer_size(24) + 40);
-    let ev = asynchronous.then(Event::new);
+    let ev = asynchronous.then(new_event);
     // SAFETY: options, data and buffer outlive the send (and its completion:
     // `finish` waits).
     let n = unsafe {
         IcmpSendEcho2(
             h,
-            ev.as_ref().map_or(ptr::null_mut(), |e| e.0),
+            ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
             common::LOOPBACK,
@@ -253,7 +251,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     let mut data = payload(24, seed);
     data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
     data[4] = u8::from(asynchronous);
-    let ev = asynchronous.then(Event::new);
+    let ev = asynchronous.then(new_event);
     let mut buf = common::Guarded::new(helper::reply6_buffer_size(24));
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
@@ -263,7 +261,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     let n = unsafe {
         Icmp6SendEcho2(
             h,
-            ev.as_ref().map_or(ptr::null_mut(), |e| e.0),
+            ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
             &src,
