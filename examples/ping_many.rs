@@ -342,11 +342,11 @@ mod many {
     use core::cell::Cell;
     use core::ffi::c_void;
     use core::ptr::{null, null_mut};
-    use icmp_sys::helper::{self, ReplyBufferVec};
+    use icmp_sys::helper::{self, IcmpHandle, ReplyBufferVec};
     use icmp_sys::{
         ERROR_ACCESS_DENIED, ERROR_IO_PENDING, ERROR_NOT_ENOUGH_MEMORY, HANDLE, IO_STATUS_BLOCK,
-        IP_GENERAL_FAILURE, IP_NO_RESOURCES, IP_REQ_TIMED_OUT, Icmp6SendEcho2, IcmpCloseHandle,
-        IcmpParseReplies, IcmpSendEcho2,
+        IP_GENERAL_FAILURE, IP_NO_RESOURCES, IP_REQ_TIMED_OUT, Icmp6SendEcho2, IcmpParseReplies,
+        IcmpSendEcho2,
     };
     use std::collections::VecDeque;
     use std::net::{IpAddr, Ipv6Addr};
@@ -390,7 +390,9 @@ mod many {
     /// error of a failed open (each request of that family fails with it).
     enum Handle {
         Unopened,
-        Open(HANDLE),
+        /// Closed (`IcmpCloseHandle`) when dropped: only once nothing is in
+        /// flight on it.
+        Open(IcmpHandle),
         Failed(u32),
     }
 
@@ -425,6 +427,17 @@ mod many {
             }
         }
 
+        /// Leaks the requests in flight and, if there are any, the handles:
+        /// a request may still write into its buffer and queue its APC, so
+        /// neither its slot nor its handle may be freed.
+        fn leak_in_flight(&mut self) {
+            if !self.in_flight.is_empty() {
+                core::mem::forget(core::mem::take(&mut self.in_flight));
+                core::mem::forget(core::mem::replace(&mut self.v4, Handle::Unopened));
+                core::mem::forget(core::mem::replace(&mut self.v6, Handle::Unopened));
+            }
+        }
+
         /// Whether a send failed with `ERROR_ACCESS_DENIED` (no permission to
         /// send ICMP; the rest of the round was not sent).
         pub fn denied(&self) -> bool {
@@ -444,9 +457,9 @@ mod many {
                     Err(code) => Handle::Failed(code),
                 };
             }
-            match *slot {
-                Handle::Open(h) => Ok(h),
-                Handle::Failed(code) => Err(code),
+            match slot {
+                Handle::Open(h) => Ok(h.as_raw()),
+                Handle::Failed(code) => Err(*code),
                 Handle::Unopened => unreachable!("opened above"),
             }
         }
@@ -516,9 +529,7 @@ mod many {
                         );
                         // Its buffer may still be written: never freed, and
                         // no handle is closed; the process exits.
-                        core::mem::forget(core::mem::take(&mut self.in_flight));
-                        self.v4 = Handle::Unopened;
-                        self.v6 = Handle::Unopened;
+                        self.leak_in_flight();
                         return None;
                     } else {
                         i += 1;
@@ -674,22 +685,18 @@ mod many {
         }
     }
 
+    impl Drop for Pinger {
+        /// The handles close when dropped, once nothing is in flight. With
+        /// requests still in flight (a request that never completed, or a
+        /// panic), their buffers may still be written: leak them.
+        fn drop(&mut self) {
+            self.leak_in_flight();
+        }
+    }
+
     /// Whether a send that did not start failed for lack of resources
     /// (worth a retry once fewer requests are in flight).
     fn is_resource_error(code: u32) -> bool {
         code == ERROR_NOT_ENOUGH_MEMORY || code == IP_NO_RESOURCES
-    }
-
-    impl Drop for Pinger {
-        fn drop(&mut self) {
-            // Every request completed (`round` returns only then, or leaks
-            // them and forgets the handles): closing is safe.
-            for h in [&self.v4, &self.v6] {
-                if let Handle::Open(h) = *h {
-                    // SAFETY: a valid handle, closed once, nothing in flight.
-                    unsafe { IcmpCloseHandle(h) };
-                }
-            }
-        }
     }
 }

@@ -968,19 +968,17 @@ impl Drop for IcmpHandle {
 ///
 /// ```
 /// # #[cfg(feature = "alloc")] {
-/// use icmp_sys::helper::{self, Event, ReplyBufferVec};
+/// use icmp_sys::helper::{self, Event, IcmpHandle, ReplyBufferVec};
 /// use icmp_sys::*;
 ///
+/// let icmp = IcmpHandle::open_v4().expect("IcmpCreateFile");
 /// let event = Event::new().expect("an event");
 /// let mut buf = ReplyBufferVec::new(helper::reply_buffer_size_async(32));
 /// let data = [0x61u8; 32];
-/// // SAFETY: no preconditions.
-/// let h = unsafe { IcmpCreateFile() };
-/// assert_ne!(h, INVALID_HANDLE_VALUE);
 /// // SAFETY: data, buf, event and the handle outlive the request (waited
 /// // for below); the buffer is aligned and big enough.
 /// let n = unsafe {
-///     IcmpSendEcho2(h, event.handle(), None, core::ptr::null(),
+///     IcmpSendEcho2(icmp.as_raw(), event.handle(), None, core::ptr::null(),
 ///         helper::ipaddr(core::net::Ipv4Addr::LOCALHOST),
 ///         data.as_ptr().cast(), 32, core::ptr::null(),
 ///         buf.as_mut_ptr(), buf.size(), 1000)
@@ -997,8 +995,7 @@ impl Drop for IcmpHandle {
 ///         assert_eq!(reply.unwrap().status(), IP_SUCCESS);
 ///     }
 /// }
-/// // SAFETY: a valid handle, closed once, nothing in flight.
-/// unsafe { IcmpCloseHandle(h) };
+/// // `icmp` is closed when dropped: here, with nothing in flight.
 /// # }
 /// ```
 ///

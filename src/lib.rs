@@ -25,10 +25,11 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-// Only for the standard handle/descriptor traits of `helper::Event`
-// (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`), which `core` lacks; unit
-// tests may print and read the environment (the skip rule).
-#[cfg(any(feature = "std", test))]
+// Unit tests may print and read the environment (the skip rule); the
+// `std` feature adds the standard handle/descriptor traits of
+// `helper::Event` (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`), which `core`
+// lacks.
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 mod layout;

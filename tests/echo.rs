@@ -471,6 +471,17 @@ struct Notify {
     ctx: *const c_void,
 }
 
+impl Notify {
+    /// An event only.
+    fn event(event: HANDLE) -> Self {
+        Self {
+            event,
+            apc: None,
+            ctx: ptr::null(),
+        }
+    }
+}
+
 /// Starts an asynchronous echo with IcmpSendEcho2 or IcmpSendEcho2Ex (source
 /// 127.0.0.1, or none for IcmpSendEcho2) with `opts`, and checks that it is
 /// pending: 0 with ERROR_IO_PENDING, on every backend.
@@ -566,11 +577,7 @@ fn async_with_event(ex: bool) {
         start_async(
             ex,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -892,10 +899,20 @@ fn concurrent_echoes_on_one_handle() {
     );
 }
 
-/// The number of threads of this process (Linux: /proc/self/task).
+/// The number of threads of this process (Linux: /proc/self/task), and how
+/// many of them are named `name`.
 #[cfg(target_os = "linux")]
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+fn thread_count(name: &str) -> (usize, usize) {
+    let tasks: Vec<_> = std::fs::read_dir("/proc/self/task")
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    let named = tasks
+        .iter()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count();
+    (tasks.len(), named)
 }
 
 /// 10 000 asynchronous echoes in flight at once on one handle, to 10 000
@@ -907,8 +924,6 @@ fn thread_count() -> usize {
 fn ten_thousand_in_flight_on_one_handle() {
     const N: usize = 10_000;
     let icmp = Icmp::open();
-    #[cfg(target_os = "linux")]
-    let threads_before = thread_count();
     let datas: Vec<Vec<u8>> = (0..N).map(|k| payload(32, 1000 + k as u32)).collect();
     let mut bufs: Vec<Guarded> = (0..N)
         .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
@@ -942,17 +957,16 @@ fn ten_thousand_in_flight_on_one_handle() {
     }
     let sent = t0.elapsed();
     println!("{N} sent in {sent:?}");
+    // One completion thread for the process, however many requests.
     #[cfg(target_os = "linux")]
     {
-        let threads = thread_count();
+        let name = icmp_sys::unix::testing::COMPLETION_THREAD_NAME;
+        let (threads, completion) = thread_count(name);
         println!(
-            "{} in flight then; threads: {threads_before} before, {threads} with them in flight",
+            "{} in flight then; {threads} threads in the process, {completion} named {name}",
             icmp_sys::unix::testing::in_flight()
         );
-        assert!(
-            threads <= threads_before + 1,
-            "a thread per request? {threads_before} -> {threads}"
-        );
+        assert_eq!(completion, 1, "completion threads");
     }
     // Every APC runs on this thread, in alertable waits only.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -1174,11 +1188,7 @@ fn netns_silent_timeout_async() {
         start_async(
             false,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1291,11 +1301,7 @@ fn netns_silent_in_flight_limit() {
         start_async(
             false,
             icmp.0,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1326,11 +1332,7 @@ fn netns_silent_close_in_flight() {
         start_async(
             false,
             h,
-            Notify {
-                event: ev.0,
-                apc: None,
-                ctx: ptr::null(),
-            },
+            Notify::event(ev.0),
             LOOPBACK,
             &data,
             &mut buf,
@@ -1554,11 +1556,7 @@ fn netns_router_errors_async() {
             start_async_with(
                 false,
                 icmp.0,
-                Notify {
-                    event: ev.0,
-                    apc: None,
-                    ctx: ptr::null(),
-                },
+                Notify::event(ev.0),
                 helper::ipaddr(dst),
                 &data,
                 Some(&opts),

@@ -734,7 +734,10 @@ fn event_drop_closes_it() {
     // SAFETY: as above.
     assert_eq!(unsafe { WaitForSingleObject(h, 0) }, WAIT_OBJECT_0);
     drop(ev);
-    // SAFETY: waiting on a closed handle fails; nothing else uses the value.
+    // SAFETY: waiting on a closed handle fails. Checked at once: a handle
+    // created by another thread in between (the harness's thread handles)
+    // could take the freed value; the other tests here create no events
+    // meanwhile (EVENTS lock).
     let r = unsafe { WaitForSingleObject(h, 0) };
     // SAFETY: no preconditions.
     let err = unsafe { GetLastError() };

@@ -397,9 +397,8 @@ fn request_options_on_the_wire_raw_socket_async() {
     check_all(SocketMode::Raw, true);
 }
 
-/// The ping-socket case asynchronously. The engine's shared ping socket is
-/// opened by this namespace thread (nothing else in this binary uses ping
-/// sockets: the host's ping_group_range refuses them), so it lives here.
+/// The ping-socket case asynchronously (the engine opens a shared socket
+/// for this namespace, from this thread).
 #[test]
 fn request_options_on_the_wire_ping_socket_async() {
     in_netns(

@@ -263,10 +263,9 @@ pub fn print_permission_help(program: &str) {
 pub mod send {
     use super::{Family, Outcome};
     use core::ptr::{null, null_mut};
-    use icmp_sys::helper::{self, ReplyBuffer};
+    use icmp_sys::helper::{self, IcmpHandle, ReplyBuffer};
     use icmp_sys::{
-        HANDLE, INVALID_HANDLE_VALUE, IP_OPTION_INFORMATION, IP_REQ_TIMED_OUT, IP_STATUS_BASE,
-        Icmp6CreateFile, Icmp6SendEcho2, IcmpCloseHandle, IcmpCreateFile, IcmpSendEcho,
+        IP_OPTION_INFORMATION, IP_REQ_TIMED_OUT, IP_STATUS_BASE, Icmp6SendEcho2, IcmpSendEcho,
         MAX_IP_STATUS,
     };
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -283,40 +282,31 @@ pub mod send {
         if v4 > v6 { v4 } else { v6 }
     }
 
-    /// Opens an IPv4 (`IcmpCreateFile`) or IPv6 (`Icmp6CreateFile`) handle.
-    /// On failure prints why, prefixed with `program`, and returns the error
-    /// code. Close the handle with `IcmpCloseHandle` only.
-    pub fn open_handle(program: &str, family: Family) -> Result<HANDLE, u32> {
-        // SAFETY: no preconditions.
-        let handle = unsafe {
-            match family {
-                Family::V4 => IcmpCreateFile(),
-                Family::V6 => Icmp6CreateFile(),
-            }
+    /// Opens an IPv4 (`IcmpCreateFile`) or IPv6 (`Icmp6CreateFile`) handle,
+    /// owned: closed with `IcmpCloseHandle` when dropped. On failure prints
+    /// why, prefixed with `program`, and returns the error code.
+    pub fn open_handle(program: &str, family: Family) -> Result<IcmpHandle, u32> {
+        // Pitfall avoided: failure is INVALID_HANDLE_VALUE, not null, and
+        // such a value must never reach IcmpCloseHandle (Wine 8.0 crashes on
+        // it): IcmpHandle checks both and never holds one.
+        let (opened, function) = match family {
+            Family::V4 => (IcmpHandle::open_v4(), "IcmpCreateFile"),
+            Family::V6 => (IcmpHandle::open_v6(), "Icmp6CreateFile"),
         };
-        // Pitfall avoided: failure is INVALID_HANDLE_VALUE, not null; and
-        // such a handle must never reach IcmpCloseHandle (Wine 8.0 crashes
-        // on it), so it is never returned.
-        if handle == INVALID_HANDLE_VALUE || handle.is_null() {
-            let code = helper::last_error();
-            let function = match family {
-                Family::V4 => "IcmpCreateFile",
-                Family::V6 => "Icmp6CreateFile",
-            };
+        opened.inspect_err(|&code| {
             eprintln!("{program}: {function} failed with error {code}.");
             if code == icmp_sys::ERROR_CALL_NOT_IMPLEMENTED {
                 eprintln!("{program}: IPv6 echo is not implemented here (Wine 8.0 lacks it).");
             }
-            return Err(code);
-        }
-        Ok(handle)
+        })
     }
 
     /// An open ICMP handle and its reply buffer of `BUF` bytes
     /// ([`buffer_size`] of the largest request).
     #[allow(dead_code, reason = "used by ping and tracert, not by ping_many")]
     pub struct Sender<const BUF: usize> {
-        handle: HANDLE,
+        /// Closed when the `Sender` is dropped.
+        handle: IcmpHandle,
         family: Family,
         /// The example's name, for its messages.
         program: &'static str,
@@ -398,7 +388,7 @@ pub mod send {
             // synchronous: nothing is used after it returns.
             let count = unsafe {
                 IcmpSendEcho(
-                    self.handle,
+                    self.handle.as_raw(),
                     // Pitfall avoided: network byte order as laid out in
                     // memory; `u32::from(ip)` would be reversed on x86.
                     helper::ipaddr(ip),
@@ -438,7 +428,7 @@ pub mod send {
             // after it returns.
             let count = unsafe {
                 Icmp6SendEcho2(
-                    self.handle,
+                    self.handle.as_raw(),
                     null_mut(),
                     None,
                     null(),
@@ -553,14 +543,5 @@ pub mod send {
     /// timeout, a general failure, or a Win32 error code).
     fn is_icmp_error(code: u32) -> bool {
         code > IP_STATUS_BASE && code < MAX_IP_STATUS && code != IP_REQ_TIMED_OUT
-    }
-
-    impl<const BUF: usize> Drop for Sender<BUF> {
-        fn drop(&mut self) {
-            // The handle is valid (checked in `open`). Close only with
-            // IcmpCloseHandle, never CloseHandle.
-            // SAFETY: the handle came from Icmp[6]CreateFile and is closed once.
-            unsafe { IcmpCloseHandle(self.handle) };
-        }
     }
 }

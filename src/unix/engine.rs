@@ -1,9 +1,11 @@
 //! The request engine of asynchronous sends: one completion thread per
 //! process over a few shared sockets.
 //!
-//! - **Sockets**: at most one per address family and kind (ping socket /
-//!   raw socket), opened on first use, non-blocking, shared by every request
-//!   in flight. Replies and errors are demultiplexed by (identifier,
+//! - **Sockets**: one per address family and kind (ping socket / raw
+//!   socket) and network namespace (Linux: the sending thread's, as a
+//!   synchronous send would use; at most [`MAX_SOCKETS`]), opened on first
+//!   use by the sending thread, non-blocking, shared by every request in
+//!   flight. Replies and errors are demultiplexed by (identifier,
 //!   sequence): a ping socket's identifier is the kernel's (one per socket),
 //!   a raw socket's is the process's own; the sequence names the request's
 //!   record ([`MAX_IN_FLIGHT`] records: 14 bits of index, 2 of generation).
@@ -183,6 +185,8 @@ pub(crate) fn set_apc_link(i: u32, next: u32) {
 #[derive(Clone, Copy)]
 pub(super) struct Shared {
     pub(super) fd: c_int,
+    /// The network namespace it was opened in (Linux; 0 elsewhere).
+    ns: u64,
     pub(super) kind: Kind,
     v6: bool,
     ttl: c_int,
@@ -196,6 +200,7 @@ pub(super) struct Shared {
 
 pub(super) const NO_SOCKET: Shared = Shared {
     fd: -1,
+    ns: 0,
     kind: Kind::Dgram,
     v6: false,
     ttl: 0,
@@ -207,14 +212,31 @@ pub(super) const NO_SOCKET: Shared = Shared {
     default_tos: 0,
 };
 
-/// Socket slot of a family and kind.
-fn sock_index(v6: bool, kind: Kind) -> usize {
-    usize::from(v6) * 2 + usize::from(kind == Kind::Raw)
+/// The most shared sockets: one per family and kind (4) in each network
+/// namespace the process sends from asynchronously. Past that, an async
+/// send from yet another namespace fails at once with
+/// `ERROR_NOT_ENOUGH_MEMORY` (sockets are kept for the process's life: the
+/// completion thread polls them without a lock).
+pub(crate) const MAX_SOCKETS: usize = 16;
+
+/// The network namespace of the calling thread (Linux: the inode of
+/// `/proc/thread-self/ns/net`; 0 if unknown, and on other systems).
+fn current_netns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: all-zero is a valid stat; the path is NUL-terminated.
+        let mut st: libc::stat = unsafe { zeroed() };
+        // SAFETY: st is a valid out-pointer.
+        if unsafe { libc::stat(c"/proc/thread-self/ns/net".as_ptr(), &mut st) } == 0 {
+            return st.st_ino;
+        }
+    }
+    0
 }
 
 struct State {
     ready: bool,
-    socks: [Shared; 4],
+    socks: [Shared; MAX_SOCKETS],
     wake: Raw,
     /// Free record indices (a stack) and its length.
     free: *mut u32,
@@ -234,7 +256,7 @@ unsafe impl Sync for Global {}
 
 static STATE: Global = Global(UnsafeCell::new(State {
     ready: false,
-    socks: [NO_SOCKET; 4],
+    socks: [NO_SOCKET; MAX_SOCKETS],
     wake: Raw { rfd: -1, wfd: -1 },
     free: ptr::null_mut(),
     nfree: 0,
@@ -508,6 +530,7 @@ pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
     sock::receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
+        ns: 0,
         kind,
         v6,
         ttl: default_ttl,
@@ -522,28 +545,42 @@ pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
     Ok(s)
 }
 
-/// The shared socket for a request on handle `d` (opened if needed, per
-/// the handle's mode as the synchronous path chooses), or the Win32 error.
-fn socket_for(st: &mut State, d: &Desc) -> Result<usize, u32> {
+/// The shared socket for a request on handle `d` from network namespace
+/// `ns` (opened if needed, by the calling thread, so in its namespace; the
+/// kind per the handle's mode, as the synchronous path chooses), or the
+/// Win32 error.
+fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
     use super::SocketMode;
-    let have = |st: &State, kind| st.socks[sock_index(d.v6, kind)].fd >= 0;
+    let find = |st: &State, kind| {
+        st.socks
+            .iter()
+            .position(|s| s.fd >= 0 && s.ns == ns && s.v6 == d.v6 && s.kind == kind)
+    };
     let kind = match d.mode {
         SocketMode::Datagram => Kind::Dgram,
         SocketMode::Raw => Kind::Raw,
-        SocketMode::Auto if have(st, Kind::Dgram) => Kind::Dgram,
-        SocketMode::Auto if have(st, Kind::Raw) => Kind::Raw,
-        SocketMode::Auto => {
-            // The synchronous path's choice (and fallback memory).
-            let (fd, kind) = super::open(d)?;
-            drop(fd);
-            kind
-        }
+        SocketMode::Auto => match (find(st, Kind::Dgram), find(st, Kind::Raw)) {
+            (Some(i), _) | (None, Some(i)) => return Ok(i),
+            (None, None) => {
+                // The synchronous path's choice (and fallback memory).
+                let (fd, kind) = super::open(d)?;
+                drop(fd);
+                kind
+            }
+        },
     };
-    let i = sock_index(d.v6, kind);
-    if st.socks[i].fd < 0 {
-        st.socks[i] = open_shared(d.v6, kind, st.raw_ident).map_err(super::socket_error)?;
-        st.wake.set(); // the completion thread polls the new socket
+    if let Some(i) = find(st, kind) {
+        return Ok(i);
     }
+    let i = st
+        .socks
+        .iter()
+        .position(|s| s.fd < 0)
+        .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+    let mut s = open_shared(d.v6, kind, st.raw_ident).map_err(super::socket_error)?;
+    s.ns = ns;
+    st.socks[i] = s;
+    st.wake.set(); // the completion thread polls the new socket
     Ok(i)
 }
 
@@ -599,7 +636,7 @@ pub(super) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
             const IP_OPTIONS: c_int = libc::IP_OPTIONS;
             #[cfg(not(target_os = "linux"))]
             const IP_OPTIONS: c_int = 1;
-            // SAFETY: the options slice, readable for its length.
+            // SAFETY: the request's options, readable for their length.
             if !unsafe {
                 sock::setsockopt_bytes(
                     &f,
@@ -669,9 +706,10 @@ pub(crate) unsafe fn submit(
     } else {
         ptr::null_mut()
     };
+    let ns = current_netns();
     let g = LOCK.lock();
     let st = state(&g);
-    let started = start(st).and_then(|()| socket_for(st, d));
+    let started = start(st).and_then(|()| socket_for(st, d, ns));
     let sidx = match started {
         Ok(i) if st.nfree > 0 => i,
         other => {
@@ -853,7 +891,16 @@ pub(crate) fn discard_apc(i: u32) {
 // The completion thread
 // ---------------------------------------------------------------------------
 
+/// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
+#[cfg(target_os = "linux")]
+pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
+
 extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
+    // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
+    }
     // SAFETY: a full signal mask for this thread only.
     unsafe {
         let mut all: libc::sigset_t = zeroed();
@@ -867,7 +914,8 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
-        }; 5];
+        }; 1 + MAX_SOCKETS];
+        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
         let timeout = {
             let g = LOCK.lock();
             let st = state(&g);
@@ -876,6 +924,7 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
                 pfds[k + 1].fd = s.fd;
+                what[k] = (s.v6, s.kind);
             }
             if next == u64::MAX {
                 -1
@@ -885,8 +934,8 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                     .min(i32::MAX as u64) as c_int
             }
         };
-        // SAFETY: 5 valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), 5, timeout) };
+        // SAFETY: valid pollfds (negative fds are ignored).
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
         if n > 0 {
             if pfds[0].revents != 0 {
                 let g = LOCK.lock();
@@ -899,12 +948,13 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 if p.revents == 0 {
                     continue;
                 }
+                let (v6, kind) = what[k];
                 #[cfg(target_os = "linux")]
                 if p.revents & libc::POLLERR != 0 {
-                    read_errqueue(k, p.fd, &mut rx);
+                    read_errqueue(k, p.fd, v6, &mut rx);
                 }
                 if p.revents & libc::POLLIN != 0 {
-                    read_socket(k, p.fd, &mut rx);
+                    read_socket(k, p.fd, v6, kind, &mut rx);
                 }
             }
         }
@@ -975,13 +1025,13 @@ fn match_and_take(
 }
 
 /// Reads what a shared socket received (bounded per round).
-fn read_socket<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8; N]>) {
-    let v6 = sidx >= 2;
-    let kind = if sidx % 2 == 1 {
-        Kind::Raw
-    } else {
-        Kind::Dgram
-    };
+fn read_socket<const N: usize>(
+    sidx: usize,
+    fd: c_int,
+    v6: bool,
+    kind: Kind,
+    rx: &mut MaybeUninit<[u8; N]>,
+) {
     let kernel_ident = sock::kernel_ident(kind);
     let f = Fd(fd);
     for _ in 0..1024 {
@@ -992,7 +1042,7 @@ fn read_socket<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8;
             Err(_) => {
                 // Linux reports ICMP errors as recv errnos too.
                 #[cfg(target_os = "linux")]
-                read_errqueue(sidx, fd, rx);
+                read_errqueue(sidx, fd, v6, rx);
                 continue;
             }
         };
@@ -1016,23 +1066,7 @@ fn read_socket<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8;
         let taken = match_and_take(sidx, key, |r, e| {
             let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
             let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
-            match c {
-                reply::Classified::Reply(_) => Some(Outcome::Echo {
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                    tos: h.tos,
-                    options: h.options,
-                    options_len: h.options_len,
-                }),
-                reply::Classified::Error(status) => Some(Outcome::Error {
-                    status,
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                }),
-                reply::Classified::Ignore => None,
-            }
+            sock::outcome(c, &h, rtt)
         });
         if let Some((i, outcome)) = taken {
             complete(i, outcome);
@@ -1043,16 +1077,15 @@ fn read_socket<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8;
 
 /// Reads a shared ping socket's error queue (bounded per round).
 #[cfg(target_os = "linux")]
-fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u8; N]>) {
-    let v6 = sidx >= 2;
+fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
     let f = Fd(fd);
     for _ in 0..1024 {
         let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             break;
         };
-        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
+        if m.queued.is_none() {
             continue;
-        };
+        }
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
         if quoted.len() < 8 {
@@ -1064,23 +1097,8 @@ fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, rx: &mut MaybeUninit<[u
         );
         let now = sock::now_ns();
         let taken = match_and_take(sidx, key, |r, e| {
-            let dst_len = if v6 { 16 } else { 4 };
-            let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
-            let q = reply::QueuedError {
-                errno: ee_errno,
-                origin,
-                icmp_type,
-                code,
-                dst,
-                quoted,
-            };
-            let status = reply::classify_queued(&q, v6, libc::EMSGSIZE as u32, e)?;
-            Some(Outcome::Error {
-                status,
-                from: offender,
-                rtt: (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32,
-                ttl: m.ttl,
-            })
+            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
+            sock::queued_outcome(&m, quoted, v6, e, rtt)
         });
         if let Some((i, outcome)) = taken {
             complete(i, outcome);

@@ -48,9 +48,10 @@
 //!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
 //!   (one completion thread per process, started on first use; shared
 //!   sockets; at most 16 384 requests in flight). Events: `event` (a
-//!   descriptor readable while signalled, manual reset). Pitfalls: the
-//!   engine's sockets live in the network namespace of the thread that
-//!   first sends asynchronously; `IcmpCloseHandle` does not cancel requests
+//!   descriptor readable while signalled, manual reset). Pitfalls: an
+//!   async send goes out in the sending thread's network namespace (one
+//!   shared socket per namespace, family and kind; at most 16 sockets, then
+//!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
 //!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
 //!   they complete normally (reply or timeout, event, APC), and nothing is
 //!   written to a buffer after its completion; a `fork` child
@@ -296,8 +297,8 @@ pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
 /// `setns(2)`): until then its sends go out through sockets of the old
 /// namespace (the pitfall of per-thread sockets). Not needed otherwise:
 /// the sockets are closed at thread exit, after 2 s unused, and in a `fork`
-/// child. Asynchronous sends use the engine's sockets, which stay in the
-/// namespace of the thread that first sent asynchronously.
+/// child. Asynchronous sends use the engine's sockets, chosen per request
+/// by the sending thread's namespace: nothing to forget for them.
 pub fn forget_thread_sockets() {
     cache::forget_thread();
 }
@@ -341,4 +342,10 @@ pub mod testing {
     pub fn in_flight() -> usize {
         super::engine::in_flight()
     }
+    /// The name of the completion thread (Linux).
+    #[cfg(target_os = "linux")]
+    pub const COMPLETION_THREAD_NAME: &str = match super::engine::THREAD_NAME.to_str() {
+        Ok(s) => s,
+        Err(_) => "",
+    };
 }

@@ -687,31 +687,44 @@ fn drain_errqueue<const N: usize>(
         let Ok(m) = receive(fd, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             return None;
         };
-        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
-            continue;
-        };
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-        let dst_len = if r.v6 { 16 } else { 4 };
-        let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
-        let q = QueuedError {
-            errno: ee_errno,
-            origin,
-            icmp_type,
-            code,
-            dst,
-            quoted,
-        };
-        if let Some(status) = reply::classify_queued(&q, r.v6, libc::EMSGSIZE as u32, e) {
-            return Some(Outcome::Error {
-                status,
-                from: offender,
-                rtt: elapsed_ms(t0),
-                ttl: m.ttl,
-            });
+        if let Some(out) = queued_outcome(&m, quoted, r.v6, e, elapsed_ms(t0)) {
+            return Some(out);
         }
     }
     None
+}
+
+/// The outcome an error-queue message `m` (its data: `quoted`) gives
+/// request `e` (`None`: not about it, or to be ignored), with the round
+/// trip so far.
+#[cfg(target_os = "linux")]
+pub(crate) fn queued_outcome(
+    m: &Received,
+    quoted: &[u8],
+    v6: bool,
+    e: &Expect<'_>,
+    rtt: u32,
+) -> Option<Outcome> {
+    let (origin, icmp_type, code, ee_errno, offender) = m.queued?;
+    let dst_len = if v6 { 16 } else { 4 };
+    let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
+    let q = QueuedError {
+        errno: ee_errno,
+        origin,
+        icmp_type,
+        code,
+        dst,
+        quoted,
+    };
+    let status = reply::classify_queued(&q, v6, libc::EMSGSIZE as u32, e)?;
+    Some(Outcome::Error {
+        status,
+        from: offender,
+        rtt,
+        ttl: m.ttl,
+    })
 }
 
 /// The sender and IP header fields of a received packet, as a reply
@@ -770,19 +783,6 @@ pub(crate) fn classify<'a>(
 
 #[repr(C, align(8))]
 struct SendControl([u8; 64]);
-
-/// `sendmsg(2)` with no flags (tests can make it fail with `EINTR`).
-///
-/// # Safety
-/// `msg`'s pointers must be valid for `sendmsg`.
-unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr) -> isize {
-    #[cfg(test)]
-    if tests::inject_eintr() {
-        return -1;
-    }
-    // SAFETY: per the contract.
-    unsafe { libc::sendmsg(fd, msg, 0) }
-}
 
 /// Sends a request's echo request (identifier `ident` unless the kernel
 /// sets it, sequence `seq`) on `fd` in one `sendmsg`, from the caller's
@@ -876,6 +876,19 @@ pub(crate) fn send_echo(
             return Err(e);
         }
     }
+}
+
+/// `sendmsg(2)` with no flags (tests can make it fail with `EINTR`).
+///
+/// # Safety
+/// `msg`'s pointers must be valid for `sendmsg`.
+unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr) -> isize {
+    #[cfg(test)]
+    if tests::inject_eintr() {
+        return -1;
+    }
+    // SAFETY: per the contract.
+    unsafe { libc::sendmsg(fd, msg, 0) }
 }
 
 /// Sends one echo on a socket of its own (opened for this request) and
@@ -982,27 +995,31 @@ fn wait_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq:
         let Some((classified, h)) = classify(pkt, &m, r.v6, kernel_ident, &e) else {
             continue;
         };
-        match classified {
-            Classified::Reply(_) => {
-                return Outcome::Echo {
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                    tos: h.tos,
-                    options: h.options,
-                    options_len: h.options_len,
-                };
-            }
-            Classified::Error(status) => {
-                return Outcome::Error {
-                    status,
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                };
-            }
-            Classified::Ignore => {}
+        if let Some(out) = outcome(classified, &h, rtt) {
+            return out;
         }
+    }
+}
+
+/// The outcome a classified message gives its request (`None`: not about
+/// it), with the fields of its header and the round trip so far.
+pub(crate) fn outcome(c: Classified<'_>, h: &Header, rtt: u32) -> Option<Outcome> {
+    match c {
+        Classified::Reply(_) => Some(Outcome::Echo {
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+            tos: h.tos,
+            options: h.options,
+            options_len: h.options_len,
+        }),
+        Classified::Error(status) => Some(Outcome::Error {
+            status,
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+        }),
+        Classified::Ignore => None,
     }
 }
 
