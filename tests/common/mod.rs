@@ -322,13 +322,28 @@ impl Backend {
         }
     }
 
-    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
-    /// `ERROR_INVALID_HANDLE`), or `None` where the call must not be made
-    /// (Wine 8.0 dereferences the handle: the process dies).
-    pub fn close_invalid(&self) -> Option<(i32, u32)> {
+    /// Wine's major version (`Wine("10.0")` is 10), `None` elsewhere.
+    pub fn wine_major(&self) -> Option<u32> {
         match self {
-            Self::Windows | Self::Unix => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
-            Self::Wine(_) => None,
+            Self::Wine(v) => Some(
+                v.split('.')
+                    .next()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or_else(|| panic!("Wine version {v:?}")),
+            ),
+            Self::Windows | Self::Unix => None,
+        }
+    }
+
+    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
+    /// `ERROR_INVALID_HANDLE`) on Windows and the Unix backend, (FALSE,
+    /// `ERROR_INVALID_PARAMETER`) on Wine 10, or `None` where the call must
+    /// not be made (Wine 8.0 dereferences the handle: the process dies).
+    pub fn close_invalid(&self) -> Option<(i32, u32)> {
+        match self.wine_major() {
+            Some(..9) => None,
+            Some(_) => Some((0, icmp_sys::ERROR_INVALID_PARAMETER)),
+            None => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
         }
     }
 
