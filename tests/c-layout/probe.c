@@ -68,6 +68,21 @@ struct probe_row {
 #define STRUCT(S) TYPE(S, D_REC(S))
 #define FIELD(S, label, path, D) ROW(#S, "offset " label, offsetof(S, path)), ROW_T(#S, "type " label, D)
 #define VALUE(N) ROW(#N, "value", N)
+/* IP_OPTION_INFORMATION and ICMP_ECHO_REPLY, and their `*32` twins. */
+#define OPTION_INFORMATION(S) \
+    STRUCT(S), FIELD(S, "Ttl", Ttl, D_INT(F(S, Ttl))), FIELD(S, "Tos", Tos, D_INT(F(S, Tos))), \
+        FIELD(S, "Flags", Flags, D_INT(F(S, Flags))), \
+        FIELD(S, "OptionsSize", OptionsSize, D_INT(F(S, OptionsSize))), \
+        FIELD(S, "OptionsData", OptionsData, D_PTR_INT(F(S, OptionsData)))
+#define ECHO_REPLY(S) \
+    STRUCT(S), FIELD(S, "Address", Address, D_INT(F(S, Address))), \
+        FIELD(S, "Status", Status, D_INT(F(S, Status))), \
+        FIELD(S, "RoundTripTime", RoundTripTime, D_INT(F(S, RoundTripTime))), \
+        FIELD(S, "DataSize", DataSize, D_INT(F(S, DataSize))), \
+        FIELD(S, "Reserved", Reserved, D_INT(F(S, Reserved))), \
+        FIELD(S, "Data", Data, D_VOID_PTR(F(S, Data))), FIELD(S, "Options", Options, D_REC(F(S, Options))), \
+        FIELD(S, "Options.OptionsData", Options.OptionsData, D_PTR_INT(F(S, Options.OptionsData)))
+
 /* The documented parameter types (Microsoft Learn, icmpapi.h). */
 #define P_HANDLE D_VOID_PTR(HANDLE)
 #define P_PVOID D_VOID_PTR(PVOID)
@@ -118,22 +133,8 @@ const struct probe_row icmp_sys_probe_rows[] = {
     TYPE(ADDRESS_FAMILY, D_INT(ADDRESS_FAMILY)),
 
     /* Structures. */
-    STRUCT(IP_OPTION_INFORMATION),
-    FIELD(IP_OPTION_INFORMATION, "Ttl", Ttl, D_INT(F(IP_OPTION_INFORMATION, Ttl))),
-    FIELD(IP_OPTION_INFORMATION, "Tos", Tos, D_INT(F(IP_OPTION_INFORMATION, Tos))),
-    FIELD(IP_OPTION_INFORMATION, "Flags", Flags, D_INT(F(IP_OPTION_INFORMATION, Flags))),
-    FIELD(IP_OPTION_INFORMATION, "OptionsSize", OptionsSize, D_INT(F(IP_OPTION_INFORMATION, OptionsSize))),
-    FIELD(IP_OPTION_INFORMATION, "OptionsData", OptionsData, D_PTR_INT(F(IP_OPTION_INFORMATION, OptionsData))),
-    STRUCT(ICMP_ECHO_REPLY),
-    FIELD(ICMP_ECHO_REPLY, "Address", Address, D_INT(F(ICMP_ECHO_REPLY, Address))),
-    FIELD(ICMP_ECHO_REPLY, "Status", Status, D_INT(F(ICMP_ECHO_REPLY, Status))),
-    FIELD(ICMP_ECHO_REPLY, "RoundTripTime", RoundTripTime, D_INT(F(ICMP_ECHO_REPLY, RoundTripTime))),
-    FIELD(ICMP_ECHO_REPLY, "DataSize", DataSize, D_INT(F(ICMP_ECHO_REPLY, DataSize))),
-    FIELD(ICMP_ECHO_REPLY, "Reserved", Reserved, D_INT(F(ICMP_ECHO_REPLY, Reserved))),
-    FIELD(ICMP_ECHO_REPLY, "Data", Data, D_VOID_PTR(F(ICMP_ECHO_REPLY, Data))),
-    FIELD(ICMP_ECHO_REPLY, "Options", Options, D_REC(F(ICMP_ECHO_REPLY, Options))),
-    FIELD(ICMP_ECHO_REPLY, "Options.OptionsData", Options.OptionsData,
-          D_PTR_INT(F(ICMP_ECHO_REPLY, Options.OptionsData))),
+    OPTION_INFORMATION(IP_OPTION_INFORMATION),
+    ECHO_REPLY(ICMP_ECHO_REPLY),
     TYPE(PIP_OPTION_INFORMATION, D_PTR_REC(PIP_OPTION_INFORMATION)),
     TYPE(PICMP_ECHO_REPLY, D_PTR_REC(PICMP_ECHO_REPLY)),
 
@@ -142,23 +143,8 @@ const struct probe_row icmp_sys_probe_rows[] = {
     PRESENT(ICMP_ECHO_REPLY32, HAS_32),
     PRESENT(PICMP_ECHO_REPLY32, HAS_32),
 #if HAS_32
-    STRUCT(IP_OPTION_INFORMATION32),
-    FIELD(IP_OPTION_INFORMATION32, "Ttl", Ttl, D_INT(F(IP_OPTION_INFORMATION32, Ttl))),
-    FIELD(IP_OPTION_INFORMATION32, "Tos", Tos, D_INT(F(IP_OPTION_INFORMATION32, Tos))),
-    FIELD(IP_OPTION_INFORMATION32, "Flags", Flags, D_INT(F(IP_OPTION_INFORMATION32, Flags))),
-    FIELD(IP_OPTION_INFORMATION32, "OptionsSize", OptionsSize, D_INT(F(IP_OPTION_INFORMATION32, OptionsSize))),
-    FIELD(IP_OPTION_INFORMATION32, "OptionsData", OptionsData,
-          D_PTR_INT(F(IP_OPTION_INFORMATION32, OptionsData))),
-    STRUCT(ICMP_ECHO_REPLY32),
-    FIELD(ICMP_ECHO_REPLY32, "Address", Address, D_INT(F(ICMP_ECHO_REPLY32, Address))),
-    FIELD(ICMP_ECHO_REPLY32, "Status", Status, D_INT(F(ICMP_ECHO_REPLY32, Status))),
-    FIELD(ICMP_ECHO_REPLY32, "RoundTripTime", RoundTripTime, D_INT(F(ICMP_ECHO_REPLY32, RoundTripTime))),
-    FIELD(ICMP_ECHO_REPLY32, "DataSize", DataSize, D_INT(F(ICMP_ECHO_REPLY32, DataSize))),
-    FIELD(ICMP_ECHO_REPLY32, "Reserved", Reserved, D_INT(F(ICMP_ECHO_REPLY32, Reserved))),
-    FIELD(ICMP_ECHO_REPLY32, "Data", Data, D_VOID_PTR(F(ICMP_ECHO_REPLY32, Data))),
-    FIELD(ICMP_ECHO_REPLY32, "Options", Options, D_REC(F(ICMP_ECHO_REPLY32, Options))),
-    FIELD(ICMP_ECHO_REPLY32, "Options.OptionsData", Options.OptionsData,
-          D_PTR_INT(F(ICMP_ECHO_REPLY32, Options.OptionsData))),
+    OPTION_INFORMATION(IP_OPTION_INFORMATION32),
+    ECHO_REPLY(ICMP_ECHO_REPLY32),
     TYPE(PIP_OPTION_INFORMATION32, D_PTR_REC(PIP_OPTION_INFORMATION32)),
     TYPE(PICMP_ECHO_REPLY32, D_PTR_REC(PICMP_ECHO_REPLY32)),
 #endif
