@@ -9,14 +9,22 @@
 # failure, failed echoes), never on a missed ratio. Loopback only; bounded.
 #
 # Usage: bench/echo-rate.sh [ROUNDS [COUNT]]   (default 6 rounds x 3000 echoes)
+# A part that cannot run prints SKIPPED; in CI's strict mode
+# (ICMP_SYS_STRICT=1, set by .ci/test) that is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-6}
 COUNT=${2:-3000}
 ARGS=(--rounds "$ROUNDS" --count "$COUNT" --max-seconds 60)
+export ICMP_SYS_STRICT=${ICMP_SYS_STRICT:-0}
+# skipped MESSAGE: says what did not run; fails in strict mode.
+skipped() {
+    echo "echo-rate: SKIPPED: $*"
+    [[ "$ICMP_SYS_STRICT" != 1 ]] || { echo "echo-rate: strict mode (ICMP_SYS_STRICT=1): nothing may be skipped" >&2; exit 1; }
+}
 
 if [[ "$(uname -s)" != Linux ]]; then
-    echo "echo-rate: SKIPPED: the bare loop is Linux-only"
+    skipped "the bare loop is Linux-only"
     exit 0
 fi
 exe=$(cargo bench --bench echo_rate --no-run --message-format=json 2>/dev/null |
@@ -33,13 +41,13 @@ if [[ $(id -u) -eq 0 ]]; then
     if command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
         # shellcheck disable=SC2016
         timeout 120 unshare -n -- bash -c '
-            ip link set lo up 2>/dev/null || { echo "echo-rate ping sockets: SKIPPED: no ip(8) to bring lo up"; exit 0; }
+            ip link set lo up 2>/dev/null || { echo "echo-rate ping sockets: SKIPPED: no ip(8) to bring lo up"; [ "$ICMP_SYS_STRICT" != 1 ]; exit; }
             sysctl -qw net.ipv4.ping_group_range="0 2147483647"
             exec "$0" dgram "${@}"' "$exe" "${ARGS[@]}"
     else
-        echo "echo-rate ping sockets: SKIPPED: unshare -n not permitted here"
+        skipped "ping sockets: unshare -n not permitted here"
     fi
 else
-    echo "echo-rate raw sockets: SKIPPED: not root"
+    skipped "raw sockets: not root"
     timeout 120 "$exe" dgram "${ARGS[@]}"
 fi

@@ -16,13 +16,14 @@
 //! assert_eq!(helper::status_name(11010), Some("IP_REQ_TIMED_OUT"));
 //! ```
 
+use crate::ipexport::{AF_INET6, IN6_ADDR, IN6_ADDR_0, SOCKADDR_IN6};
 use crate::ipexport::{
     ICMP_ECHO_REPLY, ICMPV6_ECHO_REPLY, IO_STATUS_BLOCK, IP_STATUS, IP_STATUS_TABLE, IPAddr,
     IPV6_ADDRESS_EX, MAX_OPT_SIZE,
 };
 use core::fmt;
 use core::mem::size_of;
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
 
 // ---------------------------------------------------------------------------
 // Addresses
@@ -32,12 +33,14 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// in memory, which is what the API takes and returns.
 ///
 /// Pitfall avoided: `u32::from(ip)` gives the reverse order on little-endian.
+#[must_use]
 pub const fn ipaddr(ip: Ipv4Addr) -> IPAddr {
     u32::from_ne_bytes(ip.octets())
 }
 
 /// Converts an [`IPAddr`] (e.g. `ICMP_ECHO_REPLY::Address`) to an
 /// [`Ipv4Addr`].
+#[must_use]
 pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
     let b = addr.to_ne_bytes();
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
@@ -46,22 +49,21 @@ pub const fn ipv4(addr: IPAddr) -> Ipv4Addr {
 /// Reads the address of an [`IPV6_ADDRESS_EX`] (`ICMPV6_ECHO_REPLY::Address`)
 /// as an [`Ipv6Addr`]. Its words are in network order, i.e. the bytes are the
 /// address bytes in order.
+#[must_use]
 pub const fn ipv6_address(addr: &IPV6_ADDRESS_EX) -> Ipv6Addr {
-    // Copy out of the packed struct; never borrow its fields.
-    let w = addr.sin6_addr;
-    let mut s = [0u16; 8];
-    let mut i = 0;
-    while i < 8 {
-        // A network-order word read natively: its bytes in memory are big-endian.
-        s[i] = u16::from_be_bytes(w[i].to_ne_bytes());
-        i += 1;
-    }
-    Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+    // Copy out of the packed struct (never borrow its fields): the same 16
+    // network-order bytes as an IN6_ADDR's word view.
+    ipv6_from_in6_addr(IN6_ADDR {
+        u: IN6_ADDR_0 {
+            Word: addr.sin6_addr,
+        },
+    })
 }
 
-/// Builds the Windows [`SOCKADDR_IN6`](crate::ipexport::SOCKADDR_IN6) of an
+/// Builds the Windows [`SOCKADDR_IN6`] of an
 /// address for [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2): family
-/// [`AF_INET6`](crate::ipexport::AF_INET6) (23, on every host OS), port 0.
+/// [`AF_INET6`] (23, on every host OS), port 0.
+#[must_use]
 pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKADDR_IN6 {
     crate::ipexport::SOCKADDR_IN6 {
         sin6_family: crate::ipexport::AF_INET6,
@@ -71,6 +73,102 @@ pub const fn sockaddr_in6(ip: Ipv6Addr, scope_id: u32) -> crate::ipexport::SOCKA
             u: crate::ipexport::IN6_ADDR_0 { Byte: ip.octets() },
         },
         sin6_scope_id: scope_id,
+    }
+}
+
+/// Converts an [`Ipv6Addr`] to an [`IN6_ADDR`]: the 16 address bytes in
+/// network order, as [`From<Ipv6Addr> for IN6_ADDR`](IN6_ADDR#impl-From<Ipv6Addr>-for-IN6_ADDR)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "IN6_ADDR structure (in6addr.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr>.
+///
+/// Pitfall: read the result back through `u.Byte`; the `u.Word` view holds
+/// network-order words (use [`ipv6_from_in6_addr`]).
+#[must_use]
+pub const fn in6_addr_from_ipv6(ip: Ipv6Addr) -> IN6_ADDR {
+    IN6_ADDR {
+        u: IN6_ADDR_0 { Byte: ip.octets() },
+    }
+}
+
+/// Converts an [`IN6_ADDR`] back to an [`Ipv6Addr`], as
+/// [`From<IN6_ADDR> for Ipv6Addr`](IN6_ADDR#impl-From<IN6_ADDR>-for-Ipv6Addr)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "IN6_ADDR structure (in6addr.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/in6addr/ns-in6addr-in6_addr>.
+///
+/// Pitfall: none left: every bit pattern is an address.
+#[must_use]
+pub const fn ipv6_from_in6_addr(addr: IN6_ADDR) -> Ipv6Addr {
+    // SAFETY: both union views cover the same 16 bytes of plain integers;
+    // every bit pattern is a valid [u8; 16].
+    let b = unsafe { addr.u.Byte };
+    let mut s = [0u16; 8];
+    let mut i = 0;
+    while i < 8 {
+        s[i] = u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+        i += 1;
+    }
+    Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+}
+
+/// Converts a [`SocketAddrV6`] to the Windows [`SOCKADDR_IN6`] that
+/// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2) takes, as
+/// [`From<SocketAddrV6> for SOCKADDR_IN6`](SOCKADDR_IN6#impl-From<SocketAddrV6>-for-SOCKADDR_IN6)
+/// does, usable in `const`.
+///
+/// Microsoft docs: "SOCKADDR_IN6_LH structure (ws2ipdef.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh>.
+///
+/// Field by field:
+/// - `sin6_family` = [`AF_INET6`], **23**, the Windows value on every host OS
+///   (Linux's is 10);
+/// - `sin6_port` = `addr.port()` in **network byte order** (big-endian);
+///   ICMP ignores it;
+/// - `sin6_flowinfo` = `addr.flowinfo()` in **network byte order**: the
+///   page's remark says that everything but the family is network order, and
+///   Linux declares the field `__be32` (note that `std`'s own socket calls
+///   store `flowinfo()` unswapped);
+/// - `sin6_addr` = the 16 address bytes, network order;
+/// - `sin6_scope_id` = `addr.scope_id()` in **host byte order**: an interface
+///   index, as `getaddrinfo` returns it and the `%N` zone suffix spells it
+///   (the page's blanket network-order remark does not hold for it; Linux
+///   declares it a plain `__u32`).
+///
+/// Pitfall: [`SOCKADDR_IN6::default()`] is all zero, family 0 included,
+/// which is not this.
+#[must_use]
+pub const fn sockaddr_in6_from_v6(addr: SocketAddrV6) -> SOCKADDR_IN6 {
+    SOCKADDR_IN6 {
+        sin6_family: AF_INET6,
+        sin6_port: addr.port().to_be(),
+        sin6_flowinfo: addr.flowinfo().to_be(),
+        sin6_addr: in6_addr_from_ipv6(*addr.ip()),
+        sin6_scope_id: addr.scope_id(),
+    }
+}
+
+/// `IN6_ADDR` from `core::net`: see [`in6_addr_from_ipv6`].
+impl From<Ipv6Addr> for IN6_ADDR {
+    fn from(ip: Ipv6Addr) -> Self {
+        in6_addr_from_ipv6(ip)
+    }
+}
+
+/// `core::net` from `IN6_ADDR`: see [`ipv6_from_in6_addr`].
+impl From<IN6_ADDR> for Ipv6Addr {
+    fn from(addr: IN6_ADDR) -> Self {
+        ipv6_from_in6_addr(addr)
+    }
+}
+
+/// `SOCKADDR_IN6` from `core::net`, family 23 and the byte orders of the
+/// SDK: see [`sockaddr_in6_from_v6`].
+impl From<SocketAddrV6> for SOCKADDR_IN6 {
+    fn from(addr: SocketAddrV6) -> Self {
+        sockaddr_in6_from_v6(addr)
     }
 }
 
@@ -92,6 +190,7 @@ const ICMP_ERROR_ROOM: usize = 8;
 ///
 /// Prefer [`reply_buffer_size`]: older Windows versions and other
 /// implementations need more.
+#[must_use]
 pub const fn min_reply_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>() + request_size as usize
 }
@@ -104,6 +203,7 @@ pub const fn min_reply_size(request_size: u16) -> usize {
 ///
 /// Microsoft docs: "IcmpSendEcho function", `ReplySize`.
 /// Always fits in the `u32` `ReplySize`.
+#[must_use]
 pub const fn reply_buffer_size(request_size: u16) -> usize {
     size_of::<ICMP_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -116,12 +216,14 @@ pub const fn reply_buffer_size(request_size: u16) -> usize {
 /// [`IcmpSendEcho2Ex`](crate::icmpapi::IcmpSendEcho2Ex), synchronous or not:
 /// [`reply_buffer_size`] plus an [`IO_STATUS_BLOCK`], as the documentation
 /// asks.
+#[must_use]
 pub const fn reply_buffer_size_async(request_size: u16) -> usize {
     reply_buffer_size(request_size) + size_of::<IO_STATUS_BLOCK>()
 }
 
 /// The smallest `ReplySize` for an IPv6 echo of `request_size` bytes:
 /// `size_of::<ICMPV6_ECHO_REPLY>() + request_size`.
+#[must_use]
 pub const fn min_reply6_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>() + request_size as usize
 }
@@ -132,6 +234,7 @@ pub const fn min_reply6_size(request_size: u16) -> usize {
 /// bytes and an [`IO_STATUS_BLOCK`], as the documentation asks.
 ///
 /// Microsoft docs: "Icmp6SendEcho2 function", `ReplySize`.
+#[must_use]
 pub const fn reply6_buffer_size(request_size: u16) -> usize {
     size_of::<ICMPV6_ECHO_REPLY>()
         + max(request_size as usize, ICMP_ERROR_ROOM)
@@ -219,8 +322,11 @@ impl<const N: usize> fmt::Debug for ReplyBuffer<N> {
 /// A heap-allocated reply buffer of any size, aligned for
 /// [`ICMP_ECHO_REPLY`] (feature `alloc`).
 ///
-/// Pitfall: as [`ReplyBuffer`], the allocation must not change between the
-/// call and reading the replies (it never does: the buffer cannot grow).
+/// Pitfall: as [`ReplyBuffer`], the allocation must not move between the
+/// call and reading the replies: [`resize`](Self::resize) may move it, so
+/// never resize while an asynchronous request is pending, nor between a call
+/// and reading its replies (the borrow checker covers the latter only for
+/// [`replies`](Self::replies)).
 #[cfg(feature = "alloc")]
 #[derive(Clone)]
 pub struct ReplyBufferVec {
@@ -239,6 +345,43 @@ impl ReplyBufferVec {
         Self {
             words: alloc::vec![0; size.div_ceil(8)],
             len: size,
+        }
+    }
+
+    /// An empty buffer (size 0) that allocates nothing; usable in `const`
+    /// and `static` items.
+    ///
+    /// No Microsoft page: a Rust buffer type (the API's is "an array of
+    /// ICMP_ECHO_REPLY structures followed by the options and data").
+    ///
+    /// Pitfall: give it a size with [`resize`](Self::resize) before a call:
+    /// a `ReplySize` of 0 fails with
+    /// [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER).
+    pub const fn empty() -> Self {
+        Self {
+            words: alloc::vec::Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Resizes the buffer to `size` bytes, e.g. for a larger request: the
+    /// first `min(old, size)` bytes are kept, any new bytes are zero. Size
+    /// it with [`reply_buffer_size`] and friends.
+    ///
+    /// No Microsoft page: a Rust buffer operation.
+    ///
+    /// Pitfall: growing may move the buffer (see the type's pitfall).
+    ///
+    /// # Panics
+    /// If `size` does not fit the `u32` `ReplySize`.
+    pub fn resize(&mut self, size: usize) {
+        assert!(u32::try_from(size).is_ok(), "ReplySize is a u32");
+        let old = self.len;
+        self.words.resize(size.div_ceil(8), 0);
+        self.len = size;
+        if size > old {
+            // Bytes of the last kept word past the old size may hold data.
+            self.as_bytes_mut()[old..].fill(0);
         }
     }
 
@@ -275,6 +418,14 @@ impl ReplyBufferVec {
     }
 }
 
+/// [`ReplyBufferVec::empty`].
+#[cfg(feature = "alloc")]
+impl Default for ReplyBufferVec {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
 #[cfg(feature = "alloc")]
 impl fmt::Debug for ReplyBufferVec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -290,7 +441,22 @@ impl fmt::Debug for ReplyBufferVec {
 
 /// Why a reply buffer could not be read. Every pointer and size the API (or a
 /// corrupt buffer) left in it is checked; none is ever dereferenced.
+///
+/// `#[non_exhaustive]`: later versions may add reasons; match with a `_` arm.
+/// An exhaustive match without one does not compile:
+///
+/// ```compile_fail,E0004
+/// use icmp_sys::helper::ReplyError;
+/// fn index(e: ReplyError) -> Option<usize> {
+///     match e {
+///         ReplyError::BufferTooSmall { .. } => None,
+///         ReplyError::DataOutOfBounds { index } => Some(index),
+///         ReplyError::OptionsOutOfBounds { index } => Some(index),
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplyError {
     /// The buffer cannot hold the replies the count claims.
     BufferTooSmall {
@@ -335,6 +501,9 @@ impl core::error::Error for ReplyError {}
 
 /// One IPv4 reply: a copy of its [`ICMP_ECHO_REPLY`] and its data and
 /// options as slices of the buffer, checked to lie inside it.
+///
+/// `Send` and `Sync` although `raw` holds raw pointers: see the `SAFETY`
+/// note below its definition.
 #[derive(Clone, Copy, Debug)]
 pub struct Reply<'a> {
     /// The raw structure, copied out of the buffer (its pointers are not
@@ -346,6 +515,17 @@ pub struct Reply<'a> {
     /// The reply's IP options (`OptionsSize` bytes at `OptionsData`).
     pub options: &'a [u8],
 }
+
+// SAFETY: the only non-`Send`/`Sync` parts of a `Reply` are the raw pointers
+// `raw.Data` and `raw.Options.OptionsData`, copies of the integers the API
+// wrote. Nothing in this crate dereferences them: `get` turns them into
+// the bounds-checked `data` and `options` slices by address arithmetic only
+// (`slice_at`), and `Reply` offers no method that reads through them. A
+// caller who dereferences them does so in its own `unsafe` code, under its
+// own proof. The slices borrow shared `&[u8]`, which is `Send + Sync`.
+unsafe impl Send for Reply<'_> {}
+// SAFETY: as for `Send`; `&Reply` gives no access through the pointers.
+unsafe impl Sync for Reply<'_> {}
 
 impl Reply<'_> {
     /// The replying node, or the node that reported an error.
@@ -372,6 +552,7 @@ impl Reply<'_> {
 /// The IPv4 replies of a reply buffer, read with bounds checks. An iterator
 /// of [`Reply`].
 #[derive(Clone, Debug)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Replies<'a> {
     buf: &'a [u8],
     next: usize,
@@ -520,6 +701,7 @@ const fn lookup(status: IP_STATUS) -> Option<&'static (IP_STATUS, &'static str, 
 /// The SDK name of an `IP_STATUS` code (`"IP_REQ_TIMED_OUT"` for 11010), or
 /// `None` for a value the SDK does not define. Where IPv4 and IPv6 share a
 /// value, the IPv4 name (declared first in `ipexport.h`) is returned.
+#[must_use]
 pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.1),
@@ -530,8 +712,18 @@ pub const fn status_name(status: IP_STATUS) -> Option<&'static str> {
 /// A short English description of an `IP_STATUS` code
 /// (`"Request timed out."` for 11010), or `None` for an unknown value.
 ///
+/// Wording: these texts are this crate's, **not** those of Windows'
+/// `GetIpErrorString` ("GetIpErrorString function (iphlpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/iphlpapi/nf-iphlpapi-getiperrorstring>).
+/// No source this crate may rely on publishes that function's strings: its
+/// Microsoft Learn page lists none, the crate's reference has none, and Wine
+/// 8.0 does not export the function. Do not compare them with
+/// `GetIpErrorString` output; on Windows, call that function for the
+/// system's (localized) text.
+///
 /// Pitfall: values below `IP_STATUS_BASE` other than 0 are Win32 error
 /// codes, not `IP_STATUS` codes; they give `None`.
+#[must_use]
 pub const fn status_description(status: IP_STATUS) -> Option<&'static str> {
     match lookup(status) {
         Some(entry) => Some(entry.2),
@@ -569,4 +761,167 @@ pub fn last_error() -> u32 {
 #[cfg(all(icmp_api, unix))]
 pub fn last_error() -> u32 {
     crate::unix::last_error()
+}
+
+// ---------------------------------------------------------------------------
+// Owned handle
+// ---------------------------------------------------------------------------
+
+/// An owned ICMP handle: opened by [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile)
+/// or [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile), closed by
+/// [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle) when dropped. Pass
+/// [`as_raw`](Self::as_raw) to the send functions.
+///
+/// Microsoft docs: "IcmpCreateFile function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile>;
+/// "Icmp6CreateFile function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6createfile>;
+/// "IcmpCloseHandle function (icmpapi.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpclosehandle>.
+///
+/// It is `Send` and `Sync`: the handle names a process-wide object that any
+/// thread may use, concurrently (the behaviour suite sends from 8 threads on
+/// one handle), so a future or a struct holding it stays `Send`.
+///
+/// Pitfalls it removes: failure is [`INVALID_HANDLE_VALUE`](crate::ipexport::INVALID_HANDLE_VALUE),
+/// not null (here an `Err` with the Win32 error); `IcmpCloseHandle` is called
+/// exactly once and never with an invalid value (which crashes Wine 8.0).
+/// Pitfall it keeps: an asynchronous send needs the handle open until it
+/// completes — do not drop it while a request is pending.
+///
+/// ```
+/// use icmp_sys::helper::IcmpHandle;
+///
+/// let handle = IcmpHandle::open_v4().expect("IcmpCreateFile");
+/// // unsafe { IcmpSendEcho(handle.as_raw(), ...) }
+/// drop(handle); // IcmpCloseHandle
+/// ```
+#[cfg(icmp_api)]
+#[derive(Debug)]
+pub struct IcmpHandle {
+    raw: crate::ipexport::HANDLE,
+}
+
+// SAFETY: an ICMP handle is a process-wide object, not tied to the thread
+// that opened it; the API takes it from any thread, concurrently (Windows:
+// a handle of the process's handle table, as for files; the Unix backend:
+// the address of an immutable static descriptor). `IcmpHandle` owns it and
+// exposes it only by value (`as_raw`), so moving or sharing the owner
+// between threads is sound.
+#[cfg(icmp_api)]
+unsafe impl Send for IcmpHandle {}
+// SAFETY: as for `Send`: `&IcmpHandle` gives only a copy of the handle
+// value, and concurrent calls with one handle are allowed.
+#[cfg(icmp_api)]
+unsafe impl Sync for IcmpHandle {}
+
+#[cfg(icmp_api)]
+impl IcmpHandle {
+    /// Opens a handle for IPv4 echo requests with
+    /// [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile).
+    ///
+    /// Microsoft docs: "IcmpCreateFile function (icmpapi.h)",
+    /// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpcreatefile>.
+    ///
+    /// # Errors
+    /// The Win32 error ([`last_error`]) when `IcmpCreateFile` returns
+    /// `INVALID_HANDLE_VALUE` (or null, which is treated the same).
+    ///
+    /// Pitfall: on Linux, opening succeeds without any ICMP permission; the
+    /// first send reports [`ERROR_ACCESS_DENIED`](crate::ipexport::ERROR_ACCESS_DENIED)
+    /// (as on Wine).
+    pub fn open_v4() -> Result<Self, u32> {
+        // SAFETY: IcmpCreateFile has no preconditions.
+        Self::checked(unsafe { crate::icmpapi::IcmpCreateFile() })
+    }
+
+    /// Opens a handle for IPv6 echo requests with
+    /// [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile).
+    ///
+    /// Microsoft docs: "Icmp6CreateFile function (icmpapi.h)",
+    /// <https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmp6createfile>.
+    ///
+    /// # Errors
+    /// The Win32 error when `Icmp6CreateFile` fails: e.g.
+    /// [`ERROR_NOT_SUPPORTED`](crate::ipexport::ERROR_NOT_SUPPORTED) (no IPv6
+    /// stack), [`ERROR_CALL_NOT_IMPLEMENTED`](crate::ipexport::ERROR_CALL_NOT_IMPLEMENTED)
+    /// (Wine 8.0).
+    ///
+    /// Pitfall: an IPv6 handle is for
+    /// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2) only; the Unix
+    /// backend fails IPv4 sends with it with
+    /// [`ERROR_INVALID_PARAMETER`](crate::ipexport::ERROR_INVALID_PARAMETER).
+    pub fn open_v6() -> Result<Self, u32> {
+        // SAFETY: Icmp6CreateFile has no preconditions.
+        Self::checked(unsafe { crate::icmpapi::Icmp6CreateFile() })
+    }
+
+    /// The result of a create function: the handle, or the last error.
+    fn checked(raw: crate::ipexport::HANDLE) -> Result<Self, u32> {
+        if raw == crate::ipexport::INVALID_HANDLE_VALUE || raw.is_null() {
+            Err(last_error())
+        } else {
+            Ok(Self { raw })
+        }
+    }
+
+    /// The raw handle, to pass as `IcmpHandle` to the send functions.
+    ///
+    /// No Microsoft page: a Rust accessor (the value is what
+    /// `IcmpCreateFile` returned).
+    ///
+    /// Pitfall: it stays owned by `self`: never pass it to
+    /// `IcmpCloseHandle`, and do not use it after `self` is dropped.
+    pub const fn as_raw(&self) -> crate::ipexport::HANDLE {
+        self.raw
+    }
+
+    /// Gives up ownership: returns the raw handle without closing it. Close
+    /// it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle), or take
+    /// it back with [`from_raw`](Self::from_raw).
+    ///
+    /// No Microsoft page: Rust ownership transfer (as `into_raw_handle` of
+    /// `std::os::windows`).
+    ///
+    /// Pitfall, hence `#[must_use]`: discarding the result leaks the handle.
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// fn leak(h: icmp_sys::helper::IcmpHandle) {
+    ///     h.into_raw();
+    /// }
+    /// ```
+    #[must_use = "the raw handle is no longer closed on drop: close it with IcmpCloseHandle, or it leaks"]
+    pub fn into_raw(self) -> crate::ipexport::HANDLE {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.raw
+    }
+
+    /// Takes ownership of a raw handle; it is closed when the result is
+    /// dropped.
+    ///
+    /// No Microsoft page: Rust ownership transfer (as `from_raw_handle` of
+    /// `std::os::windows`).
+    ///
+    /// Pitfall: wrapping the same handle twice closes it twice (on Windows a
+    /// double close may close an unrelated, reused handle value).
+    ///
+    /// # Safety
+    /// `raw` must be a handle returned by `IcmpCreateFile` or
+    /// `Icmp6CreateFile` (or, on Unix, `icmp_sys::unix::create_handle`) that
+    /// is not `INVALID_HANDLE_VALUE`, not yet closed, and that nothing else
+    /// will close.
+    pub const unsafe fn from_raw(raw: crate::ipexport::HANDLE) -> Self {
+        Self { raw }
+    }
+}
+
+#[cfg(icmp_api)]
+impl Drop for IcmpHandle {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is a valid, open handle owned by `self` (the
+        // constructors' invariant), closed only here. The result is ignored:
+        // a valid handle closes successfully, and drop cannot report errors.
+        unsafe { crate::icmpapi::IcmpCloseHandle(self.raw) };
+    }
 }

@@ -93,7 +93,8 @@ pub const AF_INET6: ADDRESS_FAMILY = 23;
 /// Microsoft docs: "IP_OPTION_INFORMATION structure (ipexport.h)".
 ///
 /// Pitfall: a 64-bit caller passes this native-width struct, not
-/// [`IP_OPTION_INFORMATION32`], whatever the docs suggest. `OptionsData`
+/// `IP_OPTION_INFORMATION32` (module `wow64`, 64-bit targets only), whatever
+/// the docs suggest. `OptionsData`
 /// holds RFC 791 wire-format options, at most [`MAX_OPT_SIZE`] bytes. `Tos`
 /// may be ignored by Windows; `Ttl` = 0 means the default on Wine.
 #[repr(C)]
@@ -174,92 +175,126 @@ layout!(ICMP_ECHO_REPLY {
 /// `PICMP_ECHO_REPLY`.
 pub type PICMP_ECHO_REPLY = *mut ICMP_ECHO_REPLY;
 
-/// `IP_OPTION_INFORMATION32`: the 32-bit layout of
-/// [`IP_OPTION_INFORMATION`], defined on 64-bit targets only (`_WIN64`).
+/// The `*32` structures of `ipexport.h` (`_WIN64` only): the 32-bit
+/// layouts with 4-byte `POINTER_32` fields, for **WOW64 thunking** — code
+/// that translates a 32-bit process's requests (kernel drivers, WOW64
+/// layers). A 64-bit user-mode caller never uses them.
 ///
-/// Microsoft docs: "IP_OPTION_INFORMATION32 structure (ipexport.h)".
+/// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-icmp_echo_reply32>,
+/// and "IP_OPTION_INFORMATION32 structure (ipexport.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/api/ipexport/ns-ipexport-ip_option_information32>.
 ///
-/// Pitfall: `OptionsData` is a `POINTER_32`, a 4-byte pointer, modelled as
-/// `u32` (mingw-w64 and windows-sys get this wrong with 8-byte pointers).
-/// These structs exist for WOW64 thunking; a 64-bit user-mode caller uses the
-/// native [`IP_OPTION_INFORMATION`].
+/// Pitfall, and why they live here and not at the crate root: windows-sys and
+/// the `windows` crate declare these structs with 8-byte pointers (40/16
+/// bytes, the same as the native ones), so code ported from them often
+/// writes `use ICMP_ECHO_REPLY32 as ICMP_ECHO_REPLY;` and "works" there. With
+/// the SDK's real 28-byte layout that alias would compile and pass a
+/// buffer laid out for the wrong struct. Here the alias does not compile:
+///
+/// ```compile_fail,E0432
+/// use icmp_sys::ICMP_ECHO_REPLY32 as ICMP_ECHO_REPLY;
+/// ```
+/// ```compile_fail,E0432
+/// use icmp_sys::ipexport::IP_OPTION_INFORMATION32 as IP_OPTION_INFORMATION;
+/// ```
+///
+/// Use the native [`ICMP_ECHO_REPLY`] and [`IP_OPTION_INFORMATION`]; name
+/// these only on purpose, by their full path:
+///
+/// ```
+/// # #[cfg(target_pointer_width = "64")] {
+/// use icmp_sys::ipexport::wow64::ICMP_ECHO_REPLY32;
+/// assert_eq!(size_of::<ICMP_ECHO_REPLY32>(), 28);
+/// assert_eq!(size_of::<icmp_sys::ICMP_ECHO_REPLY>(), 40);
+/// # }
+/// ```
 #[cfg(target_pointer_width = "64")]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IP_OPTION_INFORMATION32 {
-    /// Time to live.
-    pub Ttl: u8,
-    /// Type of service.
-    pub Tos: u8,
-    /// IP header flags.
-    pub Flags: u8,
-    /// Size of `OptionsData` in bytes.
-    pub OptionsSize: u8,
-    /// `UCHAR * POINTER_32`: a 32-bit pointer.
-    pub OptionsData: u32,
+pub mod wow64 {
+    use super::{IP_STATUS, IPAddr};
+    use crate::layout::layout;
+
+    /// `IP_OPTION_INFORMATION32`: the 32-bit layout of
+    /// [`IP_OPTION_INFORMATION`](super::IP_OPTION_INFORMATION), defined on 64-bit targets only (`_WIN64`).
+    ///
+    /// Microsoft docs: "IP_OPTION_INFORMATION32 structure (ipexport.h)".
+    ///
+    /// Pitfall: `OptionsData` is a `POINTER_32`, a 4-byte pointer, modelled as
+    /// `u32` (mingw-w64 and windows-sys get this wrong with 8-byte pointers).
+    /// These structs exist for WOW64 thunking; a 64-bit user-mode caller uses the
+    /// native [`IP_OPTION_INFORMATION`](super::IP_OPTION_INFORMATION).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct IP_OPTION_INFORMATION32 {
+        /// Time to live.
+        pub Ttl: u8,
+        /// Type of service.
+        pub Tos: u8,
+        /// IP header flags.
+        pub Flags: u8,
+        /// Size of `OptionsData` in bytes.
+        pub OptionsSize: u8,
+        /// `UCHAR * POINTER_32`: a 32-bit pointer.
+        pub OptionsData: u32,
+    }
+
+    layout!(IP_OPTION_INFORMATION32 {
+        //          x86 x86_64 aarch64
+        size:         -,  8,  8;
+        align:        -,  4,  4;
+        Ttl:          -,  0,  0;
+        Tos:          -,  1,  1;
+        Flags:        -,  2,  2;
+        OptionsSize:  -,  3,  3;
+        OptionsData:  -,  4,  4;
+    });
+
+    /// `PIP_OPTION_INFORMATION32`.
+    pub type PIP_OPTION_INFORMATION32 = *mut IP_OPTION_INFORMATION32;
+
+    /// `ICMP_ECHO_REPLY32`: the 32-bit layout of [`ICMP_ECHO_REPLY`](super::ICMP_ECHO_REPLY), defined on
+    /// 64-bit targets only (`_WIN64`).
+    ///
+    /// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)".
+    ///
+    /// Pitfall: `Data` is a `POINTER_32` (`u32`); size 28, not 40. A 64-bit
+    /// caller receives [`ICMP_ECHO_REPLY`](super::ICMP_ECHO_REPLY), not this.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct ICMP_ECHO_REPLY32 {
+        /// The replying node.
+        pub Address: IPAddr,
+        /// An `IP_STATUS` code.
+        pub Status: IP_STATUS,
+        /// Round-trip time in milliseconds.
+        pub RoundTripTime: u32,
+        /// Bytes of echoed data.
+        pub DataSize: u16,
+        /// Reserved.
+        pub Reserved: u16,
+        /// `VOID * POINTER_32`: a 32-bit pointer to the data.
+        pub Data: u32,
+        /// Options of the received packet.
+        pub Options: IP_OPTION_INFORMATION32,
+    }
+
+    layout!(ICMP_ECHO_REPLY32 {
+        //                   x86 x86_64 aarch64
+        size:                  -, 28, 28;
+        align:                 -,  4,  4;
+        Address:               -,  0,  0;
+        Status:                -,  4,  4;
+        RoundTripTime:         -,  8,  8;
+        DataSize:              -, 12, 12;
+        Reserved:              -, 14, 14;
+        Data:                  -, 16, 16;
+        Options:               -, 20, 20;
+        Options.OptionsData:   -, 24, 24;
+    });
+
+    /// `PICMP_ECHO_REPLY32`.
+    pub type PICMP_ECHO_REPLY32 = *mut ICMP_ECHO_REPLY32;
 }
-
-#[cfg(target_pointer_width = "64")]
-layout!(IP_OPTION_INFORMATION32 {
-    //          x86 x86_64 aarch64
-    size:         -,  8,  8;
-    align:        -,  4,  4;
-    Ttl:          -,  0,  0;
-    Tos:          -,  1,  1;
-    Flags:        -,  2,  2;
-    OptionsSize:  -,  3,  3;
-    OptionsData:  -,  4,  4;
-});
-
-/// `PIP_OPTION_INFORMATION32`.
-#[cfg(target_pointer_width = "64")]
-pub type PIP_OPTION_INFORMATION32 = *mut IP_OPTION_INFORMATION32;
-
-/// `ICMP_ECHO_REPLY32`: the 32-bit layout of [`ICMP_ECHO_REPLY`], defined on
-/// 64-bit targets only (`_WIN64`).
-///
-/// Microsoft docs: "ICMP_ECHO_REPLY32 structure (ipexport.h)".
-///
-/// Pitfall: `Data` is a `POINTER_32` (`u32`); size 28, not 40. A 64-bit
-/// caller receives [`ICMP_ECHO_REPLY`], not this.
-#[cfg(target_pointer_width = "64")]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ICMP_ECHO_REPLY32 {
-    /// The replying node.
-    pub Address: IPAddr,
-    /// An `IP_STATUS` code.
-    pub Status: IP_STATUS,
-    /// Round-trip time in milliseconds.
-    pub RoundTripTime: u32,
-    /// Bytes of echoed data.
-    pub DataSize: u16,
-    /// Reserved.
-    pub Reserved: u16,
-    /// `VOID * POINTER_32`: a 32-bit pointer to the data.
-    pub Data: u32,
-    /// Options of the received packet.
-    pub Options: IP_OPTION_INFORMATION32,
-}
-
-#[cfg(target_pointer_width = "64")]
-layout!(ICMP_ECHO_REPLY32 {
-    //                   x86 x86_64 aarch64
-    size:                  -, 28, 28;
-    align:                 -,  4,  4;
-    Address:               -,  0,  0;
-    Status:                -,  4,  4;
-    RoundTripTime:         -,  8,  8;
-    DataSize:              -, 12, 12;
-    Reserved:              -, 14, 14;
-    Data:                  -, 16, 16;
-    Options:               -, 20, 20;
-    Options.OptionsData:   -, 24, 24;
-});
-
-/// `PICMP_ECHO_REPLY32`.
-#[cfg(target_pointer_width = "64")]
-pub type PICMP_ECHO_REPLY32 = *mut ICMP_ECHO_REPLY32;
 
 /// `IPV6_ADDRESS_EX`: the address of an IPv6 reply, a `sockaddr_in6` without
 /// its family, **packed to 1 byte** (26 bytes).
@@ -673,6 +708,15 @@ pub const MAX_OPT_SIZE: u8 = 40;
 // Win32 error codes reported through GetLastError
 // ---------------------------------------------------------------------------
 
+/// `ERROR_SUCCESS` (0): no error, the value `GetLastError` gives after a
+/// call that set no error.
+///
+/// Microsoft docs: "System Error Codes (0-499) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499->.
+///
+/// Pitfall: a successful send need not reset the last error to it; judge a
+/// send by its return value, never by `GetLastError() == ERROR_SUCCESS`.
+pub const ERROR_SUCCESS: u32 = 0;
 /// `ERROR_ACCESS_DENIED` (5): no permission to send ICMP (Wine or the Unix
 /// backend without raw or ping sockets).
 pub const ERROR_ACCESS_DENIED: u32 = 5;
@@ -701,3 +745,41 @@ pub const ERROR_IO_PENDING: u32 = 997;
 /// `ERROR_INVALID_NETNAME` (1214): the destination is 0.0.0.0 (Vista and
 /// later).
 pub const ERROR_INVALID_NETNAME: u32 = 1214;
+
+/// `ERROR_NETWORK_UNREACHABLE` (1231): "The network location cannot be
+/// reached", the Win32 counterpart of [`IP_DEST_NET_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: the ICMP functions do not report it; they give
+/// `IP_DEST_NET_UNREACHABLE` (11002) in `Status`. Higher-level crates map
+/// the `IP_STATUS` to this code (e.g. for `std::io::Error::from_raw_os_error`).
+pub const ERROR_NETWORK_UNREACHABLE: u32 = 1231;
+/// `ERROR_HOST_UNREACHABLE` (1232): the remote host cannot be reached, the
+/// Win32 counterpart of [`IP_DEST_HOST_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_HOST_UNREACHABLE` (11003) instead.
+pub const ERROR_HOST_UNREACHABLE: u32 = 1232;
+/// `ERROR_PROTOCOL_UNREACHABLE` (1233): the protocol is unreachable at the
+/// remote system, the Win32 counterpart of [`IP_DEST_PROT_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_PROT_UNREACHABLE` (11004) instead.
+pub const ERROR_PROTOCOL_UNREACHABLE: u32 = 1233;
+/// `ERROR_PORT_UNREACHABLE` (1234): no service at the destination port of
+/// the remote system, the Win32 counterpart of [`IP_DEST_PORT_UNREACHABLE`].
+///
+/// Microsoft docs: "System Error Codes (1000-1299) (WinError.h)",
+/// <https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--1000-1299->.
+///
+/// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
+/// `IP_DEST_PORT_UNREACHABLE` (11005) instead.
+pub const ERROR_PORT_UNREACHABLE: u32 = 1234;

@@ -6,13 +6,15 @@
 //!   outside types the signatures need.
 //! - [`icmpapi`]: the nine functions, `unsafe extern "system"`.
 //! - [`helper`]: safe reply-buffer sizing, alignment and bounds-checked
-//!   reading, status names.
+//!   reading, status names, an owned handle, `core::net` conversions.
 //!
 //! - `unix` (Linux, macOS, FreeBSD): the crate's own implementation of the
 //!   nine functions over kernel ICMP sockets, with the Windows contract; the
 //!   functions in `icmpapi` are the same names there.
 //!
-//! Everything is also re-exported at the crate root, as in the C headers.
+//! Everything is also re-exported at the crate root, as in the C headers,
+//! except the WOW64 `*32` structures, which stay in `ipexport::wow64` so that
+//! they cannot be mistaken for the native ones.
 //! See the README for the pitfalls of this API; each item's documentation
 //! names its Microsoft Learn page and its own pitfall.
 #![no_std]

@@ -17,8 +17,13 @@ mod check;
 #[path = "verify/defects.rs"]
 mod defects;
 
-/// The crate, by the name the item tables of `check.rs` use.
-use crate as ours;
+/// The crate, by the name the item tables of `check.rs` use: its root, plus
+/// the `*32` structures, which live apart in `ipexport::wow64`.
+mod ours {
+    #[cfg(target_pointer_width = "64")]
+    pub use crate::ipexport::wow64::*;
+    pub use crate::*;
+}
 use check::{Kind, Obs, aggregate, check, contains, field, kind_aggregate, kind_aggregate_ours};
 use check::{
     error_codes, functions, ip_opt_codes, ip_status_codes, structure, strukt, types, values,
@@ -151,6 +156,13 @@ mod evaluated {
         ICMP_SYS_C_ERROR_IO_PENDING as ERROR_IO_PENDING,
         ICMP_SYS_C_ERROR_NOT_ENOUGH_MEMORY as ERROR_NOT_ENOUGH_MEMORY,
         ICMP_SYS_C_ERROR_NOT_SUPPORTED as ERROR_NOT_SUPPORTED,
+    };
+    pub use super::c::{
+        ICMP_SYS_C_ERROR_HOST_UNREACHABLE as ERROR_HOST_UNREACHABLE,
+        ICMP_SYS_C_ERROR_NETWORK_UNREACHABLE as ERROR_NETWORK_UNREACHABLE,
+        ICMP_SYS_C_ERROR_PORT_UNREACHABLE as ERROR_PORT_UNREACHABLE,
+        ICMP_SYS_C_ERROR_PROTOCOL_UNREACHABLE as ERROR_PROTOCOL_UNREACHABLE,
+        ICMP_SYS_C_ERROR_SUCCESS as ERROR_SUCCESS,
     };
 }
 

@@ -725,7 +725,10 @@ fn ipv6_echo() {
             matches!(create_err, 2 | ERROR_NOT_SUPPORTED),
             "Icmp6CreateFile failed: error {create_err}"
         );
-        println!("SKIPPED: no IPv6 stack (Icmp6CreateFile error {create_err})");
+        common::skip(
+            "ipv6_echo",
+            &format!("no IPv6 stack (Icmp6CreateFile error {create_err})"),
+        );
         return;
     }
     let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);

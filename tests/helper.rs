@@ -373,3 +373,197 @@ fn status_names_and_descriptions() {
     const NAME: Option<&str> = helper::status_name(IP_PENDING);
     assert_eq!(NAME, Some("IP_PENDING"));
 }
+
+/// Compiles only if `T` is `Send + Sync`: a static assertion.
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn helper_types_are_send_and_sync() {
+    assert_send_sync::<helper::Reply<'static>>();
+    assert_send_sync::<Reply6<'static>>();
+    assert_send_sync::<Replies<'static>>();
+    assert_send_sync::<ReplyBuffer<64>>();
+    assert_send_sync::<ReplyError>();
+    #[cfg(feature = "alloc")]
+    assert_send_sync::<helper::ReplyBufferVec>();
+    #[cfg(icmp_api)]
+    assert_send_sync::<helper::IcmpHandle>();
+}
+
+/// `helper::IcmpHandle`, on Windows (Wine) and the Unix backend. Nothing is
+/// sent: the probe is an echo to 0.0.0.0, which a valid handle rejects with
+/// `ERROR_INVALID_NETNAME` before any socket is opened, and an invalid one
+/// with `ERROR_INVALID_PARAMETER`.
+#[cfg(icmp_api)]
+mod icmp_handle {
+    use super::*;
+    use helper::IcmpHandle;
+
+    /// `IcmpSendEcho(h, 0.0.0.0, ...)`: (count, last error).
+    fn send_to_zero(h: HANDLE) -> (u32, u32) {
+        let mut buf = ReplyBuffer::<{ helper::reply_buffer_size(0) }>::new();
+        // SAFETY: no request data (size 0), no options, a buffer of
+        // buf.size() writable bytes.
+        let n = unsafe {
+            IcmpSendEcho(
+                h,
+                0,
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                buf.as_mut_ptr(),
+                buf.size(),
+                100,
+            )
+        };
+        (n, helper::last_error())
+    }
+
+    #[test]
+    fn open_v4_gives_a_handle_usable_from_any_thread() {
+        assert_eq!(
+            send_to_zero(INVALID_HANDLE_VALUE),
+            (0, ERROR_INVALID_PARAMETER),
+            "the probe tells a valid handle from an invalid one"
+        );
+        let h = IcmpHandle::open_v4().expect("IcmpCreateFile");
+        assert!(h.as_raw() != INVALID_HANDLE_VALUE && !h.as_raw().is_null());
+        assert_eq!(send_to_zero(h.as_raw()), (0, ERROR_INVALID_NETNAME));
+        // Shared with another thread by reference (Sync), then moved (Send).
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(send_to_zero(h.as_raw()), (0, ERROR_INVALID_NETNAME)));
+        });
+        let h = std::thread::spawn(move || {
+            assert_eq!(send_to_zero(h.as_raw()), (0, ERROR_INVALID_NETNAME));
+            h
+        })
+        .join()
+        .unwrap();
+        // into_raw keeps the handle open; from_raw takes it back and closes
+        // it on drop.
+        let raw = h.into_raw();
+        assert_eq!(send_to_zero(raw), (0, ERROR_INVALID_NETNAME));
+        // SAFETY: `raw` came from into_raw and is not closed elsewhere.
+        drop(unsafe { IcmpHandle::from_raw(raw) });
+    }
+
+    #[test]
+    fn open_v6_gives_a_handle_or_the_win32_error() {
+        match IcmpHandle::open_v6() {
+            Ok(h) => assert!(h.as_raw() != INVALID_HANDLE_VALUE && !h.as_raw().is_null()),
+            // Wine 8.0: 120; no IPv6 stack: 50 (Unix backend, Windows) or 2.
+            Err(e) => assert!(
+                [ERROR_CALL_NOT_IMPLEMENTED, ERROR_NOT_SUPPORTED, 2].contains(&e),
+                "Icmp6CreateFile failed with {e}"
+            ),
+        }
+    }
+
+    /// Drop closes. Observable on the Unix backend only, whose
+    /// `IcmpCloseHandle` accepts any value and reports a foreign one with
+    /// `ERROR_INVALID_HANDLE` (so wrapping a foreign value is defined there;
+    /// on Windows it breaks `from_raw`'s contract, and Wine 8.0 crashes).
+    #[cfg(unix)]
+    #[test]
+    fn drop_calls_icmp_close_handle() {
+        let h = IcmpHandle::open_v4().unwrap();
+        assert_eq!(send_to_zero(h.as_raw()).1, ERROR_INVALID_NETNAME);
+        drop(h); // a valid close leaves the last error alone
+        assert_eq!(helper::last_error(), ERROR_INVALID_NETNAME);
+        let mut not_a_handle = 0u64;
+        // SAFETY: the Unix backend's IcmpCloseHandle only compares the value
+        // with its own handles; it never dereferences it.
+        drop(unsafe { IcmpHandle::from_raw((&raw mut not_a_handle).cast()) });
+        assert_eq!(helper::last_error(), ERROR_INVALID_HANDLE);
+        // into_raw does not close: nothing touches the last error.
+        assert_eq!(
+            send_to_zero(core::ptr::null_mut()).1,
+            ERROR_INVALID_PARAMETER
+        );
+        let raw = IcmpHandle::open_v4().unwrap().into_raw();
+        assert_eq!(helper::last_error(), ERROR_INVALID_PARAMETER);
+        // SAFETY: `raw` is open and owned here.
+        drop(unsafe { IcmpHandle::from_raw(raw) });
+    }
+}
+
+#[test]
+fn core_net_conversions_state_their_byte_orders() {
+    use std::net::SocketAddrV6;
+    let ip = Ipv6Addr::new(0x2001, 0xdb8, 0x1234, 0, 0, 0, 0xabcd, 0x42);
+    // Ipv6Addr <-> IN6_ADDR: the bytes in network order, both ways.
+    let a = IN6_ADDR::from(ip);
+    // SAFETY: both union views cover the same 16 plain bytes.
+    assert_eq!(unsafe { a.u.Byte }, ip.octets());
+    assert_eq!(Ipv6Addr::from(a), ip);
+    assert_eq!(
+        helper::ipv6_from_in6_addr(helper::in6_addr_from_ipv6(ip)),
+        ip
+    );
+    // SocketAddrV6 -> SOCKADDR_IN6: family 23, port and flowinfo big-endian,
+    // scope id as is.
+    let sa = SOCKADDR_IN6::from(SocketAddrV6::new(ip, 0x1234, 0x000A_BCDE, 7));
+    assert_eq!(sa.sin6_family, 23);
+    assert_eq!(sa.sin6_port.to_ne_bytes(), [0x12, 0x34]);
+    assert_eq!(sa.sin6_flowinfo.to_ne_bytes(), [0x00, 0x0A, 0xBC, 0xDE]);
+    assert_eq!(sa.sin6_scope_id, 7);
+    assert_eq!(Ipv6Addr::from(sa.sin6_addr), ip);
+    // The existing helper agrees (port 0, flowinfo 0).
+    let old = helper::sockaddr_in6(ip, 7);
+    let new = helper::sockaddr_in6_from_v6(SocketAddrV6::new(ip, 0, 0, 7));
+    // SAFETY: as above.
+    let (ob, nb) = unsafe { (old.sin6_addr.u.Byte, new.sin6_addr.u.Byte) };
+    assert_eq!(
+        (
+            old.sin6_family,
+            old.sin6_port,
+            old.sin6_flowinfo,
+            ob,
+            old.sin6_scope_id
+        ),
+        (
+            new.sin6_family,
+            new.sin6_port,
+            new.sin6_flowinfo,
+            nb,
+            new.sin6_scope_id
+        )
+    );
+    // Usable in const context.
+    const A: IN6_ADDR = helper::in6_addr_from_ipv6(Ipv6Addr::LOCALHOST);
+    const B: Ipv6Addr = helper::ipv6_from_in6_addr(A);
+    assert_eq!(B, Ipv6Addr::LOCALHOST);
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn heap_reply_buffers_start_empty_and_resize() {
+    use helper::ReplyBufferVec;
+    // A const (and static) empty buffer: nothing allocated, size 0.
+    const EMPTY: ReplyBufferVec = ReplyBufferVec::empty();
+    static _IN_A_STATIC: std::sync::Mutex<ReplyBufferVec> =
+        std::sync::Mutex::new(ReplyBufferVec::empty());
+    let mut b = EMPTY;
+    assert_eq!((b.size(), b.as_bytes().len()), (0, 0));
+    assert_eq!(ReplyBufferVec::default().size(), 0);
+    // Grow: aligned, zeroed, exact size.
+    b.resize(helper::reply_buffer_size(32));
+    assert_eq!(b.size() as usize, helper::reply_buffer_size(32));
+    assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+    assert!(b.as_bytes().iter().all(|&x| x == 0));
+    // Shrink keeps the head; growing again zeroes what was cut off, also
+    // inside the last 8-byte word.
+    b.as_bytes_mut().fill(0xAB);
+    b.resize(13);
+    assert_eq!(b.as_bytes(), &[0xAB; 13]);
+    b.resize(100);
+    assert_eq!(&b.as_bytes()[..13], &[0xAB; 13]);
+    assert!(
+        b.as_bytes()[13..].iter().all(|&x| x == 0),
+        "{:?}",
+        b.as_bytes()
+    );
+    assert_eq!(b.as_mut_ptr() as usize % 8, 0);
+    b.resize(0);
+    assert_eq!(b.as_bytes().len(), 0);
+}

@@ -20,7 +20,13 @@ use check::{
 };
 use check::{sig0, sig1, sig2, sig8, sig11, sig12};
 use core::mem::offset_of;
-use icmp_sys as ours;
+/// The crate, by the name the item tables of `check.rs` use: its root, plus
+/// the `*32` structures, which live apart in `ipexport::wow64`.
+mod ours {
+    #[cfg(target_pointer_width = "64")]
+    pub use icmp_sys::ipexport::wow64::*;
+    pub use icmp_sys::*;
+}
 use windows_sys::Win32::NetworkManagement::IpHelper as ws;
 
 /// The value of a probed name that a peer does not have.

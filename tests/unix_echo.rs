@@ -17,13 +17,16 @@
 //! tests of one binary need different, contradicting settings and no
 //! topology, so this stays in-process; topologies (`silent`, `router`,
 //! `nonroot`) are `.ci/netns` setups used by `tests/echo.rs`. Where a test
-//! cannot run it prints `SKIPPED:` with the reason. Packets go only to
+//! cannot run it prints `SKIPPED:` with the reason
+//! (`common::skip`; a failure in CI's strict mode, `ICMP_SYS_STRICT=1`). Packets go only to
 //! loopback.
 #![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
 
 mod common;
 
-use common::{FILL, Guarded, payload, send_echo, send6};
+use common::{FILL, Guarded, is_root, payload, send_echo, send6};
+#[cfg(target_os = "linux")]
+use common::{PING_OK, in_netns};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
@@ -93,11 +96,6 @@ fn open4(mode: Option<SocketMode>) -> Handle {
     Handle(h)
 }
 
-fn is_root() -> bool {
-    // SAFETY: no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
     h: &Handle,
@@ -136,52 +134,6 @@ fn assert_reply4(n: u32, err: u32, buf: &Guarded, from: Ipv4Addr, data: &[u8]) {
     assert!(r.round_trip_time() < TIMEOUT_MS);
 }
 
-/// Runs `f` on a thread that entered a new network namespace (loopback up,
-/// then `setup` run by `sh -c`); `None` (printed) when not possible.
-#[cfg(target_os = "linux")]
-fn in_netns<R: Send + 'static>(
-    what: &str,
-    setup: &'static str,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> Option<R> {
-    if !is_root() {
-        println!("SKIPPED {what}: needs root for unshare(CLONE_NEWNET)");
-        return None;
-    }
-    let r = std::thread::spawn(move || {
-        // SAFETY: affects only this thread.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            return Err(format!(
-                "unshare(CLONE_NEWNET): {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let script = format!("set -e; ip link set lo up; {setup}");
-        let st = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !st.success() {
-            return Err(format!("setup failed: {script}"));
-        }
-        Ok(f())
-    })
-    .join()
-    .expect("namespace thread panicked");
-    match r {
-        Ok(v) => Some(v),
-        Err(e) if e.starts_with("unshare") || e.contains("No such file") => {
-            println!("SKIPPED {what}: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
-
-#[cfg(target_os = "linux")]
-const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
-
 // ---------------------------------------------------------------------------
 // Echoes
 // ---------------------------------------------------------------------------
@@ -189,7 +141,7 @@ const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range
 #[test]
 fn echo_v4_raw() {
     if !is_root() {
-        println!("SKIPPED echo_v4_raw: raw sockets need root");
+        common::skip("echo_v4_raw", "raw sockets need root");
         return;
     }
     let h = open4(Some(SocketMode::Raw));
@@ -255,9 +207,9 @@ fn ipv6_modes_and_arguments() {
     // SAFETY: no preconditions.
     let h = unsafe { Icmp6CreateFile() };
     if h == INVALID_HANDLE_VALUE {
-        println!(
-            "SKIPPED ipv6_modes_and_arguments: no IPv6 (error {})",
-            last_error()
+        common::skip(
+            "ipv6_modes_and_arguments",
+            &format!("no IPv6 (error {})", last_error()),
         );
         return;
     }
@@ -272,7 +224,7 @@ fn ipv6_modes_and_arguments() {
         let (n, err) = send6(h.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         buf.assert_guard_intact();
         if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
-            println!("SKIPPED ipv6_modes_and_arguments: error {err}");
+            common::skip("ipv6_modes_and_arguments", &format!("error {err}"));
             return;
         }
         assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
@@ -333,7 +285,7 @@ fn unaligned_reply_buffer() {
     };
     let err = last_error();
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED unaligned_reply_buffer: no ICMP permission");
+        common::skip("unaligned_reply_buffer", "no ICMP permission");
         return;
     }
     assert_eq!((n, err), (1, 0));
@@ -367,7 +319,7 @@ fn parse_replies_is_destructive() {
     let h = open4(None);
     let (n, err, mut buf) = send4(&h, LO, b"parse", None, S4 + 5, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED parse_replies_is_destructive: no ICMP permission");
+        common::skip("parse_replies_is_destructive", "no ICMP permission");
         return;
     }
     assert_eq!((n, err), (1, 0));
@@ -446,7 +398,7 @@ fn options_roundtrip(mode: SocketMode) {
 #[test]
 fn ip_options_raw() {
     if !is_root() {
-        println!("SKIPPED ip_options_raw: raw sockets need root");
+        common::skip("ip_options_raw", "raw sockets need root");
         return;
     }
     options_roundtrip(SocketMode::Raw);
@@ -485,7 +437,7 @@ fn small_request_on_a_small_stack() {
     };
     let (n, err, buf, data) = run(mode);
     if n == 0 && err == ERROR_ACCESS_DENIED {
-        println!("SKIPPED small_request_on_a_small_stack: no ICMP permission");
+        common::skip("small_request_on_a_small_stack", "no ICMP permission");
         return;
     }
     assert_reply4(n, err, &buf, LO, &data);
@@ -526,7 +478,7 @@ fn no_heap(mode: Option<SocketMode>) {
 #[test]
 fn no_heap_per_echo_raw() {
     if !is_root() {
-        println!("SKIPPED no_heap_per_echo_raw: raw sockets need root");
+        common::skip("no_heap_per_echo_raw", "raw sockets need root");
         return;
     }
     no_heap(Some(SocketMode::Raw));

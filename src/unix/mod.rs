@@ -64,7 +64,10 @@ pub(crate) fn set_last_error(code: u32) {
 }
 
 /// Which kind of socket a handle's requests use.
+///
+/// `#[non_exhaustive]`: later versions may add kinds; match with a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SocketMode {
     /// Datagram (Linux ping socket; macOS unprivileged ICMP socket) first,
     /// raw socket if that is not permitted. The kind that worked is

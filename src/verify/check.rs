@@ -394,8 +394,10 @@ sig_fns! {
 // The item tables: what is compared, by the SDK's names, ONE table for every
 // source (the bindgen check and each peer). A source passes the module its
 // items are in (`$p`) and, where its Rust spelling differs, the mapping (the
-// name of an anonymous union). `ours::` resolves at the call site: the crate
-// must be in scope as `ours` (with `field` and `offset_of`, for `strukt!`).
+// name of an anonymous union). `ours::` resolves at the call site: a module
+// `ours` must be in scope re-exporting the crate root and, on 64-bit targets,
+// `ipexport::wow64` (where the `*32` structures live, kept out of the root),
+// with `field` and `offset_of` for `strukt!`.
 
 /// The layout types compared by size, alignment and [`Kind::CODE`]:
 /// `types!(l, p; A, B)` compares `ours::A` with `p::A`, and so on.
@@ -599,14 +601,15 @@ macro_rules! ip_opt_codes {
 }
 pub(crate) use ip_opt_codes;
 
-/// The Win32 error codes the API documents, handed on as by
+/// The Win32 error codes the API documents or its callers use, handed on as by
 /// [`ip_status_codes!`].
 macro_rules! error_codes {
     ($m:ident!($($a:tt)*)) => {
-        $m!($($a)* ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY,
-            ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER,
-            ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER, ERROR_IO_PENDING,
-            ERROR_INVALID_NETNAME)
+        $m!($($a)* ERROR_SUCCESS, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE,
+            ERROR_NOT_ENOUGH_MEMORY, ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED,
+            ERROR_INVALID_PARAMETER, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER,
+            ERROR_IO_PENDING, ERROR_INVALID_NETNAME, ERROR_NETWORK_UNREACHABLE,
+            ERROR_HOST_UNREACHABLE, ERROR_PROTOCOL_UNREACHABLE, ERROR_PORT_UNREACHABLE)
     };
 }
 pub(crate) use error_codes;

@@ -247,6 +247,84 @@ pub fn assert_echo_reply(buf: &Guarded, count: u32, from: Ipv4Addr, data: &[u8],
     buf.assert_guard_intact();
 }
 
+/// The environment variable that makes every skip a failure: `.ci/test`
+/// sets it to `1` (CI's strict mode), so a test that cannot run fails
+/// there instead of passing by printing `SKIPPED`.
+pub const STRICT_VAR: &str = "ICMP_SYS_STRICT";
+
+/// Whether this run is strict ([`STRICT_VAR`] = `1`).
+pub fn strict() -> bool {
+    std::env::var_os(STRICT_VAR).is_some_and(|v| v == "1")
+}
+
+/// A test that cannot run here: prints `SKIPPED <test>: <reason>` and
+/// returns, so the caller returns; in strict mode ([`STRICT_VAR`]) it panics
+/// instead, so CI never passes a test that did not run.
+#[track_caller]
+pub fn skip(test: &str, reason: &str) {
+    assert!(
+        !strict(),
+        "{test} cannot run: {reason} ({STRICT_VAR}=1: nothing may be skipped; \
+         CI must provide what the test needs)"
+    );
+    println!("SKIPPED {test}: {reason}");
+}
+
+/// Whether the process runs as root (Unix).
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// An [`in_netns`] setup that lets every group open ping sockets.
+#[cfg(target_os = "linux")]
+pub const PING_OK: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range";
+
+/// Runs `f` on a thread that entered a new network namespace (loopback up,
+/// then `setup` run by `sh -c`); `None` when not possible ([`skip`]: a
+/// failure in strict mode). Setup needs root.
+#[cfg(target_os = "linux")]
+pub fn in_netns<R: Send + 'static>(
+    what: &str,
+    setup: &'static str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
+    if !is_root() {
+        skip(what, "needs root for unshare(CLONE_NEWNET)");
+        return None;
+    }
+    let r = std::thread::spawn(move || {
+        // SAFETY: affects only this thread.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return Err(format!(
+                "unshare(CLONE_NEWNET): {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let script = format!("set -e; ip link set lo up; {setup}");
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !st.success() {
+            return Err(format!("setup failed: {script}"));
+        }
+        Ok(f())
+    })
+    .join()
+    .expect("namespace thread panicked");
+    match r {
+        Ok(v) => Some(v),
+        Err(e) if e.starts_with("unshare") || e.contains("No such file") => {
+            skip(what, &e);
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// The environment variable `.ci/netns` (used natively and by
 /// `.ci/wine netns`) sets to the namespace setup.
 pub const NETNS_VAR: &str = "ICMP_SYS_NETNS";
