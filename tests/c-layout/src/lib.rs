@@ -26,10 +26,11 @@ use check::{sig0, sig1, sig2, sig8, sig11, sig12};
 use core::ffi::{CStr, c_char};
 use core::mem::offset_of;
 
-/// The crate's items, as the item table names them (`ours::NAME`). Where an
-/// item moves to a submodule (the `*32` structs to a WOW64 module), one
-/// `pub use` line here follows it.
+/// The crate's items, as the item table names them (`ours::NAME`): the root,
+/// plus the `*32` structures, which live apart in `ipexport::wow64`.
 mod ours {
+    #[cfg(target_pointer_width = "64")]
+    pub use icmp_sys::ipexport::wow64::*;
     pub use icmp_sys::*;
 }
 
