@@ -352,7 +352,7 @@ pub fn require_netns(setup: &str) {
 /// | Case | Windows | Wine 8.0 | Wine 10.0 | Unix backend |
 /// |---|---|---|---|---|
 /// | async send (Event / APC) | 0 + 997 | 0 + 997 | 0 + 997 | 0 + 50, nothing sent |
-/// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE + 87 | FALSE + 6 |
+/// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE, last error untouched | FALSE + 6 |
 /// | IPv6 (`Icmp6CreateFile`, `Icmp6SendEcho2` to ::1) | echo | 120 stubs | 120 stubs | echo |
 /// | reply TTL of a loopback echo | non-zero | host default | host default | host default (Linux) |
 /// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | 11009 | success (DF cleared) |
@@ -427,14 +427,15 @@ impl Backend {
         }
     }
 
-    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
-    /// `ERROR_INVALID_HANDLE`) on Windows and the Unix backend, (FALSE,
-    /// `ERROR_INVALID_PARAMETER`) on Wine 10, or `None` where the call must
+    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` after
+    /// [`plant_last_error`]: (FALSE, `ERROR_INVALID_HANDLE`) on Windows and
+    /// the Unix backend; (FALSE, [`UNTOUCHED_LAST_ERROR`]) on Wine 10, which
+    /// fails without setting the last error; or `None` where the call must
     /// not be made (Wine 8.0 dereferences the handle: the process dies).
     pub fn close_invalid(&self) -> Option<(i32, u32)> {
         match self.wine_major() {
             Some(..9) => None,
-            Some(_) => Some((0, icmp_sys::ERROR_INVALID_PARAMETER)),
+            Some(_) => Some((0, UNTOUCHED_LAST_ERROR)),
             None => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
         }
     }
@@ -469,6 +470,21 @@ impl Backend {
             Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
         }
     }
+}
+
+/// A last-error value no API call sets (bit 29: application-defined), planted
+/// by [`plant_last_error`] to see whether a call sets the last error at all.
+pub const UNTOUCHED_LAST_ERROR: u32 = 0x2000_1CE5;
+
+/// Sets the calling thread's last error to [`UNTOUCHED_LAST_ERROR`] (on
+/// Windows; the Unix backend's last error cannot be set from outside, and
+/// every failing call there sets it).
+pub fn plant_last_error() {
+    #[cfg(windows)]
+    // SAFETY: no preconditions.
+    unsafe {
+        windows_sys::Win32::Foundation::SetLastError(UNTOUCHED_LAST_ERROR)
+    };
 }
 
 /// The Wine version (`wine_get_version` in ntdll), or `None` on Windows.
