@@ -382,10 +382,10 @@ pub enum Ipv6 {
 }
 
 impl Backend {
-    /// The backend of this test process. Under `.ci/wine`, which exports
-    /// the Wine it meant to run (`ICMP_SYS_WINE`, 8 or 10), panics unless
-    /// that is the Wine running: a harness mix-up cannot pass as the other
-    /// Wine's results.
+    /// The backend of this test process. A Windows test binary under
+    /// `.ci/wine`, which exports the Wine it meant to run (`ICMP_SYS_WINE`, 8
+    /// or 10), panics unless that is the Wine running: a harness mix-up
+    /// cannot pass as the other Wine's results.
     pub fn detect() -> Self {
         #[cfg(windows)]
         let backend = match wine_version() {
@@ -394,6 +394,9 @@ impl Backend {
         };
         #[cfg(not(windows))]
         let backend = Self::Unix;
+        // Only Windows test binaries are run by Wine (`.ci/wine cargo test`
+        // without a Windows --target runs the host's natively).
+        #[cfg(windows)]
         if let Ok(want) = std::env::var("ICMP_SYS_WINE") {
             assert_eq!(
                 backend.wine_major().map(|m| m.to_string()),
