@@ -17,6 +17,10 @@
  */
 #include "wrapper.h"
 #include <stddef.h>
+/* Constants the headers lack read as ICMP_SYS_ABSENT (build.rs makes
+ * absent.h from the VALUE rows below). */
+#define ICMP_SYS_ABSENT 0x7fffabcdLL
+#include "absent.h"
 
 enum { K_INT = 1, K_PTR = 3, K_FN = 4, K_REC = 5, K_ARRAY = 6, K_VOID = 7, K_WRONG = -1 };
 
@@ -149,12 +153,22 @@ const struct probe_row icmp_sys_probe_rows[] = {
     TYPE(PICMP_ECHO_REPLY32, D_PTR_REC(PICMP_ECHO_REPLY32)),
 #endif
 
+#ifdef HAVE_IPV6_ADDRESS_EX
+    PRESENT(IPV6_ADDRESS_EX, 1),
     STRUCT(IPV6_ADDRESS_EX),
     FIELD(IPV6_ADDRESS_EX, "sin6_port", sin6_port, D_INT(F(IPV6_ADDRESS_EX, sin6_port))),
     FIELD(IPV6_ADDRESS_EX, "sin6_flowinfo", sin6_flowinfo, D_INT(F(IPV6_ADDRESS_EX, sin6_flowinfo))),
     FIELD(IPV6_ADDRESS_EX, "sin6_addr", sin6_addr, D_ARRAY_INT(F(IPV6_ADDRESS_EX, sin6_addr))),
     FIELD(IPV6_ADDRESS_EX, "sin6_scope_id", sin6_scope_id, D_INT(F(IPV6_ADDRESS_EX, sin6_scope_id))),
+#else
+    PRESENT(IPV6_ADDRESS_EX, 0),
+#endif
+#ifdef HAVE_PIPV6_ADDRESS_EX
+    PRESENT(PIPV6_ADDRESS_EX, 1),
     TYPE(PIPV6_ADDRESS_EX, D_PTR_REC(PIPV6_ADDRESS_EX)),
+#else
+    PRESENT(PIPV6_ADDRESS_EX, 0),
+#endif
 
 #ifdef HAVE_ICMPV6_ECHO_REPLY_LH
     PRESENT(ICMPV6_ECHO_REPLY_LH, 1),
