@@ -62,7 +62,9 @@ fn main() {
     let wine = match headers.split_once(':') {
         Some(("wine", dir)) => Some(dir.to_owned()),
         None if headers.is_empty() || headers == "mingw-w64" => None,
-        _ => panic!("ICMP_SYS_C_HEADERS={headers:?}: `mingw-w64` (default) or `wine:<include dir>`"),
+        _ => {
+            panic!("ICMP_SYS_C_HEADERS={headers:?}: `mingw-w64` (default) or `wine:<include dir>`")
+        }
     };
     let name = if wine.is_some() { "wine" } else { "mingw-w64" };
     println!("cargo::rustc-cfg=c_headers=\"{name}\"");
@@ -82,7 +84,9 @@ fn main() {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         if !name.is_empty() && name.chars().next().unwrap().is_ascii_uppercase() {
-            absent.push_str(&format!("#ifndef {name}\n#define {name} ICMP_SYS_ABSENT\n#endif\n"));
+            absent.push_str(&format!(
+                "#ifndef {name}\n#define {name} ICMP_SYS_ABSENT\n#endif\n"
+            ));
         }
     }
     std::fs::write(out.join("absent.h"), absent).unwrap();
