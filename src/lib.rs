@@ -23,6 +23,9 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// Unit tests may print and read the environment (the skip rule).
+#[cfg(test)]
+extern crate std;
 
 mod layout;
 

@@ -180,6 +180,66 @@ fn host_default_ttl() -> u8 {
         .unwrap_or_else(|e| panic!("{path}: {s:?}: {e}"))
 }
 
+/// What a successful call does to the last error. Windows defines it only
+/// for a failure (a return of 0), and documents nothing for success; the
+/// behaviour oracle is Wine 8.0, observed by this test under `.ci/wine`:
+/// `IcmpCreateFile` and a successful `IcmpSendEcho` set 0,
+/// `IcmpParseReplies` (returning a stored count) and `IcmpCloseHandle`
+/// leave the value set before the call. The Unix backend does the same.
+#[test]
+fn last_error_after_successful_calls() {
+    const MARK: u32 = 0x0bad_f00d;
+    let backend = Backend::detect();
+    let data = payload(16, 8);
+    let mut buf = Guarded::new(helper::reply_buffer_size(16));
+    let mut seen = Vec::new();
+    common::set_last_error(MARK);
+    // SAFETY: no preconditions.
+    let h = unsafe { IcmpCreateFile() };
+    seen.push(("IcmpCreateFile", last_error()));
+    assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
+    common::set_last_error(MARK);
+    // SAFETY: data and buf outlive the synchronous call; sizes match.
+    let n = unsafe {
+        IcmpSendEcho(
+            h,
+            LOOPBACK,
+            data.as_ptr().cast(),
+            16,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    let err = last_error();
+    assert_eq!(
+        n,
+        1,
+        "IcmpSendEcho to 127.0.0.1: error {}",
+        status_text(err)
+    );
+    seen.push(("IcmpSendEcho", err));
+    // A stored count (as an async completion leaves it): returned.
+    buf.all_mut()[14..16].copy_from_slice(&1u16.to_ne_bytes());
+    common::set_last_error(MARK);
+    // SAFETY: the buffer the call filled.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    seen.push(("IcmpParseReplies", last_error()));
+    common::set_last_error(MARK);
+    // SAFETY: valid handle, closed once.
+    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    seen.push(("IcmpCloseHandle", last_error()));
+    println!("{backend:?}: last error after success (set to {MARK:#x} before): {seen:x?}");
+    let want = [
+        ("IcmpCreateFile", 0),
+        ("IcmpSendEcho", 0),
+        ("IcmpParseReplies", MARK),
+        ("IcmpCloseHandle", MARK),
+    ];
+    assert_eq!(seen, want, "last error after successful calls");
+}
+
 #[test]
 fn request_options_ttl_tos() {
     let icmp = Icmp::open();
@@ -735,8 +795,25 @@ fn ipv6_echo() {
     let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
     // SAFETY: the buffer the call filled.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
+    // An all-zero source (family 0: what `SOCKADDR_IN6::default()` gives,
+    // and what ported crates pass) means "unspecified", as `::` does.
+    let mut buf0 = Guarded::new(helper::reply6_buffer_size(32));
+    let zero_src = SOCKADDR_IN6::default();
+    let (n0, err0) = send6(h, &zero_src, &dst, Some(&data), &mut buf0, TIMEOUT_MS);
     // SAFETY: valid handle, closed once.
     assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    assert_eq!(
+        n0,
+        1,
+        "Icmp6SendEcho2 with SOCKADDR_IN6::default() as source: error {}",
+        status_text(err0)
+    );
+    assert_eq!(
+        helper::Reply6::new(buf0.reply_bytes(), 32)
+            .expect("room")
+            .data,
+        &data[..]
+    );
     assert_eq!(n, 1, "Icmp6SendEcho2 to ::1: error {}", status_text(err));
     assert_eq!(parsed, 1, "Icmp6ParseReplies");
     let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");

@@ -542,3 +542,328 @@ fn error_statuses_raw_in_netns() {
         check_errors(SocketMode::Raw)
     });
 }
+
+// ---------------------------------------------------------------------------
+// Soundness: defined bytes, overlapping request data (issue 8, items 1 and 2)
+// ---------------------------------------------------------------------------
+
+/// The padding bytes of `ICMP_ECHO_REPLY` (64-bit: 28..32, inside
+/// `Options`) and of `ICMPV6_ECHO_REPLY` (26..28, after the packed
+/// address); empty ranges where the layout has none.
+fn padding4() -> core::ops::Range<usize> {
+    let o = core::mem::offset_of!(ICMP_ECHO_REPLY, Options);
+    o + 4..o + core::mem::offset_of!(IP_OPTION_INFORMATION, OptionsData)
+}
+fn padding6() -> core::ops::Range<usize> {
+    size_of::<IPV6_ADDRESS_EX>()..core::mem::offset_of!(ICMPV6_ECHO_REPLY, Status)
+}
+
+/// Every byte the backend writes is defined: the structures' padding is
+/// zeroed, not copied from the stack (the buffer starts as [`FILL`], so a
+/// byte left alone or copied from elsewhere shows). Echo replies and the
+/// status-only `reply[0]` of a failed call (a source address the host does
+/// not have: the bind fails, nothing is sent), IPv4 and IPv6.
+#[test]
+fn reply_padding_is_zeroed() {
+    if cfg!(target_pointer_width = "64") {
+        assert_eq!(padding4(), 28..32);
+        assert_eq!(padding6(), 26..28);
+    }
+    let h = open4(None);
+    let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        common::skip("reply_padding_is_zeroed", "no ICMP permission");
+        return;
+    }
+    assert_reply4(n, err, &buf, LO, b"pad");
+    assert!(
+        buf.all()[padding4()].iter().all(|&b| b == 0),
+        "ICMP_ECHO_REPLY padding {:?}: {:02x?}",
+        padding4(),
+        &buf.all()[padding4()]
+    );
+    // A failed call's status-only reply[0].
+    let mut buf = Guarded::new(S4 + 3);
+    // SAFETY: valid arguments; the source is a documentation address the
+    // host does not have (bind fails, nothing is sent).
+    let n = unsafe {
+        IcmpSendEcho2Ex(
+            h.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            helper::ipaddr(Ipv4Addr::new(192, 0, 2, 1)),
+            helper::ipaddr(LO),
+            b"pad".as_ptr().cast(),
+            3,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (0, IP_GENERAL_FAILURE));
+    assert_eq!(buf.first_reply().status(), IP_GENERAL_FAILURE);
+    assert!(buf.all()[padding4()].iter().all(|&b| b == 0));
+
+    // IPv6: an echo, then a status-only reply (non-local source).
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        let err = last_error();
+        common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
+    assert!(
+        buf.all()[padding6()].iter().all(|&b| b == 0),
+        "ICMPV6_ECHO_REPLY padding {:?}: {:02x?}",
+        padding6(),
+        &buf.all()[padding6()]
+    );
+    let foreign = helper::sockaddr_in6("2001:db8::1".parse().unwrap(), 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &foreign, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (0, IP_GENERAL_FAILURE));
+    assert!(buf.all()[padding6()].iter().all(|&b| b == 0));
+}
+
+/// `RequestData` may lie inside `ReplyBuffer`: Windows copies the request
+/// when the call starts, so echoing a reply's data from the same buffer is
+/// legal. Three placements: exactly where the reply data goes, overlapping
+/// the structure and the data, and inside the structure only.
+#[test]
+fn request_data_inside_reply_buffer() {
+    let h = open4(None);
+    let data = payload(32, 77);
+    let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        common::skip("request_data_inside_reply_buffer", "no ICMP permission");
+        return;
+    }
+    assert_eq!((n, err), (1, 0));
+    for at in [S4, S4 - 20, 0] {
+        // The request: 32 bytes at `at`, planted there.
+        buf.all_mut()[at..at + 32].copy_from_slice(&data);
+        let base = buf.ptr().cast::<u8>();
+        // SAFETY: request and reply ranges lie inside the buffer; the call
+        // is synchronous.
+        let n = unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                base.add(at).cast(),
+                32,
+                ptr::null(),
+                base.cast(),
+                (S4 + 64) as u32,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (1, 0), "request data at {at}");
+        let r = buf.first_reply();
+        assert_eq!(r.data, &data[..], "echoed data, request at {at}");
+        buf.assert_guard_intact();
+    }
+    // IPv6: the request data exactly where the reply data goes.
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        let err = last_error();
+        let reason = format!("no IPv6 (error {err})");
+        common::skip("request_data_inside_reply_buffer", &reason);
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let mut buf = Guarded::new(S6 + 32);
+    buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
+    let base = buf.ptr().cast::<u8>();
+    // SAFETY: as above.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h6.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            ptr::null(),
+            &dst,
+            base.add(S6).cast(),
+            32,
+            ptr::null(),
+            base.cast(),
+            (S6 + 32) as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (1, 0));
+    assert_eq!(Reply6::new(buf.reply_bytes(), 32).unwrap().data, &data[..]);
+}
+
+// ---------------------------------------------------------------------------
+// fork safety (issue 8, item 3)
+// ---------------------------------------------------------------------------
+
+/// Opens a raw ICMP socket that queues only IPv4 packets whose ICMP data
+/// starts with `marker` (a classic BPF filter on the 4 bytes at offset 28:
+/// a 20-byte IP header, the 8-byte ICMP header): an observer of what this
+/// test's echoes put on the wire, blind to the other tests' traffic.
+#[cfg(target_os = "linux")]
+fn marker_observer(marker: u32) -> libc::c_int {
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+    let mut prog = [
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 28,
+        }, // ld [28]
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: marker,
+        }, // jeq marker
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: u32::MAX,
+        }, // accept
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }, // drop
+    ];
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: a valid sock_fprog for the call's duration.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "SO_ATTACH_FILTER: {}",
+        std::io::Error::last_os_error()
+    );
+    // Drop what was queued before the filter (other tests' traffic).
+    let mut b = [0u8; 1];
+    // SAFETY: a 1-byte buffer; longer datagrams are truncated.
+    while unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) } >= 0 {}
+    fd
+}
+
+/// After `fork`, parent and child never put the same (identifier,
+/// sequence) pair on the wire (raw sockets choose them; a repeated pair
+/// lets each accept the other's reply). The parent echoes once before the
+/// fork (its identifier state is set), then both echo 4 times at once; an
+/// observer raw socket collects the echo requests carrying this test's
+/// marker.
+#[cfg(target_os = "linux")]
+#[test]
+fn fork_never_repeats_id_seq() {
+    if !is_root() {
+        common::skip("fork_never_repeats_id_seq", "raw sockets need root");
+        return;
+    }
+    const K: usize = 4;
+    // SAFETY: no preconditions.
+    let marker = (unsafe { libc::getpid() } as u32).wrapping_mul(0x9e37_79b9)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+    let mut data = payload(24, marker);
+    data[..4].copy_from_slice(&marker.to_be_bytes());
+    let observer = marker_observer(marker);
+    let h = open4(Some(SocketMode::Raw));
+    let echo = |buf: &mut [u64; 16]| {
+        // SAFETY: valid arguments; synchronous; no allocation in the call.
+        unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                data.len() as u16,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                128,
+                TIMEOUT_MS,
+            )
+        }
+    };
+    let mut buf = [0u64; 16];
+    assert_eq!(echo(&mut buf), 1, "echo before fork: {}", last_error());
+    // SAFETY: the child only makes syscalls through the backend (which does
+    // not allocate) and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork: {}", std::io::Error::last_os_error());
+    if child == 0 {
+        let mut buf = [0u64; 16];
+        let ok = (0..K).all(|_| echo(&mut buf) == 1);
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let parent_ok = (0..K).filter(|_| echo(&mut buf) == 1).count();
+    let mut status = 0;
+    // SAFETY: our child.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+    assert_eq!(parent_ok, K, "parent echoes");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child echoes failed (status {status:#x})"
+    );
+    // The echo requests on the wire.
+    let mut pairs = Vec::new();
+    let mut pkt = [0u8; 256];
+    loop {
+        // SAFETY: a buffer of pkt.len() bytes.
+        let n = unsafe { libc::recv(observer, pkt.as_mut_ptr().cast(), pkt.len(), 0) };
+        if n < 0 {
+            break;
+        }
+        let p = &pkt[..n as usize];
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        if p.len() >= ihl + 8 && p[ihl] == 8 {
+            pairs.push((
+                u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]),
+                u16::from_be_bytes([p[ihl + 6], p[ihl + 7]]),
+            ));
+        }
+    }
+    // SAFETY: ours, closed once.
+    unsafe { libc::close(observer) };
+    assert_eq!(pairs.len(), 1 + 2 * K, "requests observed: {pairs:04x?}");
+    let mut distinct = pairs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        pairs.len(),
+        "(identifier, sequence) pairs repeated across fork: {pairs:04x?}"
+    );
+}

@@ -380,7 +380,7 @@ pub fn run(c: &Case, rng: &mut Rng, arena: &mut Arena, st: &mut Stats) {
             same("OutBuf len", (out.len(), out.is_empty()), (size, size == 0));
             let r = if v6 {
                 let scope = if status == IP_SUCCESS { c.scope } else { 0 };
-                write_reply6(&mut out, from, scope, status, c.rtt, data)
+                write_reply6(&mut out, from, scope, status, c.rtt, data.into())
             } else {
                 let r4 = Reply4 {
                     address: u32::from_ne_bytes([from[0], from[1], from[2], from[3]]),
@@ -389,7 +389,7 @@ pub fn run(c: &Case, rng: &mut Rng, arena: &mut Arena, st: &mut Stats) {
                     ttl,
                     tos,
                     options,
-                    data,
+                    data: data.into(),
                 };
                 write_reply4(&mut out, &r4)
             };

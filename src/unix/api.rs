@@ -106,6 +106,11 @@ impl Addresses {
                     // SAFETY: non-null, caller's contract.
                     match unsafe { read_sockaddr_in6(src) } {
                         Some((a, _)) => (a != [0; 16]).then_some(a),
+                        // All zero, family 0 included (what
+                        // `SOCKADDR_IN6::default()` gives): unspecified, as
+                        // Windows treats it.
+                        // SAFETY: non-null, caller's contract.
+                        None if unsafe { is_all_zero(src) } => None,
                         None => return Err(ERROR_INVALID_PARAMETER),
                     }
                 };
@@ -190,12 +195,19 @@ unsafe fn send(
         timeout_ms: timeout,
     };
     let outcome = run(d, &r);
+    // `payload` is not used after this point: the request data may lie
+    // inside the reply buffer (legal on Windows, which copies the request
+    // at call time), so it is copied from the raw range, overlap-safe,
+    // before anything else is written.
+    // SAFETY: data is readable for size bytes (caller's contract) and only
+    // written through `out` from here on.
+    let echoed = unsafe { reply::InBytes::from_raw(data.cast(), size.into()) };
     // SAFETY: reply is writable for reply_size bytes (caller's contract).
     let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
     let written = if v6 {
-        write6(&mut out, outcome, route.scope_id, payload)
+        write6(&mut out, outcome, route.scope_id, echoed)
     } else {
-        write4(&mut out, outcome, payload)
+        write4(&mut out, outcome, echoed)
     };
     match written {
         Ok(()) => {
@@ -216,7 +228,11 @@ unsafe fn send(
 }
 
 /// Writes an IPv4 outcome as one [`ICMP_ECHO_REPLY`]; `Err` for a failure.
-fn write4(out: &mut reply::OutBuf<'_>, outcome: Outcome, payload: &[u8]) -> Result<(), u32> {
+fn write4(
+    out: &mut reply::OutBuf<'_>,
+    outcome: Outcome,
+    payload: reply::InBytes<'_>,
+) -> Result<(), u32> {
     let addr = |a: [u8; 16]| u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
     match outcome {
         Outcome::Echo {
@@ -252,7 +268,7 @@ fn write4(out: &mut reply::OutBuf<'_>, outcome: Outcome, payload: &[u8]) -> Resu
                 ttl,
                 tos: 0,
                 options: &[],
-                data: &[],
+                data: (&[][..]).into(),
             },
         ),
         Outcome::Fail(code) => Err(code),
@@ -265,7 +281,7 @@ fn write6(
     out: &mut reply::OutBuf<'_>,
     outcome: Outcome,
     scope_id: u32,
-    payload: &[u8],
+    payload: reply::InBytes<'_>,
 ) -> Result<(), u32> {
     match outcome {
         Outcome::Echo { from, rtt, .. } => {
@@ -273,7 +289,7 @@ fn write6(
         }
         Outcome::Error {
             status, from, rtt, ..
-        } => reply::write_reply6(out, from, 0, status, rtt, &[]),
+        } => reply::write_reply6(out, from, 0, status, rtt, (&[][..]).into()),
         Outcome::Fail(code) => Err(code),
     }
 }
@@ -282,15 +298,18 @@ fn is_async(event: HANDLE, apc: PIO_APC_ROUTINE) -> bool {
     !event.is_null() || apc.is_some()
 }
 
-/// See [`crate::icmpapi::IcmpCreateFile`].
+/// See [`crate::icmpapi::IcmpCreateFile`]. Success sets the last error to 0,
+/// as Wine 8.0 does (`last_error_after_successful_calls` in tests/echo.rs).
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
 pub unsafe extern "system" fn IcmpCreateFile() -> HANDLE {
+    set_last_error(0);
     create_handle(false, default_mode())
 }
 
-/// See [`crate::icmpapi::Icmp6CreateFile`].
+/// See [`crate::icmpapi::Icmp6CreateFile`]. Success sets the last error to
+/// 0, as [`IcmpCreateFile`].
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
@@ -299,6 +318,7 @@ pub unsafe extern "system" fn Icmp6CreateFile() -> HANDLE {
         set_last_error(ERROR_NOT_SUPPORTED);
         return INVALID_HANDLE_VALUE;
     }
+    set_last_error(0);
     create_handle(true, default_mode())
 }
 
@@ -436,6 +456,20 @@ unsafe fn read_sockaddr_in6(sa: *const SOCKADDR_IN6) -> Option<([u8; 16], u32)> 
     let s = unsafe { sa.read_unaligned() };
     // SAFETY: both union views are plain bytes.
     (s.sin6_family == AF_INET6).then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
+}
+
+/// Whether a `SOCKADDR_IN6` is all zero bytes (family 0 included).
+///
+/// # Safety
+/// `sa` must point to a readable `SOCKADDR_IN6`.
+unsafe fn is_all_zero(sa: *const SOCKADDR_IN6) -> bool {
+    // SAFETY: per the contract; the struct has no padding (2+2+4+16+4
+    // bytes), so all its bytes are initialised.
+    let bytes = unsafe {
+        sa.cast::<[u8; size_of::<SOCKADDR_IN6>()]>()
+            .read_unaligned()
+    };
+    bytes == [0; size_of::<SOCKADDR_IN6>()]
 }
 
 /// See [`crate::icmpapi::Icmp6SendEcho2`].

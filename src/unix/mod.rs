@@ -16,7 +16,10 @@
 //! - **Last error**: Windows error codes are stored in the thread's `errno`
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
-//!   call, before any other libc call.
+//!   call, before any other libc call. After a success it is what Wine 8.0
+//!   leaves (Windows documents nothing): 0 after `Icmp[6]CreateFile` and a
+//!   send, untouched after `IcmpCloseHandle` and a `*ParseReplies` that
+//!   returns a reply.
 //! - **Synchronous only**: an `Event` or `ApcRoutine` cannot be honoured;
 //!   such a call returns 0 with [`ERROR_NOT_SUPPORTED`] without sending.
 //! - No heap: the echo path allocates nothing. The receive buffer is on the
@@ -30,11 +33,31 @@
 //! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
 
 pub(crate) mod api;
-// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
-// covered by semver: exposed for the fuzz and property harnesses.
+// The pure packet → reply-buffer conversion (no syscalls). Private: only the
+// fuzz harness (`fuzz/run`, which builds with `--cfg icmp_sys_fuzz`, declared
+// in build.rs) sees it as `icmp_sys::unix::reply`; no dependent can use it
+// (the doctest below proves it).
+#[cfg(icmp_sys_fuzz)]
 #[doc(hidden)]
 pub mod reply;
+#[cfg(not(icmp_sys_fuzz))]
+#[allow(dead_code)] // what only the fuzz harness calls
+mod reply;
 mod sock;
+
+/// Without `--cfg icmp_sys_fuzz` the reply conversion is private:
+///
+/// ```compile_fail,E0603
+/// use icmp_sys::unix::reply::OutBuf;
+/// ```
+///
+/// while the module's public items are reachable:
+///
+/// ```
+/// use icmp_sys::unix::SocketMode;
+/// ```
+#[cfg(doctest)]
+pub struct ReplyIsPrivate;
 
 use crate::ipexport::*;
 use core::mem::size_of;

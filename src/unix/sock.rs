@@ -18,7 +18,7 @@ use super::reply::QueuedError;
 use super::reply::{self, Classified, Expect};
 use crate::ipexport::*;
 use core::mem::{MaybeUninit, size_of, zeroed};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use libc::{c_int, c_void, socklen_t};
 
 /// The kind of ICMP socket.
@@ -41,6 +41,8 @@ pub(crate) struct Fd(c_int);
 
 impl Drop for Fd {
     fn drop(&mut self) {
+        #[cfg(test)]
+        tests::check_cloexec(self.0);
         // SAFETY: we own the descriptor.
         unsafe { libc::close(self.0) };
     }
@@ -51,17 +53,11 @@ const fn kernel_ident(kind: Kind) -> bool {
     cfg!(target_os = "linux") && matches!(kind, Kind::Dgram)
 }
 
-/// Opens an ICMP socket; `Err(errno)` on failure.
-pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
-    let (domain, proto) = if v6 {
-        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
-    } else {
-        (libc::AF_INET, libc::IPPROTO_ICMP)
-    };
-    let ty = match kind {
-        Kind::Dgram => libc::SOCK_DGRAM,
-        Kind::Raw => libc::SOCK_RAW,
-    };
+/// `socket(2)`, close-on-exec: `SOCK_CLOEXEC` where it exists (atomic with
+/// the creation, so a concurrent `fork` + `exec` never inherits it),
+/// `FD_CLOEXEC` right after it on macOS. Every socket of the backend is
+/// opened here. `Err(errno)` on failure.
+fn socket(domain: c_int, ty: c_int, proto: c_int) -> Result<Fd, c_int> {
     #[cfg(not(target_vendor = "apple"))]
     let ty = ty | libc::SOCK_CLOEXEC;
     // SAFETY: plain socket(2) call.
@@ -77,30 +73,54 @@ pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
     Ok(Fd(fd))
 }
 
-/// Whether IPv6 sockets can be created at all (for `Icmp6CreateFile`).
-pub(crate) fn ipv6_available() -> bool {
-    // SAFETY: plain socket(2) call; the descriptor is closed by Fd.
-    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) };
-    if fd < 0 {
-        return errno() != libc::EAFNOSUPPORT;
-    }
-    drop(Fd(fd));
-    true
+/// Opens an ICMP socket; `Err(errno)` on failure.
+pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
+    let (domain, proto) = if v6 {
+        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
+    } else {
+        (libc::AF_INET, libc::IPPROTO_ICMP)
+    };
+    let ty = match kind {
+        Kind::Dgram => libc::SOCK_DGRAM,
+        Kind::Raw => libc::SOCK_RAW,
+    };
+    socket(domain, ty, proto)
 }
 
-fn setsockopt_bytes(fd: &Fd, level: c_int, name: c_int, val: *const c_void, len: usize) -> bool {
-    // SAFETY: val points to len readable bytes (callers pass locals).
+/// Whether IPv6 sockets can be created at all (for `Icmp6CreateFile`).
+pub(crate) fn ipv6_available() -> bool {
+    match socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) {
+        Ok(_fd) => true,
+        Err(e) => e != libc::EAFNOSUPPORT,
+    }
+}
+
+/// `setsockopt(2)` with `len` bytes at `val`; whether it succeeded.
+///
+/// # Safety
+/// `val` must be readable for `len` bytes.
+unsafe fn setsockopt_bytes(
+    fd: &Fd,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: usize,
+) -> bool {
+    // SAFETY: val points to len readable bytes (the contract).
     unsafe { libc::setsockopt(fd.0, level, name, val, len as socklen_t) == 0 }
 }
 
 fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
-    setsockopt_bytes(
-        fd,
-        level,
-        name,
-        (&val as *const c_int).cast(),
-        size_of::<c_int>(),
-    )
+    // SAFETY: a local int, readable for its size.
+    unsafe {
+        setsockopt_bytes(
+            fd,
+            level,
+            name,
+            (&val as *const c_int).cast(),
+            size_of::<c_int>(),
+        )
+    }
 }
 
 /// A request, validated by the API layer.
@@ -175,20 +195,38 @@ fn now_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
-/// The next (identifier, sequence) for our own identifiers: a process-wide
-/// counter (sequence = low 16 bits) mixed with the process id, so two
-/// requests in flight never share both.
+/// The next (identifier, sequence) for our own identifiers (raw sockets,
+/// macOS): sequence = a process-wide counter's low 16 bits, identifier =
+/// this process's base + the counter's high bits, so two requests of one
+/// process never share both within 2^32 requests.
+///
+/// The base is derived from the process id (an odd multiple: distinct pids
+/// modulo 2^16 get distinct, far-apart bases) and derived again when the pid
+/// changes, i.e. in a child after `fork`, which inherits the counter: a
+/// parent and its child never put the same pair on the wire (the child's
+/// base also differs from the parent's when their pids agree modulo 2^16).
 fn next_id_seq() -> (u16, u16) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    static PID: AtomicU32 = AtomicU32::new(0);
+    /// `pid << 16 | base` of the process that derived its base; 0 before the
+    /// first request.
+    static BASE: AtomicU64 = AtomicU64::new(0);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    let cur = BASE.load(Ordering::Relaxed);
+    let base = if cur != 0 && (cur >> 16) as u32 == pid {
+        cur as u16
+    } else {
+        // The first request of this process, or the first since a fork.
+        // Threads racing here compute the same value.
+        let mut base = (pid as u16).wrapping_mul(0x9e37);
+        if cur != 0 && base == cur as u16 {
+            base ^= 0x8000;
+        }
+        BASE.store((u64::from(pid) << 16) | u64::from(base), Ordering::Relaxed);
+        base
+    };
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut pid = PID.load(Ordering::Relaxed);
-    if pid == 0 {
-        // SAFETY: getpid has no preconditions.
-        pid = unsafe { libc::getpid() } as u32 | 0x8000_0000;
-        PID.store(pid, Ordering::Relaxed);
-    }
-    (((n >> 16) as u16).wrapping_add(pid as u16), n as u16)
+    (base.wrapping_add((n >> 16) as u16), n as u16)
 }
 
 fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage, socklen_t) {
@@ -222,10 +260,14 @@ fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage
 
 /// The address bytes of a received `sockaddr` (IPv4 in the first 4), or
 /// `None` for another family.
-fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
+///
+/// # Safety
+/// `sa` must point to at least `max(len, size_of::<sockaddr>())`
+/// initialised bytes, aligned for `sockaddr_storage` (a `sockaddr_storage`
+/// filled by the kernel, `len` its length).
+unsafe fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
-    // SAFETY: callers pass a buffer of at least `len` bytes, aligned for
-    // sockaddr_storage, filled by the kernel.
+    // SAFETY: per the contract; each cast is read only when `len` covers it.
     unsafe {
         let family = c_int::from((*sa.cast::<libc::sockaddr>()).sa_family);
         if family == libc::AF_INET && len >= size_of::<libc::sockaddr_in>() {
@@ -299,13 +341,17 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
     };
-    setsockopt_bytes(
-        fd,
-        libc::SOL_SOCKET,
-        SO_ATTACH_FILTER,
-        (&fprog as *const libc::sock_fprog).cast(),
-        size_of::<libc::sock_fprog>(),
-    );
+    // SAFETY: a local sock_fprog whose filter points to `prog`, both alive
+    // for the call (the kernel copies the program).
+    unsafe {
+        setsockopt_bytes(
+            fd,
+            libc::SOL_SOCKET,
+            SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>(),
+        )
+    };
 }
 
 /// Discards what a raw socket queued before its filters were attached
@@ -360,13 +406,16 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                 for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
                     f[usize::from(t >> 5)] &= !(1 << (t & 31));
                 }
-                setsockopt_bytes(
-                    fd,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    f.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
+                // SAFETY: a local [u32; 8], readable for its size.
+                unsafe {
+                    setsockopt_bytes(
+                        fd,
+                        libc::IPPROTO_ICMPV6,
+                        1,
+                        f.as_ptr().cast(),
+                        size_of::<[u32; 8]>(),
+                    )
+                };
                 attach_reply_filter(fd, true, id, seq);
             }
         }
@@ -390,13 +439,16 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
             const IP_OPTIONS: c_int = libc::IP_OPTIONS;
             #[cfg(not(target_os = "linux"))]
             const IP_OPTIONS: c_int = 1;
-            if !setsockopt_bytes(
-                fd,
-                L,
-                IP_OPTIONS,
-                r.options.as_ptr().cast(),
-                r.options.len(),
-            ) {
+            // SAFETY: the options slice, readable for its length.
+            if !unsafe {
+                setsockopt_bytes(
+                    fd,
+                    L,
+                    IP_OPTIONS,
+                    r.options.as_ptr().cast(),
+                    r.options.len(),
+                )
+            } {
                 return Err(IP_BAD_OPTION);
             }
         }
@@ -416,7 +468,8 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
                 // parameter problem.
                 let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
                 let mask = !pass;
-                setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
+                // SAFETY: a local u32, readable for 4 bytes.
+                unsafe { setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4) };
                 attach_reply_filter(fd, false, id, seq);
             }
         }
@@ -494,10 +547,14 @@ fn receive<const N: usize>(
     let mut r = Received {
         len: n as usize,
         truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        from: address_of(
-            (&name as *const libc::sockaddr_storage).cast(),
-            msg.msg_namelen as usize,
-        ),
+        // SAFETY: `name` is a zero-initialised sockaddr_storage the kernel
+        // filled, msg_namelen its length.
+        from: unsafe {
+            address_of(
+                (&name as *const libc::sockaddr_storage).cast(),
+                msg.msg_namelen as usize,
+            )
+        },
         ttl: 0,
         tos: 0,
         options: [0; 40],
@@ -570,8 +627,11 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
                     off_len,
                 )
             };
-            let offender = address_of((&off as *const libc::sockaddr_storage).cast(), off_len)
-                .unwrap_or([0; 16]);
+            // SAFETY: `off` is a zero-initialised sockaddr_storage, its first
+            // off_len bytes copied from the cmsg.
+            let offender =
+                unsafe { address_of((&off as *const libc::sockaddr_storage).cast(), off_len) }
+                    .unwrap_or([0; 16]);
             r.queued = Some((ee.ee_origin, ee.ee_type, ee.ee_code, ee.ee_errno, offender));
         }
     }
@@ -676,6 +736,19 @@ fn classify<'a>(
     Some((reply::classify4(p.payload, p.src, e), h))
 }
 
+/// `sendmsg(2)` with no flags (tests can make it fail with `EINTR`).
+///
+/// # Safety
+/// `msg`'s pointers must be valid for `sendmsg`.
+unsafe fn sendmsg(fd: &Fd, msg: &libc::msghdr) -> isize {
+    #[cfg(test)]
+    if tests::inject_eintr() {
+        return -1;
+    }
+    // SAFETY: per the contract.
+    unsafe { libc::sendmsg(fd.0, msg, 0) }
+}
+
 /// Sends one echo on `fd` and waits for its reply or error, at most
 /// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
 /// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
@@ -724,9 +797,16 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
     msg.msg_namelen = dst_len;
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
-    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
-    if unsafe { libc::sendmsg(fd.0, &msg, 0) } < 0 {
-        return Outcome::Fail(map_send_errno(errno(), r.df));
+    // Retried when a signal interrupts it, as poll and recvmsg are.
+    loop {
+        // SAFETY: msg's pointers are valid; sendmsg only reads through them.
+        if unsafe { sendmsg(fd, &msg) } >= 0 {
+            break;
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Outcome::Fail(map_send_errno(e, r.df));
+        }
     }
     let t0 = now_ns();
     let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
@@ -816,5 +896,96 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
             }
             Classified::Ignore => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicUsize;
+
+    /// Descriptors closed without `FD_CLOEXEC` (checked in `Fd::drop`).
+    static WITHOUT_CLOEXEC: AtomicUsize = AtomicUsize::new(0);
+    /// How many coming `sendmsg` calls fail with `EINTR`.
+    static EINTR_COUNTDOWN: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) fn check_cloexec(fd: c_int) {
+        // SAFETY: F_GETFD on a descriptor we own.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 || flags & libc::FD_CLOEXEC == 0 {
+            WITHOUT_CLOEXEC.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether this `sendmsg` is to fail with `EINTR` (errno set).
+    pub(super) fn inject_eintr() -> bool {
+        let hit = EINTR_COUNTDOWN
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if hit {
+            super::super::set_last_error(libc::EINTR as u32);
+        }
+        hit
+    }
+
+    /// Every socket the backend opens is close-on-exec (SOCK_CLOEXEC, or
+    /// FD_CLOEXEC on macOS), the `Icmp6CreateFile` probe included: a
+    /// concurrent fork + exec must not inherit it.
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (socket)")]
+    fn every_socket_is_close_on_exec() {
+        let before = WITHOUT_CLOEXEC.load(Ordering::Relaxed);
+        let _ = ipv6_available();
+        for v6 in [false, true] {
+            for kind in [Kind::Dgram, Kind::Raw] {
+                // May fail (no permission): only opened sockets count.
+                let _ = open(v6, kind);
+            }
+        }
+        assert_eq!(
+            WITHOUT_CLOEXEC.load(Ordering::Relaxed) - before,
+            0,
+            "sockets closed without FD_CLOEXEC"
+        );
+    }
+
+    /// A `sendmsg` interrupted by a signal (`EINTR`) is retried, as `poll`
+    /// and `recvmsg` are, instead of failing the echo with 11050.
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (an echo to 127.0.0.1)")]
+    fn sendmsg_eintr_is_retried() {
+        let opened = [Kind::Raw, Kind::Dgram]
+            .into_iter()
+            .find_map(|k| open(false, k).ok().map(|fd| (fd, k)));
+        let Some((fd, kind)) = opened else {
+            // The skip rule of tests/common::skip: fail in strict mode.
+            let reason =
+                "no ICMP permission (raw sockets need root; ping sockets ping_group_range)";
+            assert!(
+                std::env::var_os("ICMP_SYS_STRICT").is_none_or(|v| v != "1"),
+                "sendmsg_eintr_is_retried cannot run: {reason} (ICMP_SYS_STRICT=1)"
+            );
+            std::println!("SKIPPED sendmsg_eintr_is_retried: {reason}");
+            return;
+        };
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let r = Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload: b"eintr",
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 2000,
+        };
+        EINTR_COUNTDOWN.store(2, Ordering::Relaxed);
+        let out = echo(&fd, kind, &r);
+        let left = EINTR_COUNTDOWN.swap(0, Ordering::Relaxed);
+        assert_eq!(left, 0, "both injected EINTRs consumed");
+        assert!(matches!(out, Outcome::Echo { .. }), "{out:?}");
     }
 }

@@ -123,9 +123,30 @@ pub fn payload(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// Sets the calling thread's last error (`SetLastError`; on Unix the
+/// backend's store, `errno`).
+pub fn set_last_error(code: u32) {
+    #[cfg(windows)]
+    // SAFETY: no preconditions.
+    unsafe {
+        windows_sys::Win32::Foundation::SetLastError(code)
+    };
+    #[cfg(target_os = "linux")]
+    // SAFETY: the calling thread's errno location.
+    unsafe {
+        *libc::__errno_location() = code as i32
+    };
+    #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+    // SAFETY: as above.
+    unsafe {
+        *libc::__error() = code as i32
+    };
+}
+
 /// `IcmpSendEcho` into `buf`: the count and the last error, read right
 /// after the call whatever the count (Windows defines it only for a count
-/// of 0; the Unix backend sets 0 on success).
+/// of 0; Wine 8.0 and the Unix backend set 0 on success:
+/// `last_error_after_successful_calls` in tests/echo.rs).
 pub fn send_echo(
     h: HANDLE,
     dst: IPAddr,
