@@ -335,22 +335,30 @@ fn thread_exit_closes_its_sockets() {
     );
 }
 
+/// From no cached socket on this thread, one echo on `h`: the sockets open
+/// before it, and the one it left open (checked: exactly one).
+#[track_caller]
+fn one_cached_socket(h: HANDLE, data: &[u8]) -> (BTreeSet<u64>, u64) {
+    icmp_sys::unix::forget_thread_sockets();
+    let before = sockets();
+    echo(h, Ipv4Addr::LOCALHOST, data);
+    let new: Vec<u64> = sockets().difference(&before).copied().collect();
+    assert_eq!(new.len(), 1, "one socket cached after an echo: {new:?}");
+    (before, new[0])
+}
+
 #[test]
 fn idle_socket_is_closed_at_the_next_request() {
     let _s = serial();
     let Some(m) = mode() else { return };
     let h = create_handle(false, m);
-    icmp_sys::unix::forget_thread_sockets();
-    let before = sockets();
-    echo(h, Ipv4Addr::LOCALHOST, &payload(16, 1));
-    let first: BTreeSet<u64> = sockets().difference(&before).copied().collect();
-    assert_eq!(first.len(), 1, "one socket cached after an echo");
+    let (before, first) = one_cached_socket(h, &payload(16, 1));
     std::thread::sleep(std::time::Duration::from_millis(2300));
     echo(h, Ipv4Addr::LOCALHOST, &payload(16, 2));
     let second: BTreeSet<u64> = sockets().difference(&before).copied().collect();
     assert_eq!(second.len(), 1, "one socket cached after the next echo");
     assert!(
-        first.is_disjoint(&second),
+        !second.contains(&first),
         "the socket unused for 2.3 s was reused, not closed"
     );
 }
@@ -360,10 +368,7 @@ fn forget_thread_sockets_closes_them() {
     let _s = serial();
     let Some(m) = mode() else { return };
     let h = create_handle(false, m);
-    icmp_sys::unix::forget_thread_sockets();
-    let before = sockets();
-    echo(h, Ipv4Addr::LOCALHOST, &payload(16, 1));
-    assert_eq!(sockets().difference(&before).count(), 1);
+    let (before, _) = one_cached_socket(h, &payload(16, 1));
     icmp_sys::unix::forget_thread_sockets();
     assert!(
         sockets().difference(&before).next().is_none(),
@@ -427,11 +432,7 @@ fn fork_child_closes_the_cached_sockets_it_inherits() {
     let _s = serial();
     let Some(m) = mode() else { return };
     let h = create_handle(false, m);
-    icmp_sys::unix::forget_thread_sockets();
-    let before = sockets();
-    echo(h, Ipv4Addr::LOCALHOST, &payload(32, 1));
-    let cached: Vec<u64> = sockets().difference(&before).copied().collect();
-    assert_eq!(cached.len(), 1, "one socket cached after an echo");
+    let (_, cached) = one_cached_socket(h, &payload(32, 1));
     // Its descriptor number, found before the fork (the child allocates
     // nothing).
     let fd: libc::c_int = std::fs::read_dir("/proc/self/fd")
@@ -439,7 +440,7 @@ fn fork_child_closes_the_cached_sockets_it_inherits() {
         .filter_map(|e| {
             let e = e.ok()?;
             let l = std::fs::read_link(e.path()).ok()?;
-            (l.to_string_lossy() == format!("socket:[{}]", cached[0]))
+            (l.to_string_lossy() == format!("socket:[{cached}]"))
                 .then(|| e.file_name().to_string_lossy().parse().ok())?
         })
         .next()
@@ -456,7 +457,7 @@ fn fork_child_closes_the_cached_sockets_it_inherits() {
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
             // SAFETY: fstat on any number is safe.
             let rc = unsafe { libc::fstat(fd, &mut st) };
-            rc == 0 && st.st_ino == cached[0]
+            rc == 0 && st.st_ino == cached
         };
         let inherited_open = still_open(fd);
         let (n, _) = send_echo(h, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
@@ -482,7 +483,7 @@ fn fork_child_closes_the_cached_sockets_it_inherits() {
     // The parent's socket is still its own.
     echo(h, Ipv4Addr::LOCALHOST, &payload(32, 3));
     assert!(
-        sockets().contains(&cached[0]),
+        sockets().contains(&cached),
         "the parent's socket was closed"
     );
 }
