@@ -24,6 +24,9 @@ fn main() {
     // crate's Unix backend). The one place that lists those platforms; the
     // library, its examples and tests all use this cfg.
     println!("cargo::rustc-check-cfg=cfg(icmp_api)");
+    // `cfg(icmp_sys_fuzz)`: set by the fuzz harness only (`fuzz/run`,
+    // `fuzz/coverage`, through RUSTFLAGS); makes `unix::reply` public for it.
+    println!("cargo::rustc-check-cfg=cfg(icmp_sys_fuzz)");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if matches!(os.as_str(), "windows" | "linux" | "macos" | "freebsd") {
         println!("cargo::rustc-cfg=icmp_api");

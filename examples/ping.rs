@@ -229,7 +229,7 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
         // request would fail the same way: explain the fix and stop.
         #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
         if matches!(outcome, Outcome::Failed(icmp_sys::ERROR_ACCESS_DENIED)) {
-            print_permission_help();
+            common::print_permission_help("ping");
             return ExitCode::from(1);
         }
         outcomes.push(outcome);
@@ -242,44 +242,6 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
-}
-
-/// Explains an `ERROR_ACCESS_DENIED` from the Unix backend (see
-/// `icmp_sys::unix`): no ping socket and no raw socket were permitted.
-#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
-fn print_permission_help() {
-    let forced = std::env::var("ICMP_SYS_SOCKET").ok();
-    eprintln!("ping: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).");
-    #[cfg(target_os = "linux")]
-    {
-        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
-            .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_else(|e| format!("unreadable: {e}"));
-        // SAFETY: no preconditions.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        eprintln!(
-            "ping: sending needs a ping socket, allowed when one of the process's groups is \
-             in net.ipv4.ping_group_range (here \"{range}\"; uid {uid}, gid {gid}), \
-             or a raw socket (root or CAP_NET_RAW)."
-        );
-        eprintln!("ping: fix, one of:");
-        eprintln!(
-            "ping:   sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   (all groups)"
-        );
-        eprintln!("ping:   sudo setcap cap_net_raw+ep <this ping binary>");
-        eprintln!("ping:   run it as root");
-    }
-    #[cfg(not(target_os = "linux"))]
-    eprintln!(
-        "ping: ICMP sockets need root on this OS ({}): run it as root.",
-        std::env::consts::OS
-    );
-    if let Some(mode) = forced {
-        eprintln!(
-            "ping: note: ICMP_SYS_SOCKET={mode} limits the socket kinds tried \
-             (raw: raw sockets only; dgram: ping sockets only); unset it to try both."
-        );
     }
 }
 

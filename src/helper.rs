@@ -1,8 +1,12 @@
 //! A thin, safe helper for calling the raw API correctly: reply-buffer sizing
-//! and alignment, bounds-checked reading of replies, address conversion, and
-//! the names of the `IP_STATUS` codes.
+//! and alignment, bounds-checked reading of replies, address conversion, the
+//! names of the `IP_STATUS` codes, an owned ICMP handle, and what an
+//! asynchronous send needs around it on every OS: an [`Event`] to signal and
+//! [`sleep_alertable`] to run its APC.
 //!
-//! Nothing here calls the network; everything works on every target.
+//! Nothing here calls the network. Everything but the last error,
+//! `IcmpHandle`, `Event` and `sleep_alertable` (where the crate has the nine
+//! functions) works on every target.
 //!
 //! ```
 //! use icmp_sys::helper::{self, ReplyBuffer};
@@ -877,7 +881,15 @@ pub const fn status_description(status: IP_STATUS) -> Option<&'static str> {
 
 #[cfg(windows)]
 mod win {
+    use crate::ipexport::{BOOL, HANDLE};
+    use core::ffi::c_void;
     windows_link::link!("kernel32.dll" "system" fn GetLastError() -> u32);
+    windows_link::link!("kernel32.dll" "system" fn CreateEventW(lpEventAttributes: *const c_void, bManualReset: BOOL, bInitialState: BOOL, lpName: *const u16) -> HANDLE);
+    windows_link::link!("kernel32.dll" "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: u32) -> u32);
+    windows_link::link!("kernel32.dll" "system" fn SetEvent(hEvent: HANDLE) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn ResetEvent(hEvent: HANDLE) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn CloseHandle(hObject: HANDLE) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn SleepEx(dwMilliseconds: u32, bAlertable: BOOL) -> u32);
 }
 
 /// The calling thread's last error: `GetLastError()` on Windows.
@@ -1083,5 +1095,305 @@ impl Drop for IcmpHandle {
         // constructors' invariant), closed only here. The result is ignored:
         // a valid handle closes successfully, and drop cannot report errors.
         unsafe { crate::icmpapi::IcmpCloseHandle(self.raw) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Asynchronous sends: the event to signal, the alertable wait for APCs
+// ---------------------------------------------------------------------------
+
+/// A manual-reset event for the `Event` parameter of an asynchronous
+/// [`IcmpSendEcho2`](crate::icmpapi::IcmpSendEcho2),
+/// [`IcmpSendEcho2Ex`](crate::icmpapi::IcmpSendEcho2Ex) or
+/// [`Icmp6SendEcho2`](crate::icmpapi::Icmp6SendEcho2), on every OS the
+/// crate sends from. Closed on drop; `Send + Sync` (set, reset and wait
+/// from any thread).
+///
+/// - Windows: an unnamed manual-reset event object of `CreateEventW`,
+///   waited on with `WaitForSingleObject`, closed with `CloseHandle`.
+///   Microsoft Learn: [CreateEventW function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-createeventw);
+///   [Event Objects (Synchronization)](https://learn.microsoft.com/en-us/windows/win32/sync/event-objects).
+/// - Unix: an event of the Unix backend (`icmp_sys::unix`): a file
+///   descriptor that is readable while the event is signalled (`fd()`), so
+///   that `poll`, epoll, kqueue or an async runtime (tokio's `AsyncFd`) can
+///   wait on it alongside other descriptors. At most 4096 events exist at
+///   once; only these events are accepted as the `Event` parameter there
+///   (any other value: 0 + `ERROR_INVALID_HANDLE`).
+///
+/// **Manual reset** on every OS: once signalled it stays signalled —
+/// every [`wait`](Self::wait) returns `true` — until [`reset`](Self::reset).
+/// (As `CreateEventW(NULL, TRUE, FALSE, NULL)`; the API never resets it.)
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// use icmp_sys::helper::{self, Event, IcmpHandle, ReplyBufferVec};
+/// use icmp_sys::*;
+///
+/// let icmp = IcmpHandle::open_v4().expect("IcmpCreateFile");
+/// let event = Event::new().expect("an event");
+/// let mut buf = ReplyBufferVec::new(helper::reply_buffer_size_async(32));
+/// let data = [0x61u8; 32];
+/// // SAFETY: data, buf, event and the handle outlive the request (waited
+/// // for below); the buffer is aligned and big enough.
+/// let n = unsafe {
+///     IcmpSendEcho2(icmp.as_raw(), event.handle(), None, core::ptr::null(),
+///         helper::ipaddr(core::net::Ipv4Addr::LOCALHOST),
+///         data.as_ptr().cast(), 32, core::ptr::null(),
+///         buf.as_mut_ptr(), buf.size(), 1000)
+/// };
+/// // Asynchronous: always 0; ERROR_IO_PENDING means "started".
+/// let started = n == 0 && helper::last_error() == ERROR_IO_PENDING;
+/// // No permission to send ICMP here (e.g. a CI container): nothing pending.
+/// if started {
+///     // The request's own timeout (1000 ms) completes it: bound the wait.
+///     assert!(event.wait(5000), "completed within 5 s");
+///     // SAFETY: the completed request's buffer.
+///     let count = unsafe { IcmpParseReplies(buf.as_mut_ptr(), buf.size()) };
+///     for reply in buf.replies(count).unwrap() {
+///         assert_eq!(reply.unwrap().status(), IP_SUCCESS);
+///     }
+/// }
+/// // `icmp` is closed when dropped: here, with nothing in flight.
+/// # }
+/// ```
+///
+/// Pitfalls: keep the `Event` (like the reply buffer and the ICMP handle)
+/// alive until the request completed; [`reset`](Self::reset) it before
+/// reusing it for another request, or give each request in flight its own;
+/// signalled means completed, not answered: read the count with
+/// [`IcmpParseReplies`](crate::icmpapi::IcmpParseReplies) (destructive: once)
+/// and each reply's `Status` (a timeout completes the request with a count
+/// of 0 and `Status` [`IP_REQ_TIMED_OUT`](crate::ipexport::IP_REQ_TIMED_OUT)).
+#[cfg(icmp_api)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )))
+)]
+#[derive(Debug)]
+pub struct Event {
+    handle: crate::ipexport::HANDLE,
+}
+
+// SAFETY: a Windows event handle may be used from any thread (kernel object;
+// SetEvent/ResetEvent/WaitForSingleObject are thread-safe); the Unix
+// backend's event is a descriptor whose operations (write, read, poll) are
+// thread-safe. `Event` owns the handle and closes it once, in `drop`.
+#[cfg(icmp_api)]
+unsafe impl Send for Event {}
+// SAFETY: as above: every method takes `&self` and is a thread-safe call.
+#[cfg(icmp_api)]
+unsafe impl Sync for Event {}
+
+#[cfg(icmp_api)]
+impl Event {
+    /// A new manual-reset event, not signalled, or the error code
+    /// (`GetLastError` on Windows; on Unix the backend's Windows error code,
+    /// e.g. [`ERROR_NOT_ENOUGH_MEMORY`](crate::ipexport::ERROR_NOT_ENOUGH_MEMORY)
+    /// when no descriptor is left).
+    ///
+    /// Microsoft Learn: [CreateEventW function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-createeventw).
+    #[inline]
+    pub fn new() -> Result<Self, u32> {
+        #[cfg(windows)]
+        {
+            // SAFETY: default security, manual reset, not signalled, unnamed.
+            let handle = unsafe { win::CreateEventW(core::ptr::null(), 1, 0, core::ptr::null()) };
+            if handle.is_null() {
+                return Err(last_error());
+            }
+            Ok(Self { handle })
+        }
+        #[cfg(unix)]
+        {
+            crate::unix::event::create().map(|handle| Self { handle })
+        }
+    }
+
+    /// The value to pass as the send's `Event` parameter.
+    ///
+    /// Microsoft Learn: [IcmpSendEcho2 function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2), `Event` parameter.
+    ///
+    /// Pitfall: it stays owned by this `Event`: never close it yourself.
+    #[inline]
+    pub fn handle(&self) -> crate::ipexport::HANDLE {
+        self.handle
+    }
+
+    /// Waits until the event is signalled, at most `timeout_ms` milliseconds
+    /// ([`INFINITE`](crate::ipexport::INFINITE): no limit; 0: just test).
+    /// `true` when signalled, `false` when the time elapsed first. Does not
+    /// reset the event (manual reset).
+    ///
+    /// Microsoft Learn: [WaitForSingleObject function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobject).
+    ///
+    /// Pitfall: not alertable: no APC runs during this wait (use
+    /// [`sleep_alertable`] for APCs). Bound the time even though the
+    /// request's own timeout completes it.
+    #[inline]
+    pub fn wait(&self, timeout_ms: u32) -> bool {
+        #[cfg(windows)]
+        {
+            // SAFETY: a valid event handle, owned by self.
+            let result = unsafe { win::WaitForSingleObject(self.handle, timeout_ms) };
+            result == crate::ipexport::WAIT_OBJECT_0
+        }
+        #[cfg(unix)]
+        {
+            crate::unix::event::wait(self.handle, timeout_ms)
+        }
+    }
+
+    /// Signals the event (the API does this when the request completes);
+    /// setting a signalled event changes nothing.
+    ///
+    /// Microsoft Learn: [SetEvent function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-setevent).
+    #[inline]
+    pub fn set(&self) {
+        #[cfg(windows)]
+        // SAFETY: a valid event handle, owned by self. Cannot fail for it.
+        unsafe {
+            win::SetEvent(self.handle)
+        };
+        #[cfg(unix)]
+        crate::unix::event::set(self.handle);
+    }
+
+    /// Resets the event to not signalled, e.g. before reusing it for the
+    /// next request; resetting an unsignalled event changes nothing.
+    ///
+    /// Microsoft Learn: [ResetEvent function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-resetevent).
+    ///
+    /// Pitfall: reset it *before* the next send, never after: a reset after
+    /// the send can erase that request's completion.
+    #[inline]
+    pub fn reset(&self) {
+        #[cfg(windows)]
+        // SAFETY: a valid event handle, owned by self. Cannot fail for it.
+        unsafe {
+            win::ResetEvent(self.handle)
+        };
+        #[cfg(unix)]
+        crate::unix::event::reset(self.handle);
+    }
+
+    /// Unix: the descriptor that is readable while the event is signalled,
+    /// for `poll`/epoll/kqueue or an async runtime. Owned by the `Event`:
+    /// never close it, and never read from it (that would reset the event
+    /// behind the backend's back).
+    ///
+    /// The crate is `#![no_std]` and `core` has no `AsFd`/`AsRawFd`: with
+    /// the `std` feature the `Event` also implements
+    /// `std::os::fd::{AsFd, AsRawFd}`, returning this descriptor.
+    ///
+    /// No Microsoft Learn page: a Unix descriptor of the crate's Unix backend.
+    #[inline]
+    #[cfg(unix)]
+    pub fn fd(&self) -> core::ffi::c_int {
+        crate::unix::event::fd(self.handle)
+    }
+}
+
+#[cfg(icmp_api)]
+impl Drop for Event {
+    /// Closes the event (`CloseHandle` on Windows).
+    ///
+    /// Microsoft Learn: [CloseHandle function (handleapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/handleapi/nf-handleapi-closehandle).
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(windows)]
+        // SAFETY: a valid handle, owned by self, closed once.
+        unsafe {
+            win::CloseHandle(self.handle)
+        };
+        #[cfg(unix)]
+        crate::unix::event::close(self.handle);
+    }
+}
+
+/// Windows, feature `std`: the event handle (= [`Event::handle`]).
+#[cfg(all(windows, feature = "std"))]
+impl std::os::windows::io::AsRawHandle for Event {
+    #[inline]
+    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+        self.handle
+    }
+}
+
+/// Windows, feature `std`: the event handle, borrowed.
+#[cfg(all(windows, feature = "std"))]
+impl std::os::windows::io::AsHandle for Event {
+    #[inline]
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        // SAFETY: the handle is valid and open for as long as `self`.
+        unsafe { std::os::windows::io::BorrowedHandle::borrow_raw(self.handle) }
+    }
+}
+
+/// Unix, feature `std`: the event's descriptor (= [`Event::fd`]).
+#[cfg(all(icmp_api, unix, feature = "std"))]
+impl std::os::fd::AsRawFd for Event {
+    #[inline]
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd()
+    }
+}
+
+/// Unix, feature `std`: the event's descriptor, borrowed (for tokio's
+/// `AsyncFd`, `poll`, epoll, kqueue).
+#[cfg(all(icmp_api, unix, feature = "std"))]
+impl std::os::fd::AsFd for Event {
+    #[inline]
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor is open for as long as `self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) }
+    }
+}
+
+/// Waits alertably for `timeout_ms` milliseconds
+/// ([`INFINITE`](crate::ipexport::INFINITE): no limit), running the calling
+/// thread's completed APCs — the `ApcRoutine`s of the asynchronous sends
+/// this thread issued. Returns
+/// [`WAIT_IO_COMPLETION`](crate::ipexport::WAIT_IO_COMPLETION) (192) as
+/// soon as one or more of them ran, 0 when the time elapsed without any.
+///
+/// - Windows: `SleepEx(timeout_ms, TRUE)`.
+///   Microsoft Learn: [SleepEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-sleepex);
+///   [Asynchronous Procedure Calls](https://learn.microsoft.com/en-us/windows/win32/sync/asynchronous-procedure-calls).
+/// - Unix: the Unix backend (`icmp_sys::unix`) queues each completed request's
+///   APC to the thread that issued it; this runs them, with the same
+///   results. Other alertable waits of Windows (`WaitForSingleObjectEx`,
+///   `MsgWaitForMultipleObjectsEx`, ...) have no Unix counterpart: wait
+///   here.
+///
+/// Pitfalls: an APC runs only on the thread that issued the send, and only
+/// during an alertable wait of that thread: a thread that issues sends with
+/// an `ApcRoutine` and never waits alertably never sees them complete (and
+/// must keep their buffers alive). 192 means "some ran", not "all": loop
+/// until your own count of completions is reached, with a deadline.
+#[cfg(icmp_api)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        windows,
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    )))
+)]
+#[inline]
+pub fn sleep_alertable(timeout_ms: u32) -> u32 {
+    #[cfg(windows)]
+    {
+        // SAFETY: no preconditions; APCs the thread's sends queued run here.
+        unsafe { win::SleepEx(timeout_ms, 1) }
+    }
+    #[cfg(unix)]
+    {
+        crate::unix::apc::sleep_alertable(timeout_ms)
     }
 }

@@ -25,8 +25,9 @@
 
 /// On Unix the crate itself implements the nine functions over kernel ICMP
 /// sockets, with the Windows contract; see [`crate::unix`] for the design and
-/// its differences (synchronous only: `Event`/`ApcRoutine` give 0 with
-/// `ERROR_NOT_SUPPORTED`; no permission: 0 with `ERROR_ACCESS_DENIED`).
+/// its differences (no permission: 0 with `ERROR_ACCESS_DENIED`; an `Event`
+/// must be an event of the crate, else 0 with `ERROR_INVALID_HANDLE`;
+/// `IcmpCloseHandle` does not cancel requests in flight).
 #[cfg(not(windows))]
 use crate::unix::api as imp;
 
@@ -117,8 +118,14 @@ pub use imp::IcmpSendEcho;
 ///
 /// Pitfalls: the buffer must stay in place and the handle open until
 /// completion; the APC runs only during an alertable wait of the calling
-/// thread; reserve `size_of::<IO_STATUS_BLOCK>()` more bytes in the buffer
-/// as the docs ask ([`helper::reply_buffer_size_async`](crate::helper::reply_buffer_size_async)).
+/// thread ([`helper::sleep_alertable`](crate::helper::sleep_alertable), on
+/// every OS); the portable `Event` is [`helper::Event`](crate::helper::Event)
+/// (manual reset: reset it before reusing it); reserve
+/// `size_of::<IO_STATUS_BLOCK>()` more bytes in the buffer as the docs ask
+/// ([`helper::reply_buffer_size_async`](crate::helper::reply_buffer_size_async)).
+/// Wine 8.0 serves 256 requests in flight per session: a 257th still
+/// returns 0 + `ERROR_IO_PENDING` but completes at once with
+/// `STATUS_NO_MEMORY` in the `IO_STATUS_BLOCK`, its buffer untouched.
 pub use imp::IcmpSendEcho2;
 
 /// `IcmpSendEcho2Ex`: [`IcmpSendEcho2`] with a `SourceAddress` to send from

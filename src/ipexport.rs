@@ -1,7 +1,9 @@
 //! Types and constants of `ipexport.h`, plus the few outside types the
 //! `icmpapi.h` signatures need (`HANDLE`, `IO_STATUS_BLOCK`,
-//! `PIO_APC_ROUTINE`, `SOCKADDR_IN6`) and the Win32 error codes the API
-//! reports through `GetLastError`.
+//! `PIO_APC_ROUTINE`, `SOCKADDR_IN6`), the Win32 error codes the API
+//! reports through `GetLastError`, and the wait results of the waits around
+//! an asynchronous send (`WAIT_OBJECT_0`, `WAIT_TIMEOUT`,
+//! `WAIT_IO_COMPLETION`, `INFINITE`).
 //!
 //! Everything here compiles on every target, so that documentation, the
 //! [`helper`](crate::helper) module and host tests work anywhere. Widths are
@@ -952,3 +954,53 @@ pub const ERROR_PROTOCOL_UNREACHABLE: u32 = 1233;
 /// Pitfall: as [`ERROR_NETWORK_UNREACHABLE`]: the ICMP functions report
 /// `IP_DEST_PORT_UNREACHABLE` (11005) instead.
 pub const ERROR_PORT_UNREACHABLE: u32 = 1234;
+
+// ---------------------------------------------------------------------------
+// Wait results and timeouts (winbase.h, winerror.h): what the waits around an
+// asynchronous send return (helper::Event, helper::sleep_alertable)
+// ---------------------------------------------------------------------------
+
+/// `WAIT_OBJECT_0` (0): `WaitForSingleObject` returned because the object
+/// (here the `Event` of an asynchronous send) is signalled.
+///
+/// Microsoft Learn: [WaitForSingleObject function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobject).
+///
+/// Pitfall: signalled means the request completed, not that the host
+/// answered: read the count with
+/// [`IcmpParseReplies`](crate::icmpapi::IcmpParseReplies) and each reply's
+/// `Status`. [`helper::Event::wait`](crate::helper::Event::wait) returns
+/// `true` for this value.
+pub const WAIT_OBJECT_0: u32 = 0;
+
+/// `WAIT_IO_COMPLETION` (192, `0xC0`): an alertable wait (`SleepEx(ms,
+/// TRUE)`, [`helper::sleep_alertable`](crate::helper::sleep_alertable))
+/// returned because one or more APCs (the `ApcRoutine` of an asynchronous
+/// send) ran on the calling thread.
+///
+/// Microsoft Learn: [SleepEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-sleepex).
+///
+/// Pitfall: an APC runs only on the thread that issued the send, and only
+/// while that thread waits alertably; a wait on any other thread, or a
+/// non-alertable one (`Sleep`, `std::thread::sleep`), never runs it.
+pub const WAIT_IO_COMPLETION: u32 = 0xC0;
+
+/// `WAIT_TIMEOUT` (258): the wait's time elapsed and the object is not
+/// signalled.
+///
+/// Microsoft Learn: [WaitForSingleObject function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobject).
+///
+/// Pitfall: not `IP_REQ_TIMED_OUT` (11010): the request's own timeout
+/// completes it (the event is signalled, the count is 0, the last error and
+/// `Status` are 11010); `WAIT_TIMEOUT` only says your wait ended first.
+pub const WAIT_TIMEOUT: u32 = 258;
+
+/// `INFINITE` (`0xFFFFFFFF`): a wait time that never elapses, for
+/// [`helper::Event::wait`](crate::helper::Event::wait) and
+/// [`helper::sleep_alertable`](crate::helper::sleep_alertable).
+///
+/// Microsoft Learn: [SleepEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-sleepex).
+///
+/// Pitfall: never pass it as a send's `Timeout` (Vista and later may reject
+/// `0xFFFFFFFF` with `ERROR_INVALID_PARAMETER`), and bound your own waits
+/// anyway: the request's timeout completes it.
+pub const INFINITE: u32 = 0xFFFF_FFFF;

@@ -6,7 +6,9 @@
 //!   outside types the signatures need.
 //! - [`icmpapi`]: the nine functions, `unsafe extern "system"`.
 //! - [`helper`]: safe reply-buffer sizing, alignment and bounds-checked
-//!   reading, status names, an owned handle, `core::net` conversions.
+//!   reading, status names, an owned handle, `core::net` conversions;
+//!   `Event` and `sleep_alertable`, the two things an asynchronous send
+//!   needs around it, on every OS.
 //!
 //! - `unix` (Linux, macOS, FreeBSD): the crate's own implementation of the
 //!   nine functions over kernel ICMP sockets, with the Windows contract; the
@@ -33,6 +35,12 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// Unit tests may print and read the environment (the skip rule); the
+// `std` feature adds the standard handle/descriptor traits of
+// `helper::Event` (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`), which `core`
+// lacks.
+#[cfg(any(test, feature = "std"))]
+extern crate std;
 
 mod layout;
 

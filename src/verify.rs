@@ -155,7 +155,9 @@ mod evaluated {
         ICMP_SYS_C_ERROR_INVALID_PARAMETER as ERROR_INVALID_PARAMETER,
         ICMP_SYS_C_ERROR_IO_PENDING as ERROR_IO_PENDING,
         ICMP_SYS_C_ERROR_NOT_ENOUGH_MEMORY as ERROR_NOT_ENOUGH_MEMORY,
-        ICMP_SYS_C_ERROR_NOT_SUPPORTED as ERROR_NOT_SUPPORTED,
+        ICMP_SYS_C_ERROR_NOT_SUPPORTED as ERROR_NOT_SUPPORTED, ICMP_SYS_C_INFINITE as INFINITE,
+        ICMP_SYS_C_WAIT_IO_COMPLETION as WAIT_IO_COMPLETION,
+        ICMP_SYS_C_WAIT_OBJECT_0 as WAIT_OBJECT_0, ICMP_SYS_C_WAIT_TIMEOUT as WAIT_TIMEOUT,
     };
     pub use super::c::{
         ICMP_SYS_C_ERROR_HOST_UNREACHABLE as ERROR_HOST_UNREACHABLE,
@@ -235,6 +237,8 @@ const OBS: Obs = {
     values!(l, c; IP_FLAG_REVERSE);
     present(&mut l, "IP_NO_FURTHER_SENDS", false);
     error_codes!(values!(l, evaluated;));
+    // The wait results and timeout of the waits around an asynchronous send.
+    values!(l, evaluated; WAIT_OBJECT_0, WAIT_IO_COMPLETION, WAIT_TIMEOUT, INFINITE);
     values!(l, evaluated; AF_INET6);
     l
 };

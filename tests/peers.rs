@@ -168,6 +168,11 @@ const WINDOWS_SYS: Obs = {
     functions!(l, ws);
 
     error_codes!(values!(l, f;));
+    values!(l, f; WAIT_OBJECT_0, WAIT_IO_COMPLETION, WAIT_TIMEOUT);
+    {
+        use windows_sys::Win32::System::Threading as thr;
+        values!(l, thr; INFINITE);
+    }
     values!(l, sock; AF_INET6);
     ip_opt_codes!(absent!(l, ws_probe;));
     // ICMPV6_ECHO_REPLY (the SDK's alias) is a type; probe it as a value:
@@ -193,6 +198,11 @@ const WINAPI: Obs = {
     absent!(l, wa_probe; IP_OPTION_INFORMATION32, ICMP_ECHO_REPLY32);
     ip_opt_codes!(consts!(l, wa;));
     error_codes!(values!(l, e;));
+    values!(l, e; WAIT_TIMEOUT);
+    {
+        use winapi::um::winbase as wb;
+        values!(l, wb; WAIT_OBJECT_0, WAIT_IO_COMPLETION, INFINITE);
+    }
     values!(l, def; AF_INET6);
     // No `um::icmpapi` module: `wa_um_probe::icmpapi` resolves to the empty
     // stand-in; if winapi gains the module the name is ambiguous.

@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::example::{self, Run};
+use common::example::{self, Run, assert_could_send};
 use std::time::Duration;
 
 /// Runs the example with `args`, killed after [`example::RUN_LIMIT`].
@@ -87,15 +87,6 @@ fn literal_of_the_wrong_family_is_not_found_exit_1() {
 // ---------------------------------------------------------------------------
 // Echoes to loopback (Windows, Wine, or natively over the Unix backend)
 // ---------------------------------------------------------------------------
-
-/// Fails with an explanation when the example could not send at all.
-fn assert_could_send(run: &Run, ctx: &str) {
-    assert!(
-        !run.stdout.contains("transmit failed. Error code 5."),
-        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
-         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
-    );
-}
 
 /// The TTL of an echo reply from loopback, where it is known: natively on
 /// Linux, the namespace's `net.ipv4.ip_default_ttl` (the kernel answers
@@ -299,48 +290,10 @@ fn ipv6_loopback() {
 // Natively, inside private network namespaces (Linux)
 // ---------------------------------------------------------------------------
 
-/// The `unshare` flag for a new network namespace: `-n` as root, else `-rn`
-/// (a user namespace mapping the caller to root, which owns the new network
-/// namespace).
-#[cfg(target_os = "linux")]
-fn netns_flag() -> &'static str {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() == 0 } {
-        "-n"
-    } else {
-        "-rn"
-    }
-}
-
-/// Runs the example with `args` and the extra environment `env` inside the
-/// new namespaces `unshare <unshare>` creates ([`netns_flag`], or `-rn` for
-/// a user + net namespace even as root). The `setup` commands run first in
-/// `sh -c`, after `lo` is brought up; nothing here touches the host's
-/// namespace. Panics with the reason when the namespace cannot be created.
+/// Runs the example in private namespaces ([`example::run_in_netns`]).
 #[cfg(target_os = "linux")]
 fn ping_in_netns(unshare: &str, setup: &[&str], env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut script = String::from("set -e; ip link set lo up; ");
-    for command in setup {
-        script += command;
-        script += "; ";
-    }
-    // "$0" is the example and "$@" its arguments: no quoting issues.
-    script += "exec \"$0\" \"$@\"";
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args([unshare, "sh", "-c", &script])
-        .arg(example::exe("ping"))
-        .args(args)
-        .envs(env.iter().copied());
-    let run = example::run_command(cmd, "ping", args);
-    if run.stderr.starts_with("unshare:") || run.stderr.contains("ip: not found") {
-        panic!(
-            "cannot run in a private network namespace (unshare {unshare}): this test needs \
-             root, or unprivileged user namespaces (blocked e.g. on Ubuntu 24.04 by \
-             AppArmor: run it with sudo), and iproute2\n{}",
-            run.context()
-        );
-    }
-    run
+    example::run_in_netns("ping", unshare, setup, env, args)
 }
 
 /// A silent host (`net.ipv4.icmp_echo_ignore_all=1` in the namespace):
@@ -350,7 +303,7 @@ fn ping_in_netns(unshare: &str, setup: &[&str], env: &[(&str, &str)], args: &[&s
 fn silent_host_times_out_in_netns() {
     let args = ["-n", "2", "-w", "300", "127.0.0.1"];
     let run = ping_in_netns(
-        netns_flag(),
+        example::netns_flag(),
         &["echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all"],
         &[],
         &args,
@@ -424,7 +377,12 @@ fn ping_socket_in_user_netns() {
 #[test]
 fn no_permission_explains_the_fix_in_netns() {
     let args = ["-n", "3", "-w", "2000", "127.0.0.1"];
-    let run = ping_in_netns(netns_flag(), &[], &[("ICMP_SYS_SOCKET", "dgram")], &args);
+    let run = ping_in_netns(
+        example::netns_flag(),
+        &[],
+        &[("ICMP_SYS_SOCKET", "dgram")],
+        &args,
+    );
     let ctx = run.context();
     assert_eq!(run.code, 1, "{ctx}");
     assert_eq!(

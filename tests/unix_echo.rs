@@ -1,14 +1,16 @@
 //! What only the Unix backend has: the tests of behaviour Windows does not
 //! define. The shared behaviour (echoes, buffer rules, argument errors,
-//! async refusal, IPv6 echo, concurrency, timeouts and ICMP errors in
-//! namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
+//! async sends with events and APCs, IPv6 echo, concurrency, timeouts and
+//! ICMP errors in namespaces) is in the one behaviour suite, `tests/echo.rs`, which runs
 //! natively too (`.ci/netns native`: raw and ping sockets, and as non-root).
 //!
 //! Here: socket-mode selection (`create_handle` with raw vs ping sockets),
 //! permission errors, IP options, the IPv4/IPv6 handle mix-ups, handle
 //! values that are never dereferenced, unaligned buffers, synthetic
-//! `IcmpParseReplies` buffers, local-only error paths and the no-heap
-//! counting allocator (a global allocator: its own test binary).
+//! `IcmpParseReplies` buffers, local-only error paths, the no-heap
+//! counting allocator (a global allocator: its own test binary), and the
+//! async engine's own rules (events, foreign Event handles, request copies,
+//! IcmpCloseHandle in flight, exited threads' APCs, fork, namespaces).
 //!
 //! Raw-socket tests need root (or `CAP_NET_RAW`). The ping-socket tests on
 //! Linux run in a **private, empty network namespace entered by one test
@@ -34,7 +36,6 @@ use icmp_sys::helper::{self, Replies, Reply6, last_error};
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::cell::Cell;
-#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
@@ -475,6 +476,51 @@ fn no_heap(mode: Option<SocketMode>) {
     );
 }
 
+/// The async path allocates nothing on the heap either (its storage is
+/// mapped once): 100 async echoes with an event and an APC, after a warm-up
+/// that starts the engine.
+#[test]
+fn no_heap_per_async_echo() {
+    unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let h = open4(None);
+    let ev = Ev::new();
+    let data = [9u8; 56];
+    let mut buf = [0u64; 64];
+    let mut echo = || {
+        // SAFETY: valid arguments; the buffer outlives the completion.
+        let n = unsafe {
+            IcmpSendEcho2(
+                h.0,
+                ev.0,
+                Some(routine),
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                56,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                512,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000));
+        assert_eq!(sleep_alertable(5000), 192, "the APC");
+        // SAFETY: the completed buffer.
+        assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
+    };
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 async echoes"
+    );
+}
+
 #[test]
 fn no_heap_per_echo_raw() {
     if !is_root() {
@@ -541,4 +587,712 @@ fn error_statuses_raw_in_netns() {
     in_netns("error_statuses_raw_in_netns", ERR_SETUP, || {
         check_errors(SocketMode::Raw)
     });
+}
+
+// ---------------------------------------------------------------------------
+// Soundness: defined bytes, overlapping request data (issue 8, items 1 and 2)
+// ---------------------------------------------------------------------------
+
+/// The padding bytes of `ICMP_ECHO_REPLY` (64-bit: 28..32, inside
+/// `Options`) and of `ICMPV6_ECHO_REPLY` (26..28, after the packed
+/// address); empty ranges where the layout has none.
+fn padding4() -> core::ops::Range<usize> {
+    let o = core::mem::offset_of!(ICMP_ECHO_REPLY, Options);
+    o + 4..o + core::mem::offset_of!(IP_OPTION_INFORMATION, OptionsData)
+}
+fn padding6() -> core::ops::Range<usize> {
+    size_of::<IPV6_ADDRESS_EX>()..core::mem::offset_of!(ICMPV6_ECHO_REPLY, Status)
+}
+
+/// Every byte the backend writes is defined: the structures' padding is
+/// zeroed, not copied from the stack (the buffer starts as [`FILL`], so a
+/// byte left alone or copied from elsewhere shows). Echo replies and the
+/// status-only `reply[0]` of a failed call (a source address the host does
+/// not have: the bind fails, nothing is sent), IPv4 and IPv6.
+#[test]
+fn reply_padding_is_zeroed() {
+    if cfg!(target_pointer_width = "64") {
+        assert_eq!(padding4(), 28..32);
+        assert_eq!(padding6(), 26..28);
+    }
+    let h = open4(None);
+    let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        common::skip("reply_padding_is_zeroed", "no ICMP permission");
+        return;
+    }
+    assert_reply4(n, err, &buf, LO, b"pad");
+    assert!(
+        buf.all()[padding4()].iter().all(|&b| b == 0),
+        "ICMP_ECHO_REPLY padding {:?}: {:02x?}",
+        padding4(),
+        &buf.all()[padding4()]
+    );
+    // A failed call's status-only reply[0].
+    let mut buf = Guarded::new(S4 + 3);
+    // SAFETY: valid arguments; the source is a documentation address the
+    // host does not have (bind fails, nothing is sent).
+    let n = unsafe {
+        IcmpSendEcho2Ex(
+            h.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            helper::ipaddr(Ipv4Addr::new(192, 0, 2, 1)),
+            helper::ipaddr(LO),
+            b"pad".as_ptr().cast(),
+            3,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (0, IP_GENERAL_FAILURE));
+    assert_eq!(buf.first_reply().status(), IP_GENERAL_FAILURE);
+    assert!(buf.all()[padding4()].iter().all(|&b| b == 0));
+
+    // IPv6: an echo, then a status-only reply (non-local source).
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        let err = last_error();
+        common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
+    assert!(
+        buf.all()[padding6()].iter().all(|&b| b == 0),
+        "ICMPV6_ECHO_REPLY padding {:?}: {:02x?}",
+        padding6(),
+        &buf.all()[padding6()]
+    );
+    let foreign = helper::sockaddr_in6("2001:db8::1".parse().unwrap(), 0);
+    let mut buf = Guarded::new(S6 + 3);
+    let (n, err) = send6(h6.0, &foreign, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    assert_eq!((n, err), (0, IP_GENERAL_FAILURE));
+    assert!(buf.all()[padding6()].iter().all(|&b| b == 0));
+}
+
+/// `RequestData` may lie inside `ReplyBuffer`: Windows copies the request
+/// when the call starts, so echoing a reply's data from the same buffer is
+/// legal. Three placements: exactly where the reply data goes, overlapping
+/// the structure and the data, and inside the structure only.
+#[test]
+fn request_data_inside_reply_buffer() {
+    let h = open4(None);
+    let data = payload(32, 77);
+    let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
+    if err == ERROR_ACCESS_DENIED {
+        common::skip("request_data_inside_reply_buffer", "no ICMP permission");
+        return;
+    }
+    assert_eq!((n, err), (1, 0));
+    for at in [S4, S4 - 20, 0] {
+        // The request: 32 bytes at `at`, planted there.
+        buf.all_mut()[at..at + 32].copy_from_slice(&data);
+        let base = buf.ptr().cast::<u8>();
+        // SAFETY: request and reply ranges lie inside the buffer; the call
+        // is synchronous.
+        let n = unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                base.add(at).cast(),
+                32,
+                ptr::null(),
+                base.cast(),
+                (S4 + 64) as u32,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (1, 0), "request data at {at}");
+        let r = buf.first_reply();
+        assert_eq!(r.data, &data[..], "echoed data, request at {at}");
+        buf.assert_guard_intact();
+    }
+    // IPv6: the request data exactly where the reply data goes.
+    // SAFETY: no preconditions.
+    let h6 = unsafe { Icmp6CreateFile() };
+    if h6 == INVALID_HANDLE_VALUE {
+        let err = last_error();
+        let reason = format!("no IPv6 (error {err})");
+        common::skip("request_data_inside_reply_buffer", &reason);
+        return;
+    }
+    let h6 = Handle(h6);
+    let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+    let mut buf = Guarded::new(S6 + 32);
+    buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
+    let base = buf.ptr().cast::<u8>();
+    // SAFETY: as above.
+    let n = unsafe {
+        Icmp6SendEcho2(
+            h6.0,
+            ptr::null_mut(),
+            None,
+            ptr::null(),
+            ptr::null(),
+            &dst,
+            base.add(S6).cast(),
+            32,
+            ptr::null(),
+            base.cast(),
+            (S6 + 32) as u32,
+            TIMEOUT_MS,
+        )
+    };
+    assert_eq!((n, last_error()), (1, 0));
+    assert_eq!(Reply6::new(buf.reply_bytes(), 32).unwrap().data, &data[..]);
+}
+
+// ---------------------------------------------------------------------------
+// fork safety (issue 8, item 3)
+// ---------------------------------------------------------------------------
+
+/// Opens a raw ICMP socket that queues only IPv4 packets whose ICMP data
+/// starts with `marker` (a classic BPF filter on the 4 bytes at offset 28:
+/// a 20-byte IP header, the 8-byte ICMP header): an observer of what this
+/// test's echoes put on the wire, blind to the other tests' traffic.
+#[cfg(target_os = "linux")]
+fn marker_observer(marker: u32) -> libc::c_int {
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+    let mut prog = [
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 28,
+        }, // ld [28]
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: marker,
+        }, // jeq marker
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: u32::MAX,
+        }, // accept
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }, // drop
+    ];
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: a valid sock_fprog for the call's duration.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "SO_ATTACH_FILTER: {}",
+        std::io::Error::last_os_error()
+    );
+    // Drop what was queued before the filter (other tests' traffic).
+    let mut b = [0u8; 1];
+    // SAFETY: a 1-byte buffer; longer datagrams are truncated.
+    while unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) } >= 0 {}
+    fd
+}
+
+/// After `fork`, parent and child never put the same (identifier,
+/// sequence) pair on the wire (raw sockets choose them; a repeated pair
+/// lets each accept the other's reply). The parent echoes once before the
+/// fork (its identifier state is set), then both echo 4 times at once; an
+/// observer raw socket collects the echo requests carrying this test's
+/// marker.
+#[cfg(target_os = "linux")]
+#[test]
+fn fork_never_repeats_id_seq() {
+    if !is_root() {
+        common::skip("fork_never_repeats_id_seq", "raw sockets need root");
+        return;
+    }
+    const K: usize = 4;
+    // SAFETY: no preconditions.
+    let marker = (unsafe { libc::getpid() } as u32).wrapping_mul(0x9e37_79b9)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+    let mut data = payload(24, marker);
+    data[..4].copy_from_slice(&marker.to_be_bytes());
+    let observer = marker_observer(marker);
+    let h = open4(Some(SocketMode::Raw));
+    let echo = |buf: &mut [u64; 16]| {
+        // SAFETY: valid arguments; synchronous; no allocation in the call.
+        unsafe {
+            IcmpSendEcho(
+                h.0,
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                data.len() as u16,
+                ptr::null(),
+                buf.as_mut_ptr().cast(),
+                128,
+                TIMEOUT_MS,
+            )
+        }
+    };
+    let mut buf = [0u64; 16];
+    assert_eq!(echo(&mut buf), 1, "echo before fork: {}", last_error());
+    // SAFETY: the child only makes syscalls through the backend (which does
+    // not allocate) and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork: {}", std::io::Error::last_os_error());
+    if child == 0 {
+        let mut buf = [0u64; 16];
+        let ok = (0..K).all(|_| echo(&mut buf) == 1);
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let parent_ok = (0..K).filter(|_| echo(&mut buf) == 1).count();
+    let mut status = 0;
+    // SAFETY: our child.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+    assert_eq!(parent_ok, K, "parent echoes");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child echoes failed (status {status:#x})"
+    );
+    // The echo requests on the wire.
+    let mut pairs = Vec::new();
+    let mut pkt = [0u8; 256];
+    loop {
+        // SAFETY: a buffer of pkt.len() bytes.
+        let n = unsafe { libc::recv(observer, pkt.as_mut_ptr().cast(), pkt.len(), 0) };
+        if n < 0 {
+            break;
+        }
+        let p = &pkt[..n as usize];
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        if p.len() >= ihl + 8 && p[ihl] == 8 {
+            pairs.push((
+                u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]),
+                u16::from_be_bytes([p[ihl + 6], p[ihl + 7]]),
+            ));
+        }
+    }
+    // SAFETY: ours, closed once.
+    unsafe { libc::close(observer) };
+    assert_eq!(pairs.len(), 1 + 2 * K, "requests observed: {pairs:04x?}");
+    let mut distinct = pairs.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        pairs.len(),
+        "(identifier, sequence) pairs repeated across fork: {pairs:04x?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Asynchronous sends: what only the Unix backend defines
+// ---------------------------------------------------------------------------
+
+use icmp_sys::unix::testing::{
+    event_close, event_create, event_fd, event_reset, event_set, event_wait, sleep_alertable,
+};
+
+/// An event of the backend, closed on drop.
+struct Ev(HANDLE);
+impl Ev {
+    fn new() -> Self {
+        Ev(event_create().expect("event_create"))
+    }
+}
+impl Drop for Ev {
+    fn drop(&mut self) {
+        assert!(event_close(self.0), "event_close");
+    }
+}
+
+/// `IcmpSendEcho2` with an event: (return, last error).
+fn send_async(
+    h: HANDLE,
+    ev: HANDLE,
+    dst: Ipv4Addr,
+    data: *const u8,
+    len: u16,
+    buf: &mut Guarded,
+) -> (u32, u32) {
+    // SAFETY: data readable for len bytes at the call; the buffer outlives
+    // the completion (callers wait for the event).
+    let n = unsafe {
+        IcmpSendEcho2(
+            h,
+            ev,
+            None,
+            ptr::null(),
+            helper::ipaddr(dst),
+            data.cast(),
+            len,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            TIMEOUT_MS,
+        )
+    };
+    (n, last_error())
+}
+
+/// The event contract on Unix: a readable descriptor while signalled,
+/// manual reset; foreign and closed handles are unknown.
+#[test]
+fn event_is_a_manual_reset_descriptor() {
+    let ev = Ev::new();
+    let fd = event_fd(ev.0);
+    assert!(fd >= 0);
+    let readable = |ms| {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    };
+    assert!(!readable(0) && !event_wait(ev.0, 10));
+    assert!(event_set(ev.0));
+    assert!(
+        readable(0) && event_wait(ev.0, 0) && readable(0),
+        "stays signalled"
+    );
+    assert!(event_reset(ev.0));
+    assert!(!readable(0));
+    for f in [ptr::null_mut(), INVALID_HANDLE_VALUE, 0x1234_5670 as HANDLE] {
+        assert!(!event_set(f) && !event_wait(f, 0) && event_fd(f) == -1 && !event_close(f));
+    }
+}
+
+/// An Event handle that is not an event of the backend: 0 +
+/// ERROR_INVALID_HANDLE at once, nothing written, nothing sent; the
+/// descriptor such a value might look like is never touched.
+#[test]
+fn async_unknown_event_handle_is_refused() {
+    let h = open4(None);
+    let data = payload(32, 70);
+    // A pipe whose write end must stay empty: its number as a "handle".
+    let mut p = [0 as libc::c_int; 2];
+    // SAFETY: valid array.
+    assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+    let closed = {
+        let e = Ev::new();
+        e.0
+    };
+    for foreign in [
+        p[1] as usize as HANDLE,
+        0x1000 as HANDLE,
+        INVALID_HANDLE_VALUE,
+        closed,
+    ] {
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let t0 = Instant::now();
+        let (n, err) = send_async(h.0, foreign, LO, data.as_ptr(), 32, &mut buf);
+        assert_eq!((n, err), (0, ERROR_INVALID_HANDLE), "Event {foreign:?}");
+        assert!(t0.elapsed() < Duration::from_millis(500));
+        buf.assert_untouched();
+    }
+    let mut b = [0u8; 1];
+    // SAFETY: non-blocking check of the pipe's read end.
+    let n = unsafe { libc::recv(p[0], b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    assert!(n < 0, "something was written to a foreign descriptor");
+    // SAFETY: our pipe.
+    unsafe {
+        libc::close(p[0]);
+        libc::close(p[1])
+    };
+}
+
+/// RequestData may overlap ReplyBuffer, and may change or go away right
+/// after the call: the request is copied when the send starts.
+#[test]
+fn async_request_data_is_copied_at_call_time() {
+    let h = open4(None);
+    let data = payload(32, 71);
+    // 1. The request sits where the reply structure will be written.
+    let ev = Ev::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    buf.all_mut()[..32].copy_from_slice(&data);
+    let at = buf.ptr().cast::<u8>();
+    let (n, err) = send_async(h.0, ev.0, LO, at, 32, &mut buf);
+    assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    let r = buf.first_reply();
+    assert_eq!((r.status(), r.address()), (IP_SUCCESS, LO));
+    assert_eq!(r.data, &data[..], "overlapping request");
+    buf.assert_guard_intact();
+    // 2. The request buffer is overwritten and freed right after the call.
+    let ev = Ev::new();
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let mut scratch = data.clone();
+    let (n, err) = send_async(h.0, ev.0, LO, scratch.as_ptr(), 32, &mut buf);
+    assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    scratch.fill(0xEE);
+    drop(scratch);
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    assert_eq!(
+        buf.first_reply().data,
+        &data[..],
+        "request changed after the call"
+    );
+    buf.assert_guard_intact();
+}
+
+/// IcmpCloseHandle with requests in flight (loopback: they complete at
+/// once): the Unix backend's handles are stateless, so closing one leaves
+/// its requests running, as Wine 8.0 does (`netns_silent_close_in_flight`
+/// in tests/echo.rs); each completes exactly once (reply written, event
+/// signalled), and nothing is written after that.
+#[test]
+fn close_handle_with_requests_in_flight() {
+    // SAFETY: no preconditions.
+    let h = unsafe { IcmpCreateFile() };
+    let evs: Vec<Ev> = (0..8).map(|_| Ev::new()).collect();
+    let datas: Vec<Vec<u8>> = (0..8).map(|k| payload(32, 80 + k)).collect();
+    let mut bufs: Vec<Guarded> = (0..8)
+        .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
+        .collect();
+    for k in 0..8 {
+        let (n, err) = send_async(h, evs[k].0, LO, datas[k].as_ptr(), 32, &mut bufs[k]);
+        assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    }
+    // SAFETY: our handle, closed once, requests in flight.
+    assert_eq!(unsafe { IcmpCloseHandle(h) }, 1, "IcmpCloseHandle");
+    for k in 0..8 {
+        assert!(event_wait(evs[k].0, 5000), "request {k} completed");
+        // SAFETY: the completed buffer.
+        assert_eq!(
+            unsafe { IcmpParseReplies(bufs[k].ptr(), bufs[k].size()) },
+            1
+        );
+        assert_eq!(bufs[k].first_reply().data, &datas[k][..]);
+    }
+    // Nothing more is written once completed.
+    let snapshot: Vec<Vec<u8>> = bufs.iter().map(|b| b.all().to_vec()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for (b, s) in bufs.iter().zip(&snapshot) {
+        assert_eq!(b.all(), &s[..], "buffer written after completion");
+        b.assert_guard_intact();
+    }
+}
+
+/// A thread that exits with an APC request in flight: its routine never
+/// runs (on no other thread either), the reply is still written and the
+/// event signalled; the process keeps working.
+#[test]
+fn apc_of_an_exited_thread_is_discarded() {
+    static CALLS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+    unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {
+        CALLS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+    }
+    let ev = Ev::new();
+    let evh = ev.0 as usize;
+    let data = payload(32, 90);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    let bp = buf.ptr() as usize;
+    let bs = buf.size();
+    let d = data.clone();
+    std::thread::spawn(move || {
+        // SAFETY: the buffer outlives the completion (the main thread waits
+        // for the event before dropping it).
+        let n = unsafe {
+            IcmpSendEcho2(
+                IcmpCreateFile(),
+                evh as HANDLE,
+                Some(routine),
+                ptr::null(),
+                helper::ipaddr(LO),
+                d.as_ptr().cast(),
+                32,
+                ptr::null(),
+                bp as *mut core::ffi::c_void,
+                bs,
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+    })
+    .join()
+    .unwrap();
+    assert!(event_wait(ev.0, 5000));
+    assert_eq!(sleep_alertable(100), 0, "another thread's APC ran here");
+    assert_eq!(CALLS.load(core::sync::atomic::Ordering::SeqCst), 0);
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    assert_eq!(buf.first_reply().data, &data[..]);
+}
+
+/// fork: the child does not inherit a half-working engine; its own async
+/// sends work (a new completion thread), the parent's keep working.
+#[test]
+fn async_after_fork() {
+    let h = open4(None);
+    let run = |seed: u32| -> bool {
+        let ev = Ev::new();
+        let data = payload(32, seed);
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let (n, err) = send_async(h.0, ev.0, LO, data.as_ptr(), 32, &mut buf);
+        (n, err) == (0, ERROR_IO_PENDING)
+            && event_wait(ev.0, 5000)
+            // SAFETY: the completed buffer.
+            && unsafe { IcmpParseReplies(buf.ptr(), buf.size()) } == 1
+            && buf.first_reply().data == &data[..]
+    };
+    assert!(run(100), "parent before fork");
+    // SAFETY: the child only runs the backend and _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let ok = run(101) && run(102);
+        // SAFETY: leave the child without running the parent's atexit/test harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: our child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child: status {status:#x}"
+    );
+    assert!(run(103), "parent after fork");
+}
+
+/// Timeout 0, asynchronously, as synchronously (Wine 8.0 accepts it): a
+/// loopback reply that is already there wins over the expired deadline.
+#[test]
+fn async_timeout_zero_loopback() {
+    let h = open4(None);
+    let ev = Ev::new();
+    let data = payload(32, 95);
+    let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+    // SAFETY: the buffer outlives the completion (waited for below).
+    let n = unsafe {
+        IcmpSendEcho2(
+            h.0,
+            ev.0,
+            None,
+            ptr::null(),
+            helper::ipaddr(LO),
+            data.as_ptr().cast(),
+            32,
+            ptr::null(),
+            buf.ptr(),
+            buf.size(),
+            0,
+        )
+    };
+    assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+    assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
+    assert_eq!(buf.first_reply().data, &data[..]);
+}
+
+/// An async send goes out in the network namespace of the thread that
+/// makes it, as a synchronous one does: the engine keeps one shared socket
+/// per namespace. Here the host's loopback answers, a private namespace's
+/// (icmp_echo_ignore_all) does not: the send from there must time out.
+#[cfg(target_os = "linux")]
+#[test]
+fn async_uses_the_senders_network_namespace() {
+    let run = |timeout: u32, seed: u32| -> (u32, u32) {
+        let h = create_handle(false, SocketMode::Raw);
+        let ev = Ev::new();
+        let data = payload(32, seed);
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // SAFETY: the buffer outlives the completion (waited for below).
+        let n = unsafe {
+            IcmpSendEcho2(
+                h,
+                ev.0,
+                None,
+                ptr::null(),
+                helper::ipaddr(LO),
+                data.as_ptr().cast(),
+                32,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                timeout,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        assert!(event_wait(ev.0, 5000), "event");
+        // SAFETY: the completed buffer.
+        let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+        (n, if n == 0 { last_error() } else { 0 })
+    };
+    if !is_root() {
+        common::skip(
+            "async_uses_the_senders_network_namespace",
+            "raw sockets and unshare need root",
+        );
+        return;
+    }
+    assert_eq!(run(TIMEOUT_MS, 96), (1, 0), "host namespace");
+    let silent = in_netns(
+        "async_uses_the_senders_network_namespace",
+        "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all",
+        move || run(300, 97),
+    );
+    if let Some(r) = silent {
+        assert_eq!(r, (0, IP_REQ_TIMED_OUT), "private silent namespace");
+    }
+    assert_eq!(run(TIMEOUT_MS, 98), (1, 0), "host namespace again");
+}
+
+/// The async path writes the same defined bytes: the reply's padding is
+/// zeroed, after an echo and after a timeout-like failure alike (the
+/// completion thread uses the synchronous writer).
+#[test]
+fn async_reply_padding_is_zeroed() {
+    let h = open4(None);
+    let ev = Ev::new();
+    let mut buf = Guarded::new(S4 + 3);
+    let (n, err) = send_async(h.0, ev.0, LO, b"pad".as_ptr(), 3, &mut buf);
+    assert_eq!((n, err), (0, ERROR_IO_PENDING));
+    assert!(event_wait(ev.0, 5000), "event");
+    // SAFETY: the completed buffer.
+    assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
+    assert!(
+        buf.all()[padding4()].iter().all(|&b| b == 0),
+        "ICMP_ECHO_REPLY padding {:?}: {:02x?}",
+        padding4(),
+        &buf.all()[padding4()]
+    );
+    buf.assert_guard_intact();
 }

@@ -48,7 +48,10 @@ pub struct Args<I> {
     args: I,
     /// The positional argument's name in "Only one ... may be given".
     host_word: &'static str,
-    host: Option<String>,
+    /// The positional arguments, in order.
+    hosts: Vec<String>,
+    /// Whether more than one positional argument is accepted (`ping_many`).
+    many: bool,
     family: Option<Family>,
 }
 
@@ -59,8 +62,19 @@ impl<I: Iterator<Item = String>> Args<I> {
         Self {
             args,
             host_word,
-            host: None,
+            hosts: Vec::new(),
+            many: false,
             family: None,
+        }
+    }
+
+    /// As [`new`](Self::new), but any number of positional arguments is
+    /// accepted (read them with [`finish_many`](Self::finish_many)).
+    #[allow(dead_code, reason = "used by ping_many only")]
+    pub fn new_many(args: I, host_word: &'static str) -> Self {
+        Self {
+            many: true,
+            ..Self::new(args, host_word)
         }
     }
 
@@ -72,13 +86,13 @@ impl<I: Iterator<Item = String>> Args<I> {
             let flag = match arg.strip_prefix('-').or_else(|| arg.strip_prefix('/')) {
                 Some(f) if !f.is_empty() => f.to_ascii_lowercase(),
                 _ => {
-                    if let Some(first) = &self.host {
+                    if let (false, Some(first)) = (self.many, self.hosts.first()) {
                         return Err(format!(
                             "Only one {} may be given ({first:?}, {arg:?}).",
                             self.host_word
                         ));
                     }
-                    self.host = Some(arg);
+                    self.hosts.push(arg);
                     continue;
                 }
             };
@@ -115,9 +129,20 @@ impl<I: Iterator<Item = String>> Args<I> {
 
     /// After the last flag: the family asked for and the host, or
     /// `missing` when no host was given.
+    #[allow(dead_code, reason = "used by ping and tracert, not by ping_many")]
     pub fn finish(self, missing: &str) -> Result<(Option<Family>, String), String> {
-        let host = self.host.ok_or(missing)?;
+        let host = self.hosts.into_iter().next().ok_or(missing)?;
         Ok((self.family, host))
+    }
+
+    /// After the last flag, for [`new_many`](Self::new_many): the family
+    /// asked for and the positional arguments (at least one), or `missing`.
+    #[allow(dead_code, reason = "used by ping_many only")]
+    pub fn finish_many(self, missing: &str) -> Result<(Option<Family>, Vec<String>), String> {
+        if self.hosts.is_empty() {
+            return Err(missing.into());
+        }
+        Ok((self.family, self.hosts))
     }
 }
 
@@ -191,16 +216,56 @@ pub enum Outcome {
     Failed(u32),
 }
 
+/// Explains an `ERROR_ACCESS_DENIED` from the Unix backend (see
+/// `icmp_sys::unix`): no ping socket and no raw socket were permitted.
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[allow(dead_code, reason = "used by ping and ping_many, not by tracert")]
+pub fn print_permission_help(program: &str) {
+    let forced = std::env::var("ICMP_SYS_SOCKET").ok();
+    eprintln!(
+        "{program}: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5)."
+    );
+    #[cfg(target_os = "linux")]
+    {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+            .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|e| format!("unreadable: {e}"));
+        // SAFETY: no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        eprintln!(
+            "{program}: sending needs a ping socket, allowed when one of the process's groups is \
+             in net.ipv4.ping_group_range (here \"{range}\"; uid {uid}, gid {gid}), \
+             or a raw socket (root or CAP_NET_RAW)."
+        );
+        eprintln!("{program}: fix, one of:");
+        eprintln!(
+            "{program}:   sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   (all groups)"
+        );
+        eprintln!("{program}:   sudo setcap cap_net_raw+ep <this {program} binary>");
+        eprintln!("{program}:   run it as root");
+    }
+    #[cfg(not(target_os = "linux"))]
+    eprintln!(
+        "{program}: ICMP sockets need root on this OS ({}): run it as root.",
+        std::env::consts::OS
+    );
+    if let Some(mode) = forced {
+        eprintln!(
+            "{program}: note: ICMP_SYS_SOCKET={mode} limits the socket kinds tried \
+             (raw: raw sockets only; dgram: ping sockets only); unset it to try both."
+        );
+    }
+}
+
 // The ICMP functions exist on Windows (iphlpapi.dll) and, through the crate's
 // Unix backend, on Linux, macOS and FreeBSD: the same code runs on all of them.
 #[cfg(icmp_api)]
 pub mod send {
     use super::{Family, Outcome};
     use core::ptr::{null, null_mut};
-    use icmp_sys::helper::{self, ReplyBuffer};
+    use icmp_sys::helper::{self, IcmpHandle, ReplyBuffer};
     use icmp_sys::{
-        HANDLE, INVALID_HANDLE_VALUE, IP_OPTION_INFORMATION, IP_REQ_TIMED_OUT, IP_STATUS_BASE,
-        Icmp6CreateFile, Icmp6SendEcho2, IcmpCloseHandle, IcmpCreateFile, IcmpSendEcho,
+        IP_OPTION_INFORMATION, IP_REQ_TIMED_OUT, IP_STATUS_BASE, Icmp6SendEcho2, IcmpSendEcho,
         MAX_IP_STATUS,
     };
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -210,16 +275,38 @@ pub mod send {
     /// `max_request` bytes, IPv4 or IPv6, including an ICMP error's quoted
     /// bytes and reply options (the helper's sizes leave that room). Each
     /// call passes only the size the helper computes for its request.
+    #[allow(dead_code, reason = "used by ping and tracert, not by ping_many")]
     pub const fn buffer_size(max_request: u16) -> usize {
         let v4 = helper::reply_buffer_size(max_request);
         let v6 = helper::reply6_buffer_size(max_request);
         if v4 > v6 { v4 } else { v6 }
     }
 
+    /// Opens an IPv4 (`IcmpCreateFile`) or IPv6 (`Icmp6CreateFile`) handle,
+    /// owned: closed with `IcmpCloseHandle` when dropped. On failure prints
+    /// why, prefixed with `program`, and returns the error code.
+    pub fn open_handle(program: &str, family: Family) -> Result<IcmpHandle, u32> {
+        // Pitfall avoided: failure is INVALID_HANDLE_VALUE, not null, and
+        // such a value must never reach IcmpCloseHandle (Wine 8.0 crashes on
+        // it): IcmpHandle checks both and never holds one.
+        let (opened, function) = match family {
+            Family::V4 => (IcmpHandle::open_v4(), "IcmpCreateFile"),
+            Family::V6 => (IcmpHandle::open_v6(), "Icmp6CreateFile"),
+        };
+        opened.inspect_err(|&code| {
+            eprintln!("{program}: {function} failed with error {code}.");
+            if code == icmp_sys::ERROR_CALL_NOT_IMPLEMENTED {
+                eprintln!("{program}: IPv6 echo is not implemented here (Wine 8.0 lacks it).");
+            }
+        })
+    }
+
     /// An open ICMP handle and its reply buffer of `BUF` bytes
     /// ([`buffer_size`] of the largest request).
+    #[allow(dead_code, reason = "used by ping and tracert, not by ping_many")]
     pub struct Sender<const BUF: usize> {
-        handle: HANDLE,
+        /// Closed when the `Sender` is dropped.
+        handle: IcmpHandle,
         family: Family,
         /// The example's name, for its messages.
         program: &'static str,
@@ -230,6 +317,7 @@ pub mod send {
         buf: Box<ReplyBuffer<BUF>>,
     }
 
+    #[allow(dead_code, reason = "used by ping and tracert, not by ping_many")]
     impl<const BUF: usize> Sender<BUF> {
         /// Opens an IPv4 (`IcmpCreateFile`) or IPv6 (`Icmp6CreateFile`)
         /// handle for the family of `addr`. On failure prints why, prefixed
@@ -240,28 +328,7 @@ pub mod send {
             } else {
                 Family::V6
             };
-            // SAFETY: no preconditions.
-            let handle = unsafe {
-                match family {
-                    Family::V4 => IcmpCreateFile(),
-                    Family::V6 => Icmp6CreateFile(),
-                }
-            };
-            // Pitfall avoided: failure is INVALID_HANDLE_VALUE, not null; and
-            // such a handle must never reach IcmpCloseHandle (Wine 8.0
-            // crashes on it), so it never becomes a `Sender`.
-            if handle == INVALID_HANDLE_VALUE || handle.is_null() {
-                let code = helper::last_error();
-                let function = match family {
-                    Family::V4 => "IcmpCreateFile",
-                    Family::V6 => "Icmp6CreateFile",
-                };
-                eprintln!("{program}: {function} failed with error {code}.");
-                if code == icmp_sys::ERROR_CALL_NOT_IMPLEMENTED {
-                    eprintln!("{program}: IPv6 echo is not implemented here (Wine 8.0 lacks it).");
-                }
-                return Err(ExitCode::from(1));
-            }
+            let handle = open_handle(program, family).map_err(|_| ExitCode::from(1))?;
             Ok(Self {
                 handle,
                 family,
@@ -321,7 +388,7 @@ pub mod send {
             // synchronous: nothing is used after it returns.
             let count = unsafe {
                 IcmpSendEcho(
-                    self.handle,
+                    self.handle.as_raw(),
                     // Pitfall avoided: network byte order as laid out in
                     // memory; `u32::from(ip)` would be reversed on x86.
                     helper::ipaddr(ip),
@@ -338,15 +405,7 @@ pub mod send {
             // Pitfall avoided: `Data`, `DataSize`, `Options` are read through
             // the helper, which checks they lie inside the buffer. With a
             // count of 0, reply[0] is still read (see `outcome`).
-            let first = helper::Replies::new(&self.buf.as_bytes()[..reply_size], count.max(1))
-                .and_then(|r| r.get(0).expect("room for one reply was checked"))
-                .map(|reply| First {
-                    from: reply.address().into(),
-                    status: reply.status(),
-                    rtt_ms: reply.round_trip_time(),
-                    ttl: Some(reply.ttl()),
-                    data: reply.data,
-                });
+            let first = First::v4(&self.buf.as_bytes()[..reply_size], count);
             outcome(self.program, count, error, first, data)
         }
 
@@ -369,7 +428,7 @@ pub mod send {
             // after it returns.
             let count = unsafe {
                 Icmp6SendEcho2(
-                    self.handle,
+                    self.handle.as_raw(),
                     null_mut(),
                     None,
                     null(),
@@ -386,31 +445,54 @@ pub mod send {
             let error = if count == 0 { helper::last_error() } else { 0 };
             // Read with the helper, not Icmp6ParseReplies (absent on Wine 8.0).
             // The reply has no DataSize: its data is the request's length.
-            let first =
-                helper::Reply6::new(&self.buf.as_bytes()[..reply_size], size).map(|reply| First {
-                    from: reply.address().into(),
-                    status: reply.status(),
-                    rtt_ms: reply.round_trip_time(),
-                    // The IPv6 reply carries no TTL.
-                    ttl: None,
-                    data: reply.data,
-                });
+            // The IPv6 reply carries no TTL.
+            let first = First::v6(&self.buf.as_bytes()[..reply_size], size);
             outcome(self.program, count, error, first, data)
         }
     }
 
     /// The first reply in the buffer after a send, of either family.
-    struct First<'a> {
-        from: IpAddr,
-        status: u32,
-        rtt_ms: u32,
-        ttl: Option<u8>,
-        data: &'a [u8],
+    pub struct First<'a> {
+        pub from: IpAddr,
+        pub status: u32,
+        pub rtt_ms: u32,
+        pub ttl: Option<u8>,
+        pub data: &'a [u8],
+    }
+
+    impl<'a> First<'a> {
+        /// The first IPv4 reply of `buf` (`count` replies, at least one
+        /// read), checked to lie inside it.
+        pub fn v4(buf: &'a [u8], count: u32) -> Result<Self, helper::ReplyError> {
+            helper::Replies::new(buf, count.max(1))
+                .and_then(|r| r.get(0).expect("room for one reply was checked"))
+                .map(|reply| First {
+                    from: reply.address().into(),
+                    status: reply.status(),
+                    rtt_ms: reply.round_trip_time(),
+                    ttl: Some(reply.ttl()),
+                    data: reply.data,
+                })
+        }
+
+        /// The IPv6 reply of `buf` to a request of `size` bytes (it has no
+        /// data size of its own, and no TTL).
+        pub fn v6(buf: &'a [u8], size: u16) -> Result<Self, helper::ReplyError> {
+            helper::Reply6::new(buf, size).map(|reply| First {
+                from: reply.address().into(),
+                status: reply.status(),
+                rtt_ms: reply.round_trip_time(),
+                ttl: None,
+                data: reply.data,
+            })
+        }
     }
 
     /// The outcome of a send of `request` that returned `count` (and, when
     /// 0, left `error` in GetLastError), its first reply read as `first`.
-    fn outcome(
+    /// Shared by the synchronous `Sender` and `ping_many`'s asynchronous
+    /// completions (there `count` is `IcmpParseReplies`' result).
+    pub fn outcome(
         program: &str,
         count: u32,
         error: u32,
@@ -461,14 +543,5 @@ pub mod send {
     /// timeout, a general failure, or a Win32 error code).
     fn is_icmp_error(code: u32) -> bool {
         code > IP_STATUS_BASE && code < MAX_IP_STATUS && code != IP_REQ_TIMED_OUT
-    }
-
-    impl<const BUF: usize> Drop for Sender<BUF> {
-        fn drop(&mut self) {
-            // The handle is valid (checked in `open`). Close only with
-            // IcmpCloseHandle, never CloseHandle.
-            // SAFETY: the handle came from Icmp[6]CreateFile and is closed once.
-            unsafe { IcmpCloseHandle(self.handle) };
-        }
     }
 }

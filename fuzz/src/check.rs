@@ -6,8 +6,8 @@ use crate::case::{Case, EMSGSIZE, Kind, Rng, Want, size_of_reply4};
 use icmp_sys::helper::{Replies, Reply6};
 use icmp_sys::unix::reply::{
     Classified, Expect, OutBuf, QueuedError, Reply4, SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6,
-    SO_EE_ORIGIN_LOCAL, classify_queued, classify4, classify6, map_icmp4, map_icmp6, split_ipv4,
-    write_reply4, write_reply6, write_status4, write_status6,
+    SO_EE_ORIGIN_LOCAL, classify_queued, classify4, classify6, echo_key, map_icmp4, map_icmp6,
+    split_ipv4, write_reply4, write_reply6, write_status4, write_status6,
 };
 use icmp_sys::{
     IP_GENERAL_FAILURE, IP_PACKET_TOO_BIG, IP_REQ_TIMED_OUT, IP_STATUS, IP_SUCCESS,
@@ -167,6 +167,21 @@ fn same<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) {
     assert!(got == want, "{what}: got {got:?}, want {want:?}");
 }
 
+/// What the async engine relies on: a message the classification accepts
+/// for `e` names `e` by its demultiplexing key (identifier, sequence).
+fn check_key(icmp: &[u8], v6: bool, got: Classified<'_>, e: &Expect<'_>) {
+    if matches!(got, Classified::Ignore) {
+        return;
+    }
+    let Some((id, seq)) = echo_key(icmp, v6) else {
+        panic!("echo_key: none for a message classified {got:?}");
+    };
+    same("echo_key sequence", seq, e.seq);
+    if let Some(want) = e.id {
+        same("echo_key identifier", id, want);
+    }
+}
+
 /// The receive path of `sock::echo` for the case, checked against the
 /// reference models.
 fn classify<'a>(c: &'a Case, e: &Expect<'_>) -> Res<'a> {
@@ -185,6 +200,7 @@ fn classify<'a>(c: &'a Case, e: &Expect<'_>) -> Res<'a> {
             same("split payload", p.payload, &pkt[ihl..]);
             let got = classify4(p.payload, p.src, e);
             check4(got, p.payload, p.src, e);
+            check_key(p.payload, false, got, e);
             let mut from = [0u8; 16];
             from[..4].copy_from_slice(&p.src);
             match got {
@@ -206,6 +222,7 @@ fn classify<'a>(c: &'a Case, e: &Expect<'_>) -> Res<'a> {
             let src = [c.src[0], c.src[1], c.src[2], c.src[3]];
             let got = classify4(pkt, src, e);
             check4(got, pkt, src, e);
+            check_key(pkt, false, got, e);
             match got {
                 Classified::Reply(_) => Res::Reply {
                     from: c.src,
@@ -224,6 +241,7 @@ fn classify<'a>(c: &'a Case, e: &Expect<'_>) -> Res<'a> {
         }
         Kind::V6 => {
             let got = classify6(pkt, c.src, e);
+            check_key(pkt, true, got, e);
             let want = ref_classify6(pkt, c.src, e);
             match (got, want) {
                 (Classified::Reply(d), Some(Ok(()))) => {
@@ -380,7 +398,7 @@ pub fn run(c: &Case, rng: &mut Rng, arena: &mut Arena, st: &mut Stats) {
             same("OutBuf len", (out.len(), out.is_empty()), (size, size == 0));
             let r = if v6 {
                 let scope = if status == IP_SUCCESS { c.scope } else { 0 };
-                write_reply6(&mut out, from, scope, status, c.rtt, data)
+                write_reply6(&mut out, from, scope, status, c.rtt, data.into())
             } else {
                 let r4 = Reply4 {
                     address: u32::from_ne_bytes([from[0], from[1], from[2], from[3]]),
@@ -389,7 +407,7 @@ pub fn run(c: &Case, rng: &mut Rng, arena: &mut Arena, st: &mut Stats) {
                     ttl,
                     tos,
                     options,
-                    data,
+                    data: data.into(),
                 };
                 write_reply4(&mut out, &r4)
             };

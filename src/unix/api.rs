@@ -3,20 +3,14 @@
 
 #![allow(non_snake_case)]
 
+use super::apc::ThreadRef;
+use super::engine;
+use super::event::EventRef;
 use super::sock::{self, Outcome, Request};
-use super::{Desc, create_handle, default_mode, desc, open, reply, set_last_error};
+use super::{create_handle, default_mode, desc, reply, set_last_error};
 use crate::ipexport::*;
 use core::ffi::c_void;
 use core::mem::size_of;
-
-/// Runs one request: opens its socket, echoes, closes (before the caller
-/// sets the last error).
-fn run(d: &Desc, r: &Request<'_>) -> Outcome {
-    match open(d) {
-        Ok((fd, kind)) => sock::echo(&fd, kind, r),
-        Err(code) => Outcome::Fail(code),
-    }
-}
 
 /// The caller's options, checked: (ttl, tos, df, options) or the error.
 ///
@@ -106,6 +100,11 @@ impl Addresses {
                     // SAFETY: non-null, caller's contract.
                     match unsafe { read_sockaddr_in6(src) } {
                         Some((a, _)) => (a != [0; 16]).then_some(a),
+                        // All zero, family 0 included (what
+                        // `SOCKADDR_IN6::default()` gives): unspecified, as
+                        // Windows treats it.
+                        // SAFETY: non-null, caller's contract.
+                        None if unsafe { is_all_zero(src) } => None,
                         None => return Err(ERROR_INVALID_PARAMETER),
                     }
                 };
@@ -126,7 +125,7 @@ impl Addresses {
 #[allow(clippy::too_many_arguments)]
 unsafe fn send(
     h: HANDLE,
-    asynchronous: bool,
+    notify: Async,
     addresses: Addresses,
     data: *const c_void,
     size: u16,
@@ -160,9 +159,16 @@ unsafe fn send(
     if route.dst == [0; 16] {
         return fail(ERROR_INVALID_NETNAME);
     }
-    if asynchronous {
-        return fail(ERROR_NOT_SUPPORTED);
-    }
+    // An unknown Event handle is refused before anything starts: the backend
+    // signals only events of `helper::Event` (src/unix/event.rs).
+    let event = match notify.event.is_null() {
+        true => None,
+        false => match EventRef::new(notify.event) {
+            Some(e) => Some(e),
+            None => return fail(ERROR_INVALID_HANDLE),
+        },
+    };
+    let asynchronous = event.is_some() || notify.apc.is_some();
     if (reply_size as usize) < head + usize::from(size) {
         return fail(IP_GENERAL_FAILURE);
     }
@@ -189,34 +195,106 @@ unsafe fn send(
         options: if v6 { &[] } else { options },
         timeout_ms: timeout,
     };
-    let outcome = run(d, &r);
+    if asynchronous {
+        let thread = match notify.apc {
+            Some(_) => match ThreadRef::current() {
+                Ok(t) => Some(t),
+                Err(code) => return fail(code),
+            },
+            None => None,
+        };
+        let n = engine::Notify {
+            event,
+            apc: notify.apc,
+            ctx: notify.ctx.cast_mut(),
+            thread,
+        };
+        // SAFETY: the caller keeps the reply buffer until completion
+        // (Windows contract); the request's data is copied by submit.
+        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n) } {
+            Ok(()) => fail(ERROR_IO_PENDING),
+            Err(code) => fail(code),
+        };
+    }
+    let outcome = super::cache::run(d, &r);
+    // `payload` is not used after this point: the request data may lie
+    // inside the reply buffer (legal on Windows, which copies the request
+    // at call time), so it is copied from the raw range, overlap-safe,
+    // before anything else is written.
+    // SAFETY: data is readable for size bytes (caller's contract) and only
+    // written through `out` from here on.
+    let echoed = unsafe { reply::InBytes::from_raw(data.cast(), size.into()) };
     // SAFETY: reply is writable for reply_size bytes (caller's contract).
     let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
-    let written = if v6 {
-        write6(&mut out, outcome, route.scope_id, payload)
-    } else {
-        write4(&mut out, outcome, payload)
-    };
-    match written {
-        Ok(()) => {
+    match write_result(&mut out, v6, outcome, route.scope_id, echoed) {
+        Ok(_) => {
             set_last_error(0);
             1
         }
+        Err(code) => fail(code),
+    }
+}
+
+/// Writes a request's outcome into its reply buffer, in the one format of
+/// the synchronous and asynchronous paths: one reply of the family
+/// (`Ok(bytes written)`), or for a failure with an `IP_STATUS` code a
+/// status-only `reply[0]` (`Err(code)`; other codes write nothing).
+pub(super) fn write_result(
+    out: &mut reply::OutBuf<'_>,
+    v6: bool,
+    outcome: Outcome,
+    scope_id: u32,
+    payload: reply::InBytes<'_>,
+) -> Result<usize, u32> {
+    let head = if v6 {
+        size_of::<ICMPV6_ECHO_REPLY>()
+    } else {
+        size_of::<ICMP_ECHO_REPLY>()
+    };
+    let bytes = match outcome {
+        Outcome::Echo { options_len, .. } => {
+            let end = head + payload.len();
+            let opt_at = end.next_multiple_of(8);
+            let olen = usize::from(options_len);
+            if !v6 && olen > 0 && opt_at + olen <= out.len() {
+                opt_at + olen
+            } else {
+                end
+            }
+        }
+        _ => head,
+    };
+    let written = if v6 {
+        write6(out, outcome, scope_id, payload)
+    } else {
+        write4(out, outcome, payload)
+    };
+    match written {
+        Ok(()) => Ok(bytes),
         Err(code) => {
             if code >= IP_STATUS_BASE {
-                if v6 {
-                    reply::write_status6(&mut out, code);
-                } else {
-                    reply::write_status4(&mut out, code);
-                }
+                write_status(out, v6, code);
             }
-            fail(code)
+            Err(code)
         }
     }
 }
 
+/// Writes a status-only `reply[0]` of the family, if the buffer holds one.
+pub(super) fn write_status(out: &mut reply::OutBuf<'_>, v6: bool, code: u32) {
+    if v6 {
+        reply::write_status6(out, code);
+    } else {
+        reply::write_status4(out, code);
+    }
+}
+
 /// Writes an IPv4 outcome as one [`ICMP_ECHO_REPLY`]; `Err` for a failure.
-fn write4(out: &mut reply::OutBuf<'_>, outcome: Outcome, payload: &[u8]) -> Result<(), u32> {
+fn write4(
+    out: &mut reply::OutBuf<'_>,
+    outcome: Outcome,
+    payload: reply::InBytes<'_>,
+) -> Result<(), u32> {
     let addr = |a: [u8; 16]| u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
     match outcome {
         Outcome::Echo {
@@ -252,7 +330,7 @@ fn write4(out: &mut reply::OutBuf<'_>, outcome: Outcome, payload: &[u8]) -> Resu
                 ttl,
                 tos: 0,
                 options: &[],
-                data: &[],
+                data: (&[][..]).into(),
             },
         ),
         Outcome::Fail(code) => Err(code),
@@ -265,7 +343,7 @@ fn write6(
     out: &mut reply::OutBuf<'_>,
     outcome: Outcome,
     scope_id: u32,
-    payload: &[u8],
+    payload: reply::InBytes<'_>,
 ) -> Result<(), u32> {
     match outcome {
         Outcome::Echo { from, rtt, .. } => {
@@ -273,24 +351,30 @@ fn write6(
         }
         Outcome::Error {
             status, from, rtt, ..
-        } => reply::write_reply6(out, from, 0, status, rtt, &[]),
+        } => reply::write_reply6(out, from, 0, status, rtt, (&[][..]).into()),
         Outcome::Fail(code) => Err(code),
     }
 }
 
-fn is_async(event: HANDLE, apc: PIO_APC_ROUTINE) -> bool {
-    !event.is_null() || apc.is_some()
+/// The asynchronous parameters of a send (all null/None: synchronous).
+struct Async {
+    event: HANDLE,
+    apc: PIO_APC_ROUTINE,
+    ctx: *const c_void,
 }
 
-/// See [`crate::icmpapi::IcmpCreateFile`].
+/// See [`crate::icmpapi::IcmpCreateFile`]. Success sets the last error to 0,
+/// as Wine 8.0 does (`last_error_after_successful_calls` in tests/echo.rs).
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
 pub unsafe extern "system" fn IcmpCreateFile() -> HANDLE {
+    set_last_error(0);
     create_handle(false, default_mode())
 }
 
-/// See [`crate::icmpapi::Icmp6CreateFile`].
+/// See [`crate::icmpapi::Icmp6CreateFile`]. Success sets the last error to
+/// 0, as [`IcmpCreateFile`].
 ///
 /// # Safety
 /// None; `unsafe` only to match the Windows import.
@@ -299,6 +383,7 @@ pub unsafe extern "system" fn Icmp6CreateFile() -> HANDLE {
         set_last_error(ERROR_NOT_SUPPORTED);
         return INVALID_HANDLE_VALUE;
     }
+    set_last_error(0);
     create_handle(true, default_mode())
 }
 
@@ -405,7 +490,6 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    let _ = ApcContext;
     let addresses = Addresses::V4 {
         src: SourceAddress,
         dst: DestinationAddress,
@@ -414,7 +498,11 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     unsafe {
         send(
             IcmpHandle,
-            is_async(Event, ApcRoutine),
+            Async {
+                event: Event,
+                apc: ApcRoutine,
+                ctx: ApcContext,
+            },
             addresses,
             RequestData,
             RequestSize,
@@ -438,6 +526,20 @@ unsafe fn read_sockaddr_in6(sa: *const SOCKADDR_IN6) -> Option<([u8; 16], u32)> 
     (s.sin6_family == AF_INET6).then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
 }
 
+/// Whether a `SOCKADDR_IN6` is all zero bytes (family 0 included).
+///
+/// # Safety
+/// `sa` must point to a readable `SOCKADDR_IN6`.
+unsafe fn is_all_zero(sa: *const SOCKADDR_IN6) -> bool {
+    // SAFETY: per the contract; the struct has no padding (2+2+4+16+4
+    // bytes), so all its bytes are initialised.
+    let bytes = unsafe {
+        sa.cast::<[u8; size_of::<SOCKADDR_IN6>()]>()
+            .read_unaligned()
+    };
+    bytes == [0; size_of::<SOCKADDR_IN6>()]
+}
+
 /// See [`crate::icmpapi::Icmp6SendEcho2`].
 ///
 /// # Safety
@@ -458,7 +560,6 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     ReplySize: u32,
     Timeout: u32,
 ) -> u32 {
-    let _ = ApcContext;
     let addresses = Addresses::V6 {
         src: SourceAddress,
         dst: DestinationAddress,
@@ -467,7 +568,11 @@ pub unsafe extern "system" fn Icmp6SendEcho2(
     unsafe {
         send(
             IcmpHandle,
-            is_async(Event, ApcRoutine),
+            Async {
+                event: Event,
+                apc: ApcRoutine,
+                ctx: ApcContext,
+            },
             addresses,
             RequestData,
             RequestSize,

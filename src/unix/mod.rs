@@ -8,18 +8,56 @@
 //!   [`SocketMode`]): no allocation, nothing to free, and any other value is
 //!   recognised as invalid without being dereferenced. `IcmpCloseHandle` of a
 //!   valid handle always succeeds (closing twice is not detected).
-//! - **One socket per request**, opened by the send and closed before it
-//!   returns, as Wine does: a Linux ping socket gets its own identifier from
-//!   the kernel, so concurrent requests on one handle never see each other's
-//!   replies; raw sockets see all ICMP and replies are matched on identifier,
-//!   sequence, source and payload.
+//! - **Synchronous requests use per-thread sockets** (`cache`): each thread
+//!   keeps at most one socket per family and kind (4), opened by its first
+//!   request that needs it and reused by its next ones; closed at thread
+//!   exit, after 2 s unused (at the thread's next request), by
+//!   [`forget_thread_sockets`], and in a `fork` child (every inherited one).
+//!   A thread runs one synchronous request at a time, so a socket has one
+//!   request in flight: a Linux ping socket's identifier is the kernel's,
+//!   other sockets (raw; macOS datagram) hold an identifier of their own
+//!   while open and filter on it; replies are matched on identifier,
+//!   sequence, source and payload, and what a timed-out request leaves
+//!   behind is drained before the next send, so concurrent requests on one
+//!   handle never see each other's replies. Options (TTL, TOS, DF, IP
+//!   options) are set only when they change; a request without them is sent
+//!   with the socket's defaults. A request with a source address opens a
+//!   socket of its own, bound to it, and closes it before returning (as
+//!   every request did before, and as Wine does). Pitfall: a thread that changes network
+//!   namespace (`unshare`, `setns`) keeps sending through its cached
+//!   sockets of the old namespace: call [`forget_thread_sockets`] after the
+//!   change (a new thread has no cached sockets).
 //! - **Last error**: Windows error codes are stored in the thread's `errno`
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
-//!   call, before any other libc call.
-//! - **Synchronous only**: an `Event` or `ApcRoutine` cannot be honoured;
-//!   such a call returns 0 with [`ERROR_NOT_SUPPORTED`] without sending.
-//! - No heap: the echo path allocates nothing. The receive buffer is on the
+//!   call, before any other libc call. After a success it is what Wine 8.0
+//!   leaves (Windows documents nothing): 0 after `Icmp[6]CreateFile` and a
+//!   send, untouched after `IcmpCloseHandle` and a `*ParseReplies` that
+//!   returns a reply.
+//! - **Asynchronous sends** (an `Event` or an `ApcRoutine`) follow the
+//!   Windows contract: 0 with `ERROR_IO_PENDING` once the request is on its
+//!   way (0 with the error at once when it cannot start: bad arguments, an
+//!   `Event` that is not an event of `event` (`ERROR_INVALID_HANDLE`), past
+//!   the limit of requests in flight (`ERROR_NOT_ENOUGH_MEMORY`)); on
+//!   completion the reply buffer is written as a synchronous send writes it
+//!   (same writer), `IcmpParseReplies` then gives the count (1 in
+//!   `Reserved`, or 0 with `Status` as the last error, e.g. a timeout's
+//!   `IP_REQ_TIMED_OUT`), the `IO_STATUS_BLOCK` holds {0, bytes written},
+//!   the event is reset when the request starts (as Windows and Wine do),
+//!   the event is signalled, the APC is queued to the issuing thread (run by
+//!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
+//!   (one completion thread per process, started on first use; shared
+//!   sockets; at most 16 384 requests in flight). Events: `event` (a
+//!   descriptor readable while signalled, manual reset). Pitfalls: an
+//!   async send goes out in the sending thread's network namespace (one
+//!   shared socket per namespace, family and kind; at most 16 sockets, then
+//!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
+//!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
+//!   they complete normally (reply or timeout, event, APC), and nothing is
+//!   written to a buffer after its completion; a `fork` child
+//!   starts a fresh engine (the parent's requests never complete there).
+//! - No heap: the echo path allocates nothing (a thread's socket cache is
+//!   one `malloc` on its first synchronous send). The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
 //!   ICMP error about such a request fits), 64 KiB above that — send larger
 //!   requests from threads with at least 128 KiB of stack.
@@ -29,12 +67,36 @@
 //! root or `CAP_NET_RAW`; macOS needs nothing; FreeBSD needs root. Without
 //! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
 
+pub(crate) mod apc;
 pub(crate) mod api;
-// The pure packet → reply-buffer conversion (no syscalls). Hidden, not
-// covered by semver: exposed for the fuzz and property harnesses.
+mod cache;
+mod engine;
+pub(crate) mod event;
+// The pure packet → reply-buffer conversion (no syscalls). Private: only the
+// fuzz harness (`fuzz/run`, which builds with `--cfg icmp_sys_fuzz`, declared
+// in build.rs) sees it as `icmp_sys::unix::reply`; no dependent can use it
+// (the doctest below proves it).
+#[cfg(icmp_sys_fuzz)]
 #[doc(hidden)]
 pub mod reply;
+#[cfg(not(icmp_sys_fuzz))]
+#[allow(dead_code)] // what only the fuzz harness calls
+mod reply;
 mod sock;
+
+/// Without `--cfg icmp_sys_fuzz` the reply conversion is private:
+///
+/// ```compile_fail,E0603
+/// use icmp_sys::unix::reply::OutBuf;
+/// ```
+///
+/// while the module's public items are reachable:
+///
+/// ```
+/// use icmp_sys::unix::SocketMode;
+/// ```
+#[cfg(doctest)]
+pub struct ReplyIsPrivate;
 
 use crate::ipexport::*;
 use core::mem::size_of;
@@ -231,4 +293,71 @@ pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
             }
         }
     }
+}
+
+/// Closes the calling thread's cached sockets, those its synchronous sends
+/// (`IcmpSendEcho`, `IcmpSendEcho2`/`2Ex`, `Icmp6SendEcho2` without an event
+/// or APC) reuse; its next send opens new ones. Unix backend only; no
+/// Microsoft Learn page (Windows has no equivalent: its requests go through
+/// the ICMP driver).
+///
+/// Call it after the thread changed network namespace (`unshare(2)`,
+/// `setns(2)`): until then its sends go out through sockets of the old
+/// namespace (the pitfall of per-thread sockets). Not needed otherwise:
+/// the sockets are closed at thread exit, after 2 s unused, and in a `fork`
+/// child. Asynchronous sends use the engine's sockets, chosen per request
+/// by the sending thread's namespace: nothing to forget for them.
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
+pub fn forget_thread_sockets() {
+    cache::forget_thread();
+}
+
+/// Events and alertable waits of the Unix backend, for the behaviour suite
+/// until `helper::Event` / `helper::sleep_alertable` wrap them. Hidden, not
+/// covered by semver: use the helper.
+#[doc(hidden)]
+pub mod testing {
+    use crate::ipexport::HANDLE;
+
+    /// `event::create`.
+    pub fn event_create() -> Result<HANDLE, u32> {
+        super::event::create()
+    }
+    /// `event::set`.
+    pub fn event_set(h: HANDLE) -> bool {
+        super::event::set(h)
+    }
+    /// `event::reset`.
+    pub fn event_reset(h: HANDLE) -> bool {
+        super::event::reset(h)
+    }
+    /// `event::wait`.
+    pub fn event_wait(h: HANDLE, timeout_ms: u32) -> bool {
+        super::event::wait(h, timeout_ms)
+    }
+    /// `event::close`.
+    pub fn event_close(h: HANDLE) -> bool {
+        super::event::close(h)
+    }
+    /// `event::fd`.
+    pub fn event_fd(h: HANDLE) -> libc::c_int {
+        super::event::fd(h)
+    }
+    /// `apc::sleep_alertable`(super::apc::sleep_alertable).
+    pub fn sleep_alertable(timeout_ms: u32) -> u32 {
+        super::apc::sleep_alertable(timeout_ms)
+    }
+    /// Asynchronous requests in flight in this process.
+    pub fn in_flight() -> usize {
+        super::engine::in_flight()
+    }
+    /// The name of the completion thread (Linux).
+    #[cfg(target_os = "linux")]
+    pub const COMPLETION_THREAD_NAME: &str = match super::engine::THREAD_NAME.to_str() {
+        Ok(s) => s,
+        Err(_) => "",
+    };
 }

@@ -1,5 +1,6 @@
-//! The syscall half of the Unix backend: one ICMP socket per request, the
-//! send, and the bounded wait on the monotonic clock.
+//! The syscall half of the Unix backend: ICMP sockets (a thread's cached
+//! ones, see `cache`, or one opened for a request), the send, and the
+//! bounded wait on the monotonic clock.
 //!
 //! Per OS (reference §7.1):
 //! - Linux ping socket (`SOCK_DGRAM`): the kernel rewrites the identifier to
@@ -18,7 +19,7 @@ use super::reply::QueuedError;
 use super::reply::{self, Classified, Expect};
 use crate::ipexport::*;
 use core::mem::{MaybeUninit, size_of, zeroed};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use libc::{c_int, c_void, socklen_t};
 
 /// The kind of ICMP socket.
@@ -37,31 +38,27 @@ pub(crate) fn errno() -> c_int {
 }
 
 /// An open socket, closed on drop.
-pub(crate) struct Fd(c_int);
+pub(crate) struct Fd(pub(crate) c_int);
 
 impl Drop for Fd {
     fn drop(&mut self) {
+        #[cfg(test)]
+        tests::check_cloexec(self.0);
         // SAFETY: we own the descriptor.
         unsafe { libc::close(self.0) };
     }
 }
 
 /// Whether the kernel rewrites the identifier and filters replies by it.
-const fn kernel_ident(kind: Kind) -> bool {
+pub(crate) const fn kernel_ident(kind: Kind) -> bool {
     cfg!(target_os = "linux") && matches!(kind, Kind::Dgram)
 }
 
-/// Opens an ICMP socket; `Err(errno)` on failure.
-pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
-    let (domain, proto) = if v6 {
-        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
-    } else {
-        (libc::AF_INET, libc::IPPROTO_ICMP)
-    };
-    let ty = match kind {
-        Kind::Dgram => libc::SOCK_DGRAM,
-        Kind::Raw => libc::SOCK_RAW,
-    };
+/// `socket(2)`, close-on-exec: `SOCK_CLOEXEC` where it exists (atomic with
+/// the creation, so a concurrent `fork` + `exec` never inherits it),
+/// `FD_CLOEXEC` right after it on macOS. Every socket of the backend is
+/// opened here. `Err(errno)` on failure.
+fn socket(domain: c_int, ty: c_int, proto: c_int) -> Result<Fd, c_int> {
     #[cfg(not(target_vendor = "apple"))]
     let ty = ty | libc::SOCK_CLOEXEC;
     // SAFETY: plain socket(2) call.
@@ -77,30 +74,54 @@ pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
     Ok(Fd(fd))
 }
 
-/// Whether IPv6 sockets can be created at all (for `Icmp6CreateFile`).
-pub(crate) fn ipv6_available() -> bool {
-    // SAFETY: plain socket(2) call; the descriptor is closed by Fd.
-    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) };
-    if fd < 0 {
-        return errno() != libc::EAFNOSUPPORT;
-    }
-    drop(Fd(fd));
-    true
+/// Opens an ICMP socket; `Err(errno)` on failure.
+pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
+    let (domain, proto) = if v6 {
+        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
+    } else {
+        (libc::AF_INET, libc::IPPROTO_ICMP)
+    };
+    let ty = match kind {
+        Kind::Dgram => libc::SOCK_DGRAM,
+        Kind::Raw => libc::SOCK_RAW,
+    };
+    socket(domain, ty, proto)
 }
 
-fn setsockopt_bytes(fd: &Fd, level: c_int, name: c_int, val: *const c_void, len: usize) -> bool {
-    // SAFETY: val points to len readable bytes (callers pass locals).
+/// Whether IPv6 sockets can be created at all (for `Icmp6CreateFile`).
+pub(crate) fn ipv6_available() -> bool {
+    match socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) {
+        Ok(_fd) => true,
+        Err(e) => e != libc::EAFNOSUPPORT,
+    }
+}
+
+/// `setsockopt(2)` with `len` bytes at `val`; whether it succeeded.
+///
+/// # Safety
+/// `val` must be readable for `len` bytes.
+pub(crate) unsafe fn setsockopt_bytes(
+    fd: &Fd,
+    level: c_int,
+    name: c_int,
+    val: *const c_void,
+    len: usize,
+) -> bool {
+    // SAFETY: val points to len readable bytes (the contract).
     unsafe { libc::setsockopt(fd.0, level, name, val, len as socklen_t) == 0 }
 }
 
-fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
-    setsockopt_bytes(
-        fd,
-        level,
-        name,
-        (&val as *const c_int).cast(),
-        size_of::<c_int>(),
-    )
+pub(crate) fn setsockopt_int(fd: &Fd, level: c_int, name: c_int, val: c_int) -> bool {
+    // SAFETY: a local int, readable for its size.
+    unsafe {
+        setsockopt_bytes(
+            fd,
+            level,
+            name,
+            (&val as *const c_int).cast(),
+            size_of::<c_int>(),
+        )
+    }
 }
 
 /// A request, validated by the API layer.
@@ -163,7 +184,7 @@ pub(crate) enum Outcome {
 }
 
 /// Nanoseconds on the monotonic clock.
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -175,23 +196,45 @@ fn now_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
-/// The next (identifier, sequence) for our own identifiers: a process-wide
-/// counter (sequence = low 16 bits) mixed with the process id, so two
-/// requests in flight never share both.
+/// The next (identifier, sequence) for our own identifiers (raw sockets,
+/// macOS): sequence = a process-wide counter's low 16 bits, identifier =
+/// this process's base + the counter's high bits, so two requests of one
+/// process never share both within 2^32 requests.
+///
+/// The base is derived from the process id (an odd multiple: distinct pids
+/// modulo 2^16 get distinct, far-apart bases) and derived again when the pid
+/// changes, i.e. in a child after `fork`, which inherits the counter: a
+/// parent and its child never put the same pair on the wire (the child's
+/// base also differs from the parent's when their pids agree modulo 2^16).
 fn next_id_seq() -> (u16, u16) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    static PID: AtomicU32 = AtomicU32::new(0);
+    /// `pid << 16 | base` of the process that derived its base; 0 before the
+    /// first request.
+    static BASE: AtomicU64 = AtomicU64::new(0);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    let cur = BASE.load(Ordering::Relaxed);
+    let base = if cur != 0 && (cur >> 16) as u32 == pid {
+        cur as u16
+    } else {
+        // The first request of this process, or the first since a fork.
+        // Threads racing here compute the same value.
+        let mut base = (pid as u16).wrapping_mul(0x9e37);
+        if cur != 0 && base == cur as u16 {
+            base ^= 0x8000;
+        }
+        BASE.store((u64::from(pid) << 16) | u64::from(base), Ordering::Relaxed);
+        base
+    };
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut pid = PID.load(Ordering::Relaxed);
-    if pid == 0 {
-        // SAFETY: getpid has no preconditions.
-        pid = unsafe { libc::getpid() } as u32 | 0x8000_0000;
-        PID.store(pid, Ordering::Relaxed);
-    }
-    (((n >> 16) as u16).wrapping_add(pid as u16), n as u16)
+    (base.wrapping_add((n >> 16) as u16), n as u16)
 }
 
-fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage, socklen_t) {
+pub(crate) fn sockaddr(
+    v6: bool,
+    addr: &[u8; 16],
+    scope_id: u32,
+) -> (libc::sockaddr_storage, socklen_t) {
     // SAFETY: all-zero is a valid sockaddr_storage.
     let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
     if v6 {
@@ -222,10 +265,14 @@ fn sockaddr(v6: bool, addr: &[u8; 16], scope_id: u32) -> (libc::sockaddr_storage
 
 /// The address bytes of a received `sockaddr` (IPv4 in the first 4), or
 /// `None` for another family.
-fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
+///
+/// # Safety
+/// `sa` must point to at least `max(len, size_of::<sockaddr>())`
+/// initialised bytes, aligned for `sockaddr_storage` (a `sockaddr_storage`
+/// filled by the kernel, `len` its length).
+unsafe fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
-    // SAFETY: callers pass a buffer of at least `len` bytes, aligned for
-    // sockaddr_storage, filled by the kernel.
+    // SAFETY: per the contract; each cast is read only when `len` covers it.
     unsafe {
         let family = c_int::from((*sa.cast::<libc::sockaddr>()).sa_family);
         if family == libc::AF_INET && len >= size_of::<libc::sockaddr_in>() {
@@ -245,7 +292,7 @@ fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
 }
 
 /// The `IP_STATUS` of a failed `sendmsg` (reference §7.4, non-ICMP outcomes).
-fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
+pub(crate) fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
     match e {
         libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
@@ -259,9 +306,10 @@ fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
 /// replies of other requests (identifier and sequence differ), so that
 /// concurrent large replies cannot fill this socket's receive queue and
 /// crowd out ours. Errors (other types) pass. Best effort: matching in
-/// user space stays the rule.
+/// user space stays the rule. `seq` `None`: every echo reply with
+/// identifier `id` passes (a socket shared by many requests).
 #[cfg(target_os = "linux")]
-fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
+pub(crate) fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: Option<u16>) {
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const LD_W_IND: u16 = 0x40; // BPF_LD | BPF_W | BPF_IND
     const LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
@@ -271,11 +319,16 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     const SO_ATTACH_FILTER: c_int = 26;
     let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    let idseq = (u32::from(id) << 16) | u32::from(seq);
+    const LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
+    const LD_H_IND: u16 = 0x48; // BPF_LD | BPF_H | BPF_IND
+    let (ld_abs, ld_ind, idseq) = match seq {
+        Some(seq) => (LD_W_ABS, LD_W_IND, (u32::from(id) << 16) | u32::from(seq)),
+        None => (LD_H_ABS, LD_H_IND, u32::from(id)),
+    };
     let mut prog = if v6 {
         // The ICMPv6 message starts at 0.
         [
-            f(LD_W_ABS, 0, 0, 4),
+            f(ld_abs, 0, 0, 4),
             f(JEQ_K, 3, 0, idseq),
             f(LD_B_ABS, 0, 0, 0),
             f(JEQ_K, 2, 1, u32::from(reply::ICMP6_ECHO_REPLY)),
@@ -287,7 +340,7 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
         // X = IPv4 header length; the ICMP message starts at X.
         [
             f(LDX_B_MSH, 0, 0, 0),
-            f(LD_W_IND, 0, 0, 4),
+            f(ld_ind, 0, 0, 4),
             f(JEQ_K, 3, 0, idseq),
             f(LD_B_IND, 0, 0, 0),
             f(JEQ_K, 0, 1, u32::from(reply::ICMP_ECHOREPLY)),
@@ -299,13 +352,17 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
     };
-    setsockopt_bytes(
-        fd,
-        libc::SOL_SOCKET,
-        SO_ATTACH_FILTER,
-        (&fprog as *const libc::sock_fprog).cast(),
-        size_of::<libc::sock_fprog>(),
-    );
+    // SAFETY: a local sock_fprog whose filter points to `prog`, both alive
+    // for the call (the kernel copies the program).
+    unsafe {
+        setsockopt_bytes(
+            fd,
+            libc::SOL_SOCKET,
+            SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>(),
+        )
+    };
 }
 
 /// Discards what a raw socket queued before its filters were attached
@@ -313,7 +370,7 @@ fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: u16) {
 /// thread was descheduled between `socket()` and the filter can fill the
 /// receive buffer, and our reply is dropped on arrival (observed on Linux
 /// with 8 threads echoing on loopback). Bounded.
-fn drain(fd: &Fd) {
+pub(crate) fn drain(fd: &Fd) {
     let mut b = [0u8; 1];
     for _ in 0..4096 {
         // SAFETY: a 1-byte buffer; longer datagrams are truncated (discarded).
@@ -324,11 +381,9 @@ fn drain(fd: &Fd) {
     }
 }
 
-/// Sets the request's socket options. `Err(status)` when the options are
-/// refused.
-fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
-    let _ = (kind, id, seq);
-    let (level, ttl_name, tos_name) = if r.v6 {
+/// The (level, TTL option, TOS option) of a family's sockets.
+pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
+    if v6 {
         (
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
@@ -336,7 +391,74 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         )
     } else {
         (libc::IPPROTO_IP, libc::IP_TTL, libc::IP_TOS)
-    };
+    }
+}
+
+/// The receive side of a socket (Linux; elsewhere nothing to set): ping
+/// sockets queue ICMP errors (`IP_RECVERR`) and report the reply's TTL,
+/// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
+/// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
+/// replies with identifier `id` (and sequence `seq`, if given).
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+pub(crate) fn receive_setup(
+    fd: &Fd,
+    v6: bool,
+    kind: Kind,
+    id: u16,
+    seq: Option<u16>,
+    recv_opts: bool,
+) {
+    #[cfg(target_os = "linux")]
+    match (v6, kind) {
+        (true, Kind::Dgram) => {
+            setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
+        }
+        (true, Kind::Raw) => {
+            // ICMP6_FILTER: a set bit blocks the type. Pass errors and
+            // echo replies only.
+            let mut f = [u32::MAX; 8];
+            for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
+                f[usize::from(t >> 5)] &= !(1 << (t & 31));
+            }
+            // SAFETY: a local [u32; 8], readable for its size.
+            unsafe {
+                setsockopt_bytes(
+                    fd,
+                    libc::IPPROTO_ICMPV6,
+                    1,
+                    f.as_ptr().cast(),
+                    size_of::<[u32; 8]>(),
+                )
+            };
+            attach_reply_filter(fd, true, id, seq);
+        }
+        (false, Kind::Dgram) => {
+            use libc::IPPROTO_IP as L;
+            setsockopt_int(fd, L, libc::IP_RECVERR, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
+            setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
+            if recv_opts {
+                setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
+            }
+        }
+        (false, Kind::Raw) => {
+            // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
+            // type. Pass echo reply, unreachable, quench, time exceeded,
+            // parameter problem.
+            let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
+            let mask = !pass;
+            // SAFETY: a local u32, readable for 4 bytes.
+            unsafe { setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4) };
+            attach_reply_filter(fd, false, id, seq);
+        }
+    }
+}
+
+/// Sets the request's socket options. `Err(status)` when the options are
+/// refused.
+fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
+    let _ = (kind, id, seq);
+    let (level, ttl_name, tos_name) = ttl_tos_names(r.v6);
     if r.ttl != 0 && !setsockopt_int(fd, level, ttl_name, r.ttl.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
@@ -348,28 +470,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
         if r.df {
             setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IPV6_RECVERR, 1);
-            }
-            Kind::Raw => {
-                // ICMP6_FILTER: a set bit blocks the type. Pass errors and
-                // echo replies only.
-                let mut f = [u32::MAX; 8];
-                for t in [1u8, 2, 3, 4, reply::ICMP6_ECHO_REPLY] {
-                    f[usize::from(t >> 5)] &= !(1 << (t & 31));
-                }
-                setsockopt_bytes(
-                    fd,
-                    libc::IPPROTO_ICMPV6,
-                    1,
-                    f.as_ptr().cast(),
-                    size_of::<[u32; 8]>(),
-                );
-                attach_reply_filter(fd, true, id, seq);
-            }
-        }
+        receive_setup(fd, true, kind, id, Some(seq), false);
     } else {
         use libc::IPPROTO_IP as L;
         #[cfg(target_os = "linux")]
@@ -390,36 +491,20 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
             const IP_OPTIONS: c_int = libc::IP_OPTIONS;
             #[cfg(not(target_os = "linux"))]
             const IP_OPTIONS: c_int = 1;
-            if !setsockopt_bytes(
-                fd,
-                L,
-                IP_OPTIONS,
-                r.options.as_ptr().cast(),
-                r.options.len(),
-            ) {
+            // SAFETY: the options slice, readable for its length.
+            if !unsafe {
+                setsockopt_bytes(
+                    fd,
+                    L,
+                    IP_OPTIONS,
+                    r.options.as_ptr().cast(),
+                    r.options.len(),
+                )
+            } {
                 return Err(IP_BAD_OPTION);
             }
         }
-        #[cfg(target_os = "linux")]
-        match kind {
-            Kind::Dgram => {
-                setsockopt_int(fd, L, libc::IP_RECVERR, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTTL, 1);
-                setsockopt_int(fd, L, libc::IP_RECVTOS, 1);
-                if !r.options.is_empty() {
-                    setsockopt_int(fd, L, libc::IP_RECVOPTS, 1);
-                }
-            }
-            Kind::Raw => {
-                // ICMP_FILTER (SOL_RAW 255, option 1): a set bit blocks the
-                // type. Pass echo reply, unreachable, quench, time exceeded,
-                // parameter problem.
-                let pass: u32 = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 11) | (1 << 12);
-                let mask = !pass;
-                setsockopt_bytes(fd, 255, 1, (&mask as *const u32).cast(), 4);
-                attach_reply_filter(fd, false, id, seq);
-            }
-        }
+        receive_setup(fd, false, kind, id, Some(seq), !r.options.is_empty());
     }
     if let Some(src) = r.src {
         let (sa, len) = sockaddr(r.v6, &src, if r.v6 { r.scope_id } else { 0 });
@@ -432,7 +517,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
 }
 
 /// Receive buffer: the largest IP datagram plus slack.
-const RX_LEN: usize = 65536 + 64;
+pub(crate) const RX_LEN: usize = 65536 + 64;
 
 /// The small receive buffer, used when every message about the request fits
 /// in it (see [`RX_OVERHEAD`]), so that ordinary echoes need a few KiB of
@@ -452,21 +537,21 @@ const RX_OVERHEAD: usize = 2 * (60 + 8);
 struct Control([u8; 512]);
 
 /// One received message's facts.
-struct Received {
-    len: usize,
-    truncated: bool,
-    from: Option<[u8; 16]>,
-    ttl: u8,
-    tos: u8,
-    options: [u8; 40],
-    options_len: u8,
+pub(crate) struct Received {
+    pub(crate) len: usize,
+    pub(crate) truncated: bool,
+    pub(crate) from: Option<[u8; 16]>,
+    pub(crate) ttl: u8,
+    pub(crate) tos: u8,
+    pub(crate) options: [u8; 40],
+    pub(crate) options_len: u8,
     /// An error-queue message: (origin, type, code, errno, offender).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    queued: Option<(u8, u8, u8, u32, [u8; 16])>,
+    pub(crate) queued: Option<(u8, u8, u8, u32, [u8; 16])>,
 }
 
 /// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
-fn receive<const N: usize>(
+pub(crate) fn receive<const N: usize>(
     fd: &Fd,
     rx: &mut MaybeUninit<[u8; N]>,
     flags: c_int,
@@ -494,10 +579,14 @@ fn receive<const N: usize>(
     let mut r = Received {
         len: n as usize,
         truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        from: address_of(
-            (&name as *const libc::sockaddr_storage).cast(),
-            msg.msg_namelen as usize,
-        ),
+        // SAFETY: `name` is a zero-initialised sockaddr_storage the kernel
+        // filled, msg_namelen its length.
+        from: unsafe {
+            address_of(
+                (&name as *const libc::sockaddr_storage).cast(),
+                msg.msg_namelen as usize,
+            )
+        },
         ttl: 0,
         tos: 0,
         options: [0; 40],
@@ -570,14 +659,17 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
                     off_len,
                 )
             };
-            let offender = address_of((&off as *const libc::sockaddr_storage).cast(), off_len)
-                .unwrap_or([0; 16]);
+            // SAFETY: `off` is a zero-initialised sockaddr_storage, its first
+            // off_len bytes copied from the cmsg.
+            let offender =
+                unsafe { address_of((&off as *const libc::sockaddr_storage).cast(), off_len) }
+                    .unwrap_or([0; 16]);
             r.queued = Some((ee.ee_origin, ee.ee_type, ee.ee_code, ee.ee_errno, offender));
         }
     }
 }
 
-fn elapsed_ms(t0: u64) -> u32 {
+pub(crate) fn elapsed_ms(t0: u64) -> u32 {
     (now_ns().saturating_sub(t0) / 1_000_000).min(u64::from(u32::MAX)) as u32
 }
 
@@ -595,41 +687,54 @@ fn drain_errqueue<const N: usize>(
         let Ok(m) = receive(fd, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             return None;
         };
-        let Some((origin, icmp_type, code, ee_errno, offender)) = m.queued else {
-            continue;
-        };
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-        let dst_len = if r.v6 { 16 } else { 4 };
-        let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
-        let q = QueuedError {
-            errno: ee_errno,
-            origin,
-            icmp_type,
-            code,
-            dst,
-            quoted,
-        };
-        if let Some(status) = reply::classify_queued(&q, r.v6, libc::EMSGSIZE as u32, e) {
-            return Some(Outcome::Error {
-                status,
-                from: offender,
-                rtt: elapsed_ms(t0),
-                ttl: m.ttl,
-            });
+        if let Some(out) = queued_outcome(&m, quoted, r.v6, e, elapsed_ms(t0)) {
+            return Some(out);
         }
     }
     None
 }
 
+/// The outcome an error-queue message `m` (its data: `quoted`) gives
+/// request `e` (`None`: not about it, or to be ignored), with the round
+/// trip so far.
+#[cfg(target_os = "linux")]
+pub(crate) fn queued_outcome(
+    m: &Received,
+    quoted: &[u8],
+    v6: bool,
+    e: &Expect<'_>,
+    rtt: u32,
+) -> Option<Outcome> {
+    let (origin, icmp_type, code, ee_errno, offender) = m.queued?;
+    let dst_len = if v6 { 16 } else { 4 };
+    let dst = m.from.as_ref().map_or(&[][..], |a| &a[..dst_len]);
+    let q = QueuedError {
+        errno: ee_errno,
+        origin,
+        icmp_type,
+        code,
+        dst,
+        quoted,
+    };
+    let status = reply::classify_queued(&q, v6, libc::EMSGSIZE as u32, e)?;
+    Some(Outcome::Error {
+        status,
+        from: offender,
+        rtt,
+        ttl: m.ttl,
+    })
+}
+
 /// The sender and IP header fields of a received packet, as a reply
 /// reports them.
-struct Header {
-    from: [u8; 16],
-    ttl: u8,
-    tos: u8,
-    options: [u8; 40],
-    options_len: u8,
+pub(crate) struct Header {
+    pub(crate) from: [u8; 16],
+    pub(crate) ttl: u8,
+    pub(crate) tos: u8,
+    pub(crate) options: [u8; 40],
+    pub(crate) options_len: u8,
 }
 
 /// Classifies a received packet for request `e`, with the fields of its IP
@@ -637,7 +742,7 @@ struct Header {
 /// the header (IPv6, Linux ping sockets), from the header itself otherwise
 /// (IPv4 raw, macOS/BSD). `None` when it cannot be ours (no sender, not an
 /// IPv4 ICMP datagram).
-fn classify<'a>(
+pub(crate) fn classify<'a>(
     pkt: &'a [u8],
     m: &Received,
     v6: bool,
@@ -676,37 +781,29 @@ fn classify<'a>(
     Some((reply::classify4(p.payload, p.src, e), h))
 }
 
-/// Sends one echo on `fd` and waits for its reply or error, at most
-/// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
-/// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
-/// [`RX_LEN`].
-pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
-    if r.payload.len() + RX_OVERHEAD <= RX_SMALL {
-        echo_with::<RX_SMALL>(fd, kind, r)
-    } else {
-        echo_with::<RX_LEN>(fd, kind, r)
-    }
-}
+#[repr(C, align(8))]
+struct SendControl([u8; 64]);
 
-/// [`echo`] with an `N`-byte receive buffer. Never inlined: each size keeps
-/// its own stack frame, so a small request never reserves the large buffer.
-#[inline(never)]
-fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
+/// Sends a request's echo request (identifier `ident` unless the kernel
+/// sets it, sequence `seq`) on `fd` in one `sendmsg`, from the caller's
+/// data (no copy); `Err(errno)`. With `pktinfo` (Linux), the request's
+/// source address travels in an `IP_PKTINFO` / `IPV6_PKTINFO` control
+/// message (a socket shared by many requests cannot bind to it).
+pub(crate) fn send_echo(
+    fd: c_int,
+    kind: Kind,
+    r: &Request<'_>,
+    ident: u16,
+    seq: u16,
+    pktinfo: bool,
+) -> Result<(), c_int> {
     let kernel_ident = kernel_ident(kind);
-    let (id, seq) = next_id_seq();
-    if let Err(status) = configure(fd, kind, r, id, seq) {
-        return Outcome::Fail(status);
-    }
-    if !kernel_ident {
-        drain(fd);
-    }
     let request_type = if r.v6 {
         reply::ICMP6_ECHO_REQUEST
     } else {
         reply::ICMP_ECHO
     };
-    let with_checksum = !r.v6 && !kernel_ident;
-    let header = reply::echo_header(request_type, id, seq, r.payload, with_checksum);
+    let header = reply::echo_header(request_type, ident, seq, r.payload, !r.v6 && !kernel_ident);
     let (dst_sa, dst_len) = sockaddr(r.v6, &r.dst, r.scope_id);
     let mut iov = [
         libc::iovec {
@@ -724,10 +821,113 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
     msg.msg_namelen = dst_len;
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
-    // SAFETY: msg's pointers are valid; sendmsg only reads through them.
-    if unsafe { libc::sendmsg(fd.0, &msg, 0) } < 0 {
-        return Outcome::Fail(map_send_errno(errno(), r.df));
+    let mut control = SendControl([0; 64]);
+    #[cfg(target_os = "linux")]
+    if let Some(src) = r.src.filter(|_| pktinfo) {
+        // The source address of this packet only (the socket is shared).
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
+        // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
+        unsafe {
+            if r.v6 {
+                let len = size_of::<libc::in6_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IPV6;
+                (*c).cmsg_type = libc::IPV6_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr { s6_addr: src },
+                    ipi6_ifindex: 0,
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in6_pktinfo>()
+                    .write_unaligned(info);
+            } else {
+                let len = size_of::<libc::in_pktinfo>() as u32;
+                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::IPPROTO_IP;
+                (*c).cmsg_type = libc::IP_PKTINFO;
+                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                let a = libc::in_addr {
+                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
+                };
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: 0,
+                    ipi_spec_dst: a,
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                libc::CMSG_DATA(c)
+                    .cast::<libc::in_pktinfo>()
+                    .write_unaligned(info);
+            }
+        }
     }
+    let _ = (&mut control, pktinfo);
+    // Retried when a signal interrupts it, as poll and recvmsg are.
+    loop {
+        // SAFETY: msg's pointers are valid; sendmsg only reads through them.
+        if unsafe { sendmsg(fd, &msg) } >= 0 {
+            return Ok(());
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// `sendmsg(2)` with no flags (tests can make it fail with `EINTR`).
+///
+/// # Safety
+/// `msg`'s pointers must be valid for `sendmsg`.
+unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr) -> isize {
+    #[cfg(test)]
+    if tests::inject_eintr() {
+        return -1;
+    }
+    // SAFETY: per the contract.
+    unsafe { libc::sendmsg(fd, msg, 0) }
+}
+
+/// Sends one echo on a socket of its own (opened for this request) and
+/// waits for its reply or error: sets the request's options, drains what
+/// a raw socket queued before its filter, sends with the next process-wide
+/// (identifier, sequence), then [`wait_reply`].
+pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
+    let (id, seq) = next_id_seq();
+    if let Err(status) = configure(fd, kind, r, id, seq) {
+        return Outcome::Fail(status);
+    }
+    if !kernel_ident(kind) {
+        drain(fd);
+    }
+    if let Err(e) = send_echo(fd.0, kind, r, id, seq, false) {
+        return Outcome::Fail(map_send_errno(e, r.df));
+    }
+    wait_reply(fd, kind, r, id, seq)
+}
+
+/// Waits for the reply or error of the echo just sent on `fd` (identifier
+/// `id` unless the kernel sets it, sequence `seq`), at most `r.timeout_ms`
+/// on the monotonic clock from now; what else arrives is read and ignored.
+/// The receive buffer is on the stack: [`RX_SMALL`] bytes when the
+/// request's messages fit in it, else [`RX_LEN`].
+pub(crate) fn wait_reply(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Outcome {
+    if r.payload.len() + RX_OVERHEAD <= RX_SMALL {
+        wait_with::<RX_SMALL>(fd, kind, r, id, seq)
+    } else {
+        wait_with::<RX_LEN>(fd, kind, r, id, seq)
+    }
+}
+
+/// [`wait_reply`] with an `N`-byte receive buffer. Never inlined: each size
+/// keeps its own stack frame, so a small request never reserves the large
+/// buffer.
+#[inline(never)]
+fn wait_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Outcome {
+    let kernel_ident = kernel_ident(kind);
     let t0 = now_ns();
     let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
     let dst_len = if r.v6 { 16 } else { 4 };
@@ -795,26 +995,121 @@ fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
         let Some((classified, h)) = classify(pkt, &m, r.v6, kernel_ident, &e) else {
             continue;
         };
-        match classified {
-            Classified::Reply(_) => {
-                return Outcome::Echo {
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                    tos: h.tos,
-                    options: h.options,
-                    options_len: h.options_len,
-                };
-            }
-            Classified::Error(status) => {
-                return Outcome::Error {
-                    status,
-                    from: h.from,
-                    rtt,
-                    ttl: h.ttl,
-                };
-            }
-            Classified::Ignore => {}
+        if let Some(out) = outcome(classified, &h, rtt) {
+            return out;
         }
+    }
+}
+
+/// The outcome a classified message gives its request (`None`: not about
+/// it), with the fields of its header and the round trip so far.
+pub(crate) fn outcome(c: Classified<'_>, h: &Header, rtt: u32) -> Option<Outcome> {
+    match c {
+        Classified::Reply(_) => Some(Outcome::Echo {
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+            tos: h.tos,
+            options: h.options,
+            options_len: h.options_len,
+        }),
+        Classified::Error(status) => Some(Outcome::Error {
+            status,
+            from: h.from,
+            rtt,
+            ttl: h.ttl,
+        }),
+        Classified::Ignore => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicUsize;
+
+    /// Descriptors closed without `FD_CLOEXEC` (checked in `Fd::drop`).
+    static WITHOUT_CLOEXEC: AtomicUsize = AtomicUsize::new(0);
+    /// How many coming `sendmsg` calls fail with `EINTR`.
+    static EINTR_COUNTDOWN: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) fn check_cloexec(fd: c_int) {
+        // SAFETY: F_GETFD on a descriptor we own.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 || flags & libc::FD_CLOEXEC == 0 {
+            WITHOUT_CLOEXEC.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether this `sendmsg` is to fail with `EINTR` (errno set).
+    pub(super) fn inject_eintr() -> bool {
+        let hit = EINTR_COUNTDOWN
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if hit {
+            super::super::set_last_error(libc::EINTR as u32);
+        }
+        hit
+    }
+
+    /// Every socket the backend opens is close-on-exec (SOCK_CLOEXEC, or
+    /// FD_CLOEXEC on macOS), the `Icmp6CreateFile` probe included: a
+    /// concurrent fork + exec must not inherit it.
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (socket)")]
+    fn every_socket_is_close_on_exec() {
+        let before = WITHOUT_CLOEXEC.load(Ordering::Relaxed);
+        let _ = ipv6_available();
+        for v6 in [false, true] {
+            for kind in [Kind::Dgram, Kind::Raw] {
+                // May fail (no permission): only opened sockets count.
+                let _ = open(v6, kind);
+            }
+        }
+        assert_eq!(
+            WITHOUT_CLOEXEC.load(Ordering::Relaxed) - before,
+            0,
+            "sockets closed without FD_CLOEXEC"
+        );
+    }
+
+    /// A `sendmsg` interrupted by a signal (`EINTR`) is retried, as `poll`
+    /// and `recvmsg` are, instead of failing the echo with 11050.
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (an echo to 127.0.0.1)")]
+    fn sendmsg_eintr_is_retried() {
+        let opened = [Kind::Raw, Kind::Dgram]
+            .into_iter()
+            .find_map(|k| open(false, k).ok().map(|fd| (fd, k)));
+        let Some((fd, kind)) = opened else {
+            // The skip rule of tests/common::skip: fail in strict mode.
+            let reason =
+                "no ICMP permission (raw sockets need root; ping sockets ping_group_range)";
+            assert!(
+                std::env::var_os("ICMP_SYS_STRICT").is_none_or(|v| v != "1"),
+                "sendmsg_eintr_is_retried cannot run: {reason} (ICMP_SYS_STRICT=1)"
+            );
+            std::println!("SKIPPED sendmsg_eintr_is_retried: {reason}");
+            return;
+        };
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let r = Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload: b"eintr",
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 2000,
+        };
+        EINTR_COUNTDOWN.store(2, Ordering::Relaxed);
+        let out = echo(&fd, kind, &r);
+        let left = EINTR_COUNTDOWN.swap(0, Ordering::Relaxed);
+        assert_eq!(left, 0, "both injected EINTRs consumed");
+        assert!(matches!(out, Outcome::Echo { .. }), "{out:?}");
     }
 }

@@ -139,3 +139,62 @@ pub fn assert_help(name: &str, flags: &[&str]) {
         assert!(run.stderr.is_empty(), "{ctx}");
     }
 }
+
+/// The `unshare` flag for a new network namespace: `-n` as root, else `-rn`
+/// (a user namespace mapping the caller to root, which owns the new network
+/// namespace).
+#[cfg(target_os = "linux")]
+#[allow(dead_code, reason = "not every example test runs in namespaces")]
+pub fn netns_flag() -> &'static str {
+    if super::is_root() { "-n" } else { "-rn" }
+}
+
+/// Runs the example `name` with `args` and the extra environment `env`
+/// inside the new namespaces `unshare <unshare>` creates ([`netns_flag`], or
+/// `-rn` for a user + net namespace even as root). The `setup` commands run
+/// first in `sh -c`, after `lo` is brought up; nothing here touches the
+/// host's namespace. Panics with the reason when the namespace cannot be
+/// created.
+#[cfg(target_os = "linux")]
+#[allow(dead_code, reason = "not every example test runs in namespaces")]
+pub fn run_in_netns(
+    name: &str,
+    unshare: &str,
+    setup: &[&str],
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Run {
+    let mut script = String::from("set -e; ip link set lo up; ");
+    for command in setup {
+        script += command;
+        script += "; ";
+    }
+    // "$0" is the example and "$@" its arguments: no quoting issues.
+    script += "exec \"$0\" \"$@\"";
+    let mut cmd = Command::new("unshare");
+    cmd.args([unshare, "sh", "-c", &script])
+        .arg(exe(name))
+        .args(args)
+        .envs(env.iter().copied());
+    let run = run_command(cmd, name, args);
+    if run.stderr.starts_with("unshare:") || run.stderr.contains("ip: not found") {
+        panic!(
+            "cannot run in a private network namespace (unshare {unshare}): this test needs \
+             root, or unprivileged user namespaces (blocked e.g. on Ubuntu 24.04 by \
+             AppArmor: run it with sudo), and iproute2\n{}",
+            run.context()
+        );
+    }
+    run
+}
+
+/// Fails with an explanation when the example could not send at all (its
+/// first request failed with error 5, no permission to send ICMP).
+#[allow(dead_code, reason = "not every example test sends")]
+pub fn assert_could_send(run: &Run, ctx: &str) {
+    assert!(
+        !run.stdout.contains("transmit failed. Error code 5."),
+        "no permission to send ICMP (error 5): run as root, or (Linux, natively \
+         or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
+    );
+}

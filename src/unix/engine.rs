@@ -1,0 +1,1119 @@
+//! The request engine of asynchronous sends: one completion thread per
+//! process over a few shared sockets.
+//!
+//! - **Sockets**: one per address family and kind (ping socket / raw
+//!   socket) and network namespace (Linux: the sending thread's, as a
+//!   synchronous send would use; at most [`MAX_SOCKETS`]), opened on first
+//!   use by the sending thread, non-blocking, shared by every request in
+//!   flight. Replies and errors are demultiplexed by (identifier,
+//!   sequence): a ping socket's identifier is the kernel's (one per socket),
+//!   a raw socket's is the process's own; the sequence names the request's
+//!   record ([`MAX_IN_FLIGHT`] records: 14 bits of index, 2 of generation).
+//!   The record then checks the message fully (source, quoted destination,
+//!   echoed data) with the same classification as the synchronous path.
+//!   Per-request TTL, TOS, DF and IP options are socket options, set under
+//!   the engine lock right before the request's `sendmsg`, and only when
+//!   they differ from the socket's current ones; the source address goes in
+//!   an `IP_PKTINFO` / `IPV6_PKTINFO` control message (Linux; ignored on
+//!   macOS/FreeBSD).
+//! - **One completion thread** (`pthread_create`, started on first use,
+//!   all signals blocked) polls the sockets and a wake primitive, with the
+//!   earliest deadline (an indexed binary heap) as its timeout. It writes
+//!   the reply buffer (the synchronous path's writer), fills the
+//!   `IO_STATUS_BLOCK`, signals the event, queues the APC to the issuing
+//!   thread. Never a thread per request.
+//! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
+//!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
+//!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
+//!   copied into its record, larger data into its own mapping.
+//! - **fork**: a child does not inherit the engine: `pthread_atfork` resets
+//!   it in the child (the parent's requests never complete there; their
+//!   buffers are the parent's); the child's first async send starts a new
+//!   completion thread.
+
+use super::Desc;
+use super::apc::ThreadRef;
+use super::event::{EventRef, Raw};
+use super::reply::{self, Expect};
+use super::sock::{self, Fd, Kind, Outcome, Request};
+use crate::ipexport::*;
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::mem::{MaybeUninit, size_of, zeroed};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use libc::c_int;
+
+const INDEX_BITS: u32 = 14;
+/// The most asynchronous requests in flight at once per process.
+pub(crate) const MAX_IN_FLIGHT: usize = 1 << INDEX_BITS;
+/// Request data up to this size is kept in the request's record.
+pub(crate) const INLINE: usize = 128;
+
+// ---------------------------------------------------------------------------
+// Lock
+// ---------------------------------------------------------------------------
+
+/// A spin lock that yields: short critical sections only; resettable in a
+/// fork child (it has no owner thread to lose).
+struct SpinLock(AtomicBool);
+
+struct Guard;
+
+impl SpinLock {
+    fn lock(&self) -> Guard {
+        let mut spins = 0u32;
+        while self
+            .0
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 64 {
+                core::hint::spin_loop();
+            } else {
+                // SAFETY: no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+        }
+        Guard
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        LOCK.0.store(false, Ordering::Release);
+    }
+}
+
+static LOCK: SpinLock = SpinLock(AtomicBool::new(false));
+
+// ---------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------
+
+const FREE: u32 = 0;
+/// Sent, waiting: in the deadline heap, matchable by the completion thread.
+const ACTIVE: u32 = 1;
+/// Taken for completion (or completed, APC queued): owned by its completer.
+const DONE: u32 = 2;
+
+/// How a request reports completion.
+pub(crate) struct Notify {
+    /// The event to signal.
+    pub(crate) event: Option<EventRef>,
+    /// The APC routine, its context, and the issuing thread.
+    pub(crate) apc: PIO_APC_ROUTINE,
+    pub(crate) ctx: *mut c_void,
+    pub(crate) thread: Option<ThreadRef>,
+}
+
+struct Rec {
+    sock: usize,
+    v6: bool,
+    ident: Option<u16>,
+    seq: u16,
+    dst: [u8; 16],
+    scope_id: u32,
+    t0: u64,
+    deadline: u64,
+    heap_pos: usize,
+    payload_len: usize,
+    mapped: *mut u8,
+    inline: [u8; INLINE],
+    reply: *mut u8,
+    reply_size: usize,
+    notify: Notify,
+    iosb: IO_STATUS_BLOCK,
+}
+
+impl Rec {
+    fn payload(&self) -> &[u8] {
+        if self.mapped.is_null() {
+            &self.inline[..self.payload_len]
+        } else {
+            // SAFETY: a mapping of payload_len bytes owned by the record.
+            unsafe { core::slice::from_raw_parts(self.mapped, self.payload_len) }
+        }
+    }
+}
+
+struct Slot {
+    state: AtomicU32,
+    generation: AtomicU32,
+    /// The APC queue link (see `apc`): next record + 1, 0 = end.
+    link: AtomicU32,
+    rec: UnsafeCell<MaybeUninit<Rec>>,
+}
+
+/// The records, mapped once; stable for the process's life.
+static SLOTS: AtomicPtr<Slot> = AtomicPtr::new(ptr::null_mut());
+
+fn slot(i: u32) -> &'static Slot {
+    let base = SLOTS.load(Ordering::Acquire);
+    debug_assert!(!base.is_null() && (i as usize) < MAX_IN_FLIGHT);
+    // SAFETY: the mapping holds MAX_IN_FLIGHT slots and is never unmapped;
+    // all-zero bytes are a valid Slot (atomics, MaybeUninit).
+    unsafe { &*base.add(i as usize) }
+}
+
+/// The record of a slot.
+///
+/// # Safety
+/// The caller holds the engine lock with the slot ACTIVE (read only), or
+/// owns the slot (DONE, taken by the caller; or FREE under the lock).
+#[allow(clippy::mut_from_ref)]
+unsafe fn rec(i: u32) -> &'static mut Rec {
+    // SAFETY: per the contract; initialised at submit before ACTIVE.
+    unsafe { (*slot(i).rec.get()).assume_init_mut() }
+}
+
+pub(crate) fn apc_link(i: u32) -> u32 {
+    slot(i).link.load(Ordering::Acquire)
+}
+
+pub(crate) fn set_apc_link(i: u32, next: u32) {
+    slot(i).link.store(next, Ordering::Release);
+}
+
+// ---------------------------------------------------------------------------
+// Shared sockets
+// ---------------------------------------------------------------------------
+
+/// A shared socket and the options it currently sends with (also the
+/// entries of the synchronous path's per-thread cache, `cache`).
+#[derive(Clone, Copy)]
+pub(super) struct Shared {
+    pub(super) fd: c_int,
+    /// The network namespace it was opened in (Linux; 0 elsewhere).
+    ns: u64,
+    pub(super) kind: Kind,
+    v6: bool,
+    ttl: c_int,
+    tos: c_int,
+    df: bool,
+    options: [u8; 40],
+    options_len: usize,
+    default_ttl: c_int,
+    default_tos: c_int,
+}
+
+pub(super) const NO_SOCKET: Shared = Shared {
+    fd: -1,
+    ns: 0,
+    kind: Kind::Dgram,
+    v6: false,
+    ttl: 0,
+    tos: 0,
+    df: false,
+    options: [0; 40],
+    options_len: 0,
+    default_ttl: 0,
+    default_tos: 0,
+};
+
+/// The most shared sockets: one per family and kind (4) in each network
+/// namespace the process sends from asynchronously. Past that, an async
+/// send from yet another namespace fails at once with
+/// `ERROR_NOT_ENOUGH_MEMORY` (sockets are kept for the process's life: the
+/// completion thread polls them without a lock).
+pub(crate) const MAX_SOCKETS: usize = 16;
+
+/// The network namespace of the calling thread (Linux: the inode of
+/// `/proc/thread-self/ns/net`; 0 if unknown, and on other systems).
+fn current_netns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: all-zero is a valid stat; the path is NUL-terminated.
+        let mut st: libc::stat = unsafe { zeroed() };
+        // SAFETY: st is a valid out-pointer.
+        if unsafe { libc::stat(c"/proc/thread-self/ns/net".as_ptr(), &mut st) } == 0 {
+            return st.st_ino;
+        }
+    }
+    0
+}
+
+struct State {
+    ready: bool,
+    socks: [Shared; MAX_SOCKETS],
+    wake: Raw,
+    /// Free record indices (a stack) and its length.
+    free: *mut u32,
+    nfree: usize,
+    /// The deadline heap (record indices) and its length.
+    heap: *mut u32,
+    nheap: usize,
+    /// The deadline the completion thread is sleeping until.
+    wait_until: u64,
+    /// The identifier of raw-socket requests.
+    raw_ident: u16,
+}
+
+struct Global(UnsafeCell<State>);
+// SAFETY: every access holds LOCK (or is the fork child's single thread).
+unsafe impl Sync for Global {}
+
+static STATE: Global = Global(UnsafeCell::new(State {
+    ready: false,
+    socks: [NO_SOCKET; MAX_SOCKETS],
+    wake: Raw { rfd: -1, wfd: -1 },
+    free: ptr::null_mut(),
+    nfree: 0,
+    heap: ptr::null_mut(),
+    nheap: 0,
+    wait_until: u64::MAX,
+    raw_ident: 0,
+}));
+
+/// The state, under the lock.
+#[allow(clippy::mut_from_ref)]
+fn state(_g: &Guard) -> &mut State {
+    // SAFETY: the guard proves the lock is held; one &mut at a time per
+    // critical section (callers do not keep it across unlock).
+    unsafe { &mut *STATE.0.get() }
+}
+
+fn map(bytes: usize) -> Option<*mut u8> {
+    // SAFETY: an anonymous private mapping.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANON,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p.cast())
+}
+
+fn unmap(p: *mut u8, bytes: usize) {
+    // SAFETY: a mapping of `bytes` made by `map`.
+    unsafe { libc::munmap(p.cast(), bytes) };
+}
+
+// ---------------------------------------------------------------------------
+// Deadline heap (indexed: a record knows its position)
+// ---------------------------------------------------------------------------
+
+impl State {
+    fn heap_at(&self, pos: usize) -> u32 {
+        // SAFETY: pos < nheap <= MAX_IN_FLIGHT.
+        unsafe { *self.heap.add(pos) }
+    }
+
+    fn heap_put(&mut self, pos: usize, i: u32) {
+        // SAFETY: pos < MAX_IN_FLIGHT; records in the heap are ACTIVE,
+        // accessed under the lock.
+        unsafe {
+            *self.heap.add(pos) = i;
+            rec(i).heap_pos = pos;
+        }
+    }
+
+    fn key(&self, pos: usize) -> u64 {
+        // SAFETY: an ACTIVE record, under the lock.
+        unsafe { rec(self.heap_at(pos)).deadline }
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let i = self.heap_at(pos);
+        // SAFETY: as in key.
+        let k = unsafe { rec(i).deadline };
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if self.key(parent) <= k {
+                break;
+            }
+            let p = self.heap_at(parent);
+            self.heap_put(pos, p);
+            pos = parent;
+        }
+        self.heap_put(pos, i);
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let i = self.heap_at(pos);
+        // SAFETY: as in key.
+        let k = unsafe { rec(i).deadline };
+        loop {
+            let l = 2 * pos + 1;
+            if l >= self.nheap {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < self.nheap && self.key(r) < self.key(l) {
+                r
+            } else {
+                l
+            };
+            if self.key(c) >= k {
+                break;
+            }
+            let ci = self.heap_at(c);
+            self.heap_put(pos, ci);
+            pos = c;
+        }
+        self.heap_put(pos, i);
+    }
+
+    fn heap_push(&mut self, i: u32) {
+        let pos = self.nheap;
+        self.nheap += 1;
+        self.heap_put(pos, i);
+        self.sift_up(pos);
+    }
+
+    fn heap_remove(&mut self, i: u32) {
+        // SAFETY: an ACTIVE record, under the lock.
+        let pos = unsafe { rec(i).heap_pos };
+        self.nheap -= 1;
+        if pos != self.nheap {
+            let last = self.heap_at(self.nheap);
+            self.heap_put(pos, last);
+            self.sift_down(pos);
+            self.sift_up(pos);
+        }
+    }
+
+    /// Takes an ACTIVE record for completion: out of the heap, DONE.
+    fn take(&mut self, i: u32) {
+        self.heap_remove(i);
+        slot(i).state.store(DONE, Ordering::Release);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Start, fork
+// ---------------------------------------------------------------------------
+
+static ATFORK: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn fork_prepare() {
+    core::mem::forget(LOCK.lock());
+}
+
+extern "C" fn fork_parent() {
+    LOCK.0.store(false, Ordering::Release);
+}
+
+extern "C" fn fork_child() {
+    // Single-threaded here: the parent's completion thread does not exist.
+    // SAFETY: no other thread can touch the state.
+    let st = unsafe { &mut *STATE.0.get() };
+    if st.ready {
+        for s in &mut st.socks {
+            if s.fd >= 0 {
+                // SAFETY: our descriptor (a copy of the parent's).
+                unsafe { libc::close(s.fd) };
+            }
+            *s = NO_SOCKET;
+        }
+        st.wake.close();
+        st.ready = false;
+    }
+    // The parent's requests are forgotten when (if) this child starts its
+    // own engine: `start` frees every record then (touching the records'
+    // pages only in a child that sends asynchronously).
+    super::apc::after_fork_child();
+    LOCK.0.store(false, Ordering::Release);
+}
+
+/// Starts the engine on first use (mappings, wake primitive, completion
+/// thread), under the lock.
+fn start(st: &mut State) -> Result<(), u32> {
+    if st.ready {
+        return Ok(());
+    }
+    if SLOTS.load(Ordering::Acquire).is_null() {
+        let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        st.free = lists.cast();
+        // SAFETY: the second half of the mapping.
+        st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
+        SLOTS.store(recs.cast(), Ordering::Release);
+    } else {
+        // A fork child restarting: the parent's requests never complete
+        // here; their records are free again (their buffers and events are
+        // the parent's, never touched).
+        for i in 0..MAX_IN_FLIGHT as u32 {
+            let s = slot(i);
+            s.state.store(FREE, Ordering::Relaxed);
+            s.link.store(0, Ordering::Relaxed);
+        }
+    }
+    // Every record free (fresh, or after fork).
+    for k in 0..MAX_IN_FLIGHT {
+        // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
+        unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
+    }
+    st.nfree = MAX_IN_FLIGHT;
+    st.nheap = 0;
+    st.wait_until = u64::MAX;
+    // SAFETY: getpid has no preconditions.
+    st.raw_ident = raw_ident();
+    st.wake = Raw::new()?;
+    if !ATFORK.swap(true, Ordering::AcqRel) {
+        // SAFETY: plain extern "C" handlers.
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    }
+    // SAFETY: attr initialised before use, destroyed after; the thread
+    // routine takes no argument.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstacksize(&mut attr, 512 * 1024);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut t: libc::pthread_t = zeroed();
+        let rc = libc::pthread_create(&mut t, &attr, completion_thread, ptr::null_mut());
+        libc::pthread_attr_destroy(&mut attr);
+        if rc != 0 {
+            st.wake.close();
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
+        }
+    }
+    st.ready = true;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Sockets
+// ---------------------------------------------------------------------------
+
+fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
+    let mut v: c_int = 0;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid out-pointers.
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut c_int).cast(), &mut len) };
+    (rc == 0).then_some(v)
+}
+
+/// The identifier of this process's asynchronous raw-socket requests
+/// (never given to a per-thread socket of the synchronous path).
+pub(super) fn raw_ident() -> u16 {
+    // SAFETY: getpid has no preconditions.
+    (unsafe { libc::getpid() } as u16) ^ 0x5a5a
+}
+
+/// Opens and configures a shared socket of this family and kind.
+pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
+    let fd = sock::open(v6, kind)?;
+    let f = &fd;
+    // SAFETY: our descriptor.
+    unsafe {
+        let fl = libc::fcntl(fd.0, libc::F_GETFL);
+        libc::fcntl(fd.0, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    // Room for bursts of replies (capped by net.core.rmem_max unless
+    // privileged).
+    let big: c_int = 4 << 20;
+    #[cfg(target_os = "linux")]
+    if !sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, big) {
+        sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    }
+    #[cfg(not(target_os = "linux"))]
+    sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    let (level, ttl_name, tos_name) = sock::ttl_tos_names(v6);
+    let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
+    let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
+    #[cfg(target_os = "linux")]
+    if !v6 {
+        sock::setsockopt_int(
+            f,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_DONT,
+        );
+    }
+    sock::receive_setup(f, v6, kind, raw_ident, None, true);
+    let s = Shared {
+        fd: fd.0,
+        ns: 0,
+        kind,
+        v6,
+        ttl: default_ttl,
+        tos: default_tos,
+        df: false,
+        options: [0; 40],
+        options_len: 0,
+        default_ttl,
+        default_tos,
+    };
+    core::mem::forget(fd);
+    Ok(s)
+}
+
+/// The shared socket for a request on handle `d` from network namespace
+/// `ns` (opened if needed, by the calling thread, so in its namespace; the
+/// kind per the handle's mode, as the synchronous path chooses), or the
+/// Win32 error.
+fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
+    use super::SocketMode;
+    let find = |st: &State, kind| {
+        st.socks
+            .iter()
+            .position(|s| s.fd >= 0 && s.ns == ns && s.v6 == d.v6 && s.kind == kind)
+    };
+    let kind = match d.mode {
+        SocketMode::Datagram => Kind::Dgram,
+        SocketMode::Raw => Kind::Raw,
+        SocketMode::Auto => match (find(st, Kind::Dgram), find(st, Kind::Raw)) {
+            (Some(i), _) | (None, Some(i)) => return Ok(i),
+            (None, None) => {
+                // The synchronous path's choice (and fallback memory).
+                let (fd, kind) = super::open(d)?;
+                drop(fd);
+                kind
+            }
+        },
+    };
+    if let Some(i) = find(st, kind) {
+        return Ok(i);
+    }
+    let i = st
+        .socks
+        .iter()
+        .position(|s| s.fd < 0)
+        .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+    let mut s = open_shared(d.v6, kind, st.raw_ident).map_err(super::socket_error)?;
+    s.ns = ns;
+    st.socks[i] = s;
+    st.wake.set(); // the completion thread polls the new socket
+    Ok(i)
+}
+
+/// Sets the request's options on the shared socket where they differ.
+pub(super) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
+    let f = Fd(s.fd);
+    let res = (|| {
+        let (level, ttl_name, tos_name) = sock::ttl_tos_names(s.v6);
+        let ttl = if r.ttl == 0 {
+            s.default_ttl
+        } else {
+            r.ttl.into()
+        };
+        if ttl != s.ttl {
+            if !sock::setsockopt_int(&f, level, ttl_name, ttl) {
+                return Err(IP_GENERAL_FAILURE);
+            }
+            s.ttl = ttl;
+        }
+        let tos = if r.tos == 0 {
+            s.default_tos
+        } else {
+            r.tos.into()
+        };
+        if tos != s.tos {
+            if !sock::setsockopt_int(&f, level, tos_name, tos) {
+                return Err(IP_GENERAL_FAILURE);
+            }
+            s.tos = tos;
+        }
+        if r.df != s.df {
+            if s.v6 {
+                sock::setsockopt_int(&f, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, r.df.into());
+            } else {
+                #[cfg(target_os = "linux")]
+                sock::setsockopt_int(
+                    &f,
+                    libc::IPPROTO_IP,
+                    libc::IP_MTU_DISCOVER,
+                    if r.df {
+                        libc::IP_PMTUDISC_DO
+                    } else {
+                        libc::IP_PMTUDISC_DONT
+                    },
+                );
+                #[cfg(not(target_os = "linux"))]
+                sock::setsockopt_int(&f, libc::IPPROTO_IP, libc::IP_DONTFRAG, r.df.into());
+            }
+            s.df = r.df;
+        }
+        if !s.v6 && r.options != &s.options[..s.options_len] {
+            #[cfg(target_os = "linux")]
+            const IP_OPTIONS: c_int = libc::IP_OPTIONS;
+            #[cfg(not(target_os = "linux"))]
+            const IP_OPTIONS: c_int = 1;
+            // SAFETY: the request's options, readable for their length.
+            if !unsafe {
+                sock::setsockopt_bytes(
+                    &f,
+                    libc::IPPROTO_IP,
+                    IP_OPTIONS,
+                    r.options.as_ptr().cast(),
+                    r.options.len(),
+                )
+            } {
+                return Err(IP_BAD_OPTION);
+            }
+            let n = r.options.len().min(40);
+            s.options[..n].copy_from_slice(&r.options[..n]);
+            s.options_len = n;
+        }
+        Ok(())
+    })();
+    core::mem::forget(f); // borrowed descriptor
+    res
+}
+
+/// Whether a send's errno may be a pending asynchronous socket error (an
+/// ICMP error about an earlier request, reported once by the next call).
+pub(super) fn pending_error(e: c_int) -> bool {
+    #[cfg(target_os = "linux")]
+    if e == libc::EREMOTEIO || e == libc::ENONET {
+        return true;
+    }
+    matches!(
+        e,
+        libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::ECONNREFUSED
+            | libc::EPROTO
+            | libc::EMSGSIZE
+            | libc::EHOSTDOWN
+            | libc::ENOPROTOOPT
+            | libc::EOPNOTSUPP
+            | libc::EACCES
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Submit
+// ---------------------------------------------------------------------------
+
+/// Starts an asynchronous request on handle `d`: `Ok` once it is on its way
+/// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
+/// queue `notify`), or the Win32 error when it cannot start (nothing
+/// written, nothing signalled). The request's data is copied here.
+///
+/// # Safety
+/// `reply` is writable for `reply_size` bytes until the completion.
+pub(crate) unsafe fn submit(
+    d: &Desc,
+    r: &Request<'_>,
+    reply: *mut u8,
+    reply_size: usize,
+    notify: Notify,
+) -> Result<(), u32> {
+    // A large request's data: its own mapping, made outside the lock.
+    let mapped = if r.payload.len() > INLINE {
+        let p = map(r.payload.len()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        // SAFETY: a fresh mapping of payload.len() bytes.
+        unsafe { ptr::copy_nonoverlapping(r.payload.as_ptr(), p, r.payload.len()) };
+        p
+    } else {
+        ptr::null_mut()
+    };
+    let ns = current_netns();
+    let g = LOCK.lock();
+    let st = state(&g);
+    let started = start(st).and_then(|()| socket_for(st, d, ns));
+    let sidx = match started {
+        Ok(i) if st.nfree > 0 => i,
+        other => {
+            drop(g);
+            if !mapped.is_null() {
+                unmap(mapped, r.payload.len());
+            }
+            return Err(other.err().unwrap_or(ERROR_NOT_ENOUGH_MEMORY));
+        }
+    };
+    st.nfree -= 1;
+    // SAFETY: nfree < MAX_IN_FLIGHT.
+    let i = unsafe { *st.free.add(st.nfree) };
+    let s = slot(i);
+    let generation = s.generation.load(Ordering::Relaxed);
+    let seq = (i | ((generation & 3) << INDEX_BITS)) as u16;
+    let kind = st.socks[sidx].kind;
+    let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
+    let t0 = sock::now_ns();
+    let mut record = Rec {
+        sock: sidx,
+        v6: r.v6,
+        ident,
+        seq,
+        dst: r.dst,
+        scope_id: r.scope_id,
+        t0,
+        deadline: t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000),
+        heap_pos: 0,
+        payload_len: r.payload.len(),
+        mapped,
+        inline: [0; INLINE],
+        reply,
+        reply_size,
+        notify,
+        iosb: IO_STATUS_BLOCK::default(),
+    };
+    if mapped.is_null() {
+        record.inline[..r.payload.len()].copy_from_slice(r.payload);
+    }
+    // SAFETY: a free record, under the lock.
+    unsafe { (*s.rec.get()).write(record) };
+    s.link.store(0, Ordering::Relaxed);
+    s.state.store(ACTIVE, Ordering::Release);
+    st.heap_push(i);
+    // Send from the copy (the caller's buffers may overlap the reply).
+    // SAFETY: ACTIVE under the lock.
+    let copy = unsafe { rec(i) };
+    // The request starts: its event is unsignalled until it completes (as
+    // Windows and Wine do, even if the caller left it signalled).
+    if let Some(e) = &copy.notify.event {
+        e.reset();
+    }
+    let req = Request {
+        payload: copy.payload(),
+        ..*r
+    };
+    let sent = apply_options(&mut st.socks[sidx], &req).and_then(|()| {
+        let s = &st.socks[sidx];
+        let ident = ident.unwrap_or(0);
+        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
+            .or_else(|e| {
+                // A shared socket reports an earlier request's ICMP error
+                // (IP_RECVERR's pending socket error) on its next send, once,
+                // without sending: send again. A second failure is ours.
+                if pending_error(e) {
+                    sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| match e {
+                // The shared socket's send buffer is full (non-blocking).
+                libc::EAGAIN => IP_NO_RESOURCES,
+                e => sock::map_send_errno(e, r.df),
+            })
+    });
+    match sent {
+        Ok(()) => {
+            if copy.deadline < st.wait_until {
+                st.wake.set();
+            }
+            Ok(())
+        }
+        Err(status) => {
+            // On its way from the caller's view: completes with the status.
+            st.take(i);
+            drop(g);
+            complete(i, Outcome::Fail(status));
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Completion
+// ---------------------------------------------------------------------------
+
+/// Completes a taken (DONE) record: writes its reply buffer as the
+/// synchronous path does, with the count for `IcmpParseReplies` (1, in
+/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}); then
+/// signals the event and queues the APC (or frees the record).
+fn complete(i: u32, outcome: Outcome) {
+    // SAFETY: DONE, owned by the caller.
+    let r = unsafe { rec(i) };
+    // SAFETY: the caller of the send keeps the buffer until completion.
+    let mut out = unsafe { reply::OutBuf::from_raw(r.reply, r.reply_size) };
+    let head = if r.v6 {
+        size_of::<ICMPV6_ECHO_REPLY>()
+    } else {
+        size_of::<ICMP_ECHO_REPLY>()
+    };
+    let info =
+        match super::api::write_result(&mut out, r.v6, outcome, r.scope_id, r.payload().into()) {
+            Ok(n) => {
+                if !r.v6 {
+                    // The count IcmpParseReplies reads (and clears): Reserved.
+                    let one = 1u16.to_ne_bytes();
+                    out.write(core::mem::offset_of!(ICMP_ECHO_REPLY, Reserved), &one);
+                }
+                n
+            }
+            Err(code) => {
+                if code < IP_STATUS_BASE {
+                    super::api::write_status(&mut out, r.v6, code);
+                }
+                head.min(r.reply_size)
+            }
+        };
+    r.iosb = IO_STATUS_BLOCK {
+        Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
+        Information: info,
+    };
+    if !r.mapped.is_null() {
+        unmap(r.mapped, r.payload_len);
+        r.mapped = ptr::null_mut();
+        r.payload_len = 0;
+    }
+    if let Some(e) = r.notify.event.take() {
+        e.signal();
+    }
+    match (r.notify.apc, r.notify.thread.take()) {
+        (Some(_), Some(t)) => t.queue(i),
+        _ => free(i),
+    }
+}
+
+fn free(i: u32) {
+    let s = slot(i);
+    let g = LOCK.lock();
+    let st = state(&g);
+    s.generation.fetch_add(1, Ordering::Relaxed);
+    s.state.store(FREE, Ordering::Release);
+    // SAFETY: nfree < MAX_IN_FLIGHT (this record was not in the list).
+    unsafe { *st.free.add(st.nfree) = i };
+    st.nfree += 1;
+}
+
+/// Runs the APC of a completed record on the calling (issuing) thread, and
+/// frees the record first (the routine may send again).
+pub(crate) fn run_apc(i: u32) {
+    // SAFETY: DONE, queued to this thread, taken off its queue by it.
+    let r = unsafe { rec(i) };
+    let (routine, ctx, mut iosb) = (r.notify.apc, r.notify.ctx, r.iosb);
+    free(i);
+    if let Some(f) = routine {
+        // SAFETY: the caller's routine with its context, as on Windows; the
+        // IO_STATUS_BLOCK is valid during the call.
+        unsafe { f(ctx, &mut iosb, 0) };
+    }
+}
+
+/// Frees a completed record whose APC will not run (its thread exited).
+pub(crate) fn discard_apc(i: u32) {
+    free(i);
+}
+
+// ---------------------------------------------------------------------------
+// The completion thread
+// ---------------------------------------------------------------------------
+
+/// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
+#[cfg(target_os = "linux")]
+pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
+
+extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
+    // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
+    }
+    // SAFETY: a full signal mask for this thread only.
+    unsafe {
+        let mut all: libc::sigset_t = zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, ptr::null_mut());
+    }
+    let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
+    loop {
+        // What to poll, until the earliest deadline.
+        let mut pfds = [libc::pollfd {
+            fd: -1,
+            events: libc::POLLIN,
+            revents: 0,
+        }; 1 + MAX_SOCKETS];
+        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
+        let timeout = {
+            let g = LOCK.lock();
+            let st = state(&g);
+            let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
+            st.wait_until = next;
+            pfds[0].fd = st.wake.rfd;
+            for (k, s) in st.socks.iter().enumerate() {
+                pfds[k + 1].fd = s.fd;
+                what[k] = (s.v6, s.kind);
+            }
+            if next == u64::MAX {
+                -1
+            } else {
+                next.saturating_sub(sock::now_ns())
+                    .div_ceil(1_000_000)
+                    .min(i32::MAX as u64) as c_int
+            }
+        };
+        // SAFETY: valid pollfds (negative fds are ignored).
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        if n > 0 {
+            if pfds[0].revents != 0 {
+                let g = LOCK.lock();
+                state(&g).wake.reset();
+            }
+            // What arrived first: a reply already received by a deadline
+            // wins over the deadline (a Timeout of 0 still gets a loopback
+            // reply, as a synchronous send does).
+            for (k, p) in pfds[1..].iter().enumerate() {
+                if p.revents == 0 {
+                    continue;
+                }
+                let (v6, kind) = what[k];
+                #[cfg(target_os = "linux")]
+                if p.revents & libc::POLLERR != 0 {
+                    read_errqueue(k, p.fd, v6, &mut rx);
+                }
+                if p.revents & libc::POLLIN != 0 {
+                    read_socket(k, p.fd, v6, kind, &mut rx);
+                }
+            }
+        }
+        expire();
+    }
+}
+
+/// Completes every request whose deadline has passed with
+/// `IP_REQ_TIMED_OUT`, in batches (the lock is not held while completing).
+fn expire() {
+    loop {
+        let mut expired = [0u32; 256];
+        let mut nexp = 0;
+        {
+            let g = LOCK.lock();
+            let st = state(&g);
+            let now = sock::now_ns();
+            while st.nheap > 0 && nexp < expired.len() {
+                let i = st.heap_at(0);
+                if st.key(0) > now {
+                    break;
+                }
+                st.take(i);
+                expired[nexp] = i;
+                nexp += 1;
+            }
+        }
+        for &i in &expired[..nexp] {
+            complete(i, Outcome::Fail(IP_REQ_TIMED_OUT));
+        }
+        if nexp < expired.len() {
+            return;
+        }
+    }
+}
+
+/// The ACTIVE record that (identifier, sequence) on socket `sidx` names, if
+/// any, with its expectation checked by `check`; taken for completion when
+/// `check` gives an outcome.
+fn match_and_take(
+    sidx: usize,
+    key: (u16, u16),
+    check: impl FnOnce(&Rec, &Expect<'_>) -> Option<Outcome>,
+) -> Option<(u32, Outcome)> {
+    let (id, seq) = key;
+    let i = u32::from(seq) & (MAX_IN_FLIGHT as u32 - 1);
+    let g = LOCK.lock();
+    let st = state(&g);
+    let s = slot(i);
+    if s.state.load(Ordering::Acquire) != ACTIVE {
+        return None;
+    }
+    // SAFETY: ACTIVE under the lock.
+    let r = unsafe { rec(i) };
+    if r.sock != sidx || r.seq != seq || r.ident.is_some_and(|own| own != id) {
+        return None;
+    }
+    let dst_len = if r.v6 { 16 } else { 4 };
+    let e = Expect {
+        dst: &r.dst[..dst_len],
+        id: r.ident,
+        seq: r.seq,
+        payload: r.payload(),
+    };
+    let outcome = check(r, &e)?;
+    st.take(i);
+    Some((i, outcome))
+}
+
+/// Reads what a shared socket received (bounded per round).
+fn read_socket<const N: usize>(
+    sidx: usize,
+    fd: c_int,
+    v6: bool,
+    kind: Kind,
+    rx: &mut MaybeUninit<[u8; N]>,
+) {
+    let kernel_ident = sock::kernel_ident(kind);
+    let f = Fd(fd);
+    for _ in 0..1024 {
+        let m = match sock::receive(&f, rx, libc::MSG_DONTWAIT) {
+            Ok(m) => m,
+            Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => break,
+            Err(libc::EINTR) => continue,
+            Err(_) => {
+                // Linux reports ICMP errors as recv errnos too.
+                #[cfg(target_os = "linux")]
+                read_errqueue(sidx, fd, v6, rx);
+                continue;
+            }
+        };
+        if m.truncated {
+            continue;
+        }
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        let icmp = if v6 || kernel_ident {
+            pkt
+        } else {
+            match reply::split_ipv4(pkt) {
+                Some(p) => p.payload,
+                None => continue,
+            }
+        };
+        let Some(key) = reply::echo_key(icmp, v6) else {
+            continue;
+        };
+        let now = sock::now_ns();
+        let taken = match_and_take(sidx, key, |r, e| {
+            let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
+            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
+            sock::outcome(c, &h, rtt)
+        });
+        if let Some((i, outcome)) = taken {
+            complete(i, outcome);
+        }
+    }
+    core::mem::forget(f); // borrowed descriptor
+}
+
+/// Reads a shared ping socket's error queue (bounded per round).
+#[cfg(target_os = "linux")]
+fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
+    let f = Fd(fd);
+    for _ in 0..1024 {
+        let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
+            break;
+        };
+        if m.queued.is_none() {
+            continue;
+        }
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        if quoted.len() < 8 {
+            continue;
+        }
+        let key = (
+            u16::from_be_bytes([quoted[4], quoted[5]]),
+            u16::from_be_bytes([quoted[6], quoted[7]]),
+        );
+        let now = sock::now_ns();
+        let taken = match_and_take(sidx, key, |r, e| {
+            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
+            sock::queued_outcome(&m, quoted, v6, e, rtt)
+        });
+        if let Some((i, outcome)) = taken {
+            complete(i, outcome);
+        }
+    }
+    core::mem::forget(f); // borrowed descriptor
+}
+
+/// How many requests are in flight (tests, diagnostics).
+pub(crate) fn in_flight() -> usize {
+    let g = LOCK.lock();
+    let st = state(&g);
+    if st.ready {
+        MAX_IN_FLIGHT - st.nfree
+    } else {
+        0
+    }
+}
