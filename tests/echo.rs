@@ -19,6 +19,7 @@
 
 mod common;
 
+use common::handle::Icmp;
 use common::{Backend, Guarded, Ipv6, LOOPBACK, assert_echo_reply, payload, require_netns, send6};
 use core::ffi::c_void;
 use core::mem::size_of;
@@ -29,38 +30,6 @@ use icmp_sys::helper::{self, ReplyBuffer, last_error, sleep_alertable};
 use icmp_sys::*;
 use std::time::{Duration, Instant};
 const TIMEOUT_MS: u32 = 1000;
-
-/// An `IcmpCreateFile` handle, closed (and the close checked) on drop.
-struct Icmp(HANDLE);
-
-// SAFETY: an ICMP handle may be used from any thread (the API is documented
-// thread-safe; `concurrent_echoes_on_one_handle` checks it).
-unsafe impl Send for Icmp {}
-// SAFETY: as above.
-unsafe impl Sync for Icmp {}
-
-impl Icmp {
-    fn open() -> Self {
-        // SAFETY: no preconditions.
-        let h = unsafe { IcmpCreateFile() };
-        assert!(
-            h != INVALID_HANDLE_VALUE && !h.is_null(),
-            "IcmpCreateFile failed: error {}",
-            last_error()
-        );
-        Self(h)
-    }
-}
-
-impl Drop for Icmp {
-    fn drop(&mut self) {
-        // SAFETY: a valid handle, closed once.
-        let ok = unsafe { IcmpCloseHandle(self.0) };
-        if !std::thread::panicking() {
-            assert_ne!(ok, 0, "IcmpCloseHandle failed: error {}", last_error());
-        }
-    }
-}
 
 /// A [`helper::Event`] (manual reset, closed on drop) with its handle as
 /// `.0` and the Windows wait results (`WAIT_OBJECT_0` / `WAIT_TIMEOUT`).
@@ -120,7 +89,7 @@ fn echo_loopback_payload_sizes() {
     for (seed, len) in [0usize, 1, 32, 1472, 65500].into_iter().enumerate() {
         let data = payload(len, seed as u32);
         let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
-        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
         assert_eq!(n, 1, "{len}-byte echo: error {}", status_text(err));
         assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
         // A synchronous send leaves no count for IcmpParseReplies.
@@ -136,7 +105,7 @@ fn echo_loopback_payload_sizes() {
     // SAFETY: no data is read; the buffer outlives the call.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             ptr::null(),
             0,
@@ -242,7 +211,14 @@ fn request_options_ttl_tos() {
             OptionsData: ptr::null_mut(),
         };
         let mut buf = Guarded::new(helper::reply_buffer_size(32));
-        let (n, err) = send(icmp.0, LOOPBACK, &data, Some(&opts), &mut buf, TIMEOUT_MS);
+        let (n, err) = send(
+            icmp.as_raw(),
+            LOOPBACK,
+            &data,
+            Some(&opts),
+            &mut buf,
+            TIMEOUT_MS,
+        );
         assert_eq!(n, 1, "TTL {ttl} TOS {tos:#x}: error {}", status_text(err));
         assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
         // The reply's own options, read through the helper.
@@ -292,7 +268,7 @@ fn reply_buffer_sizes() {
     // SAFETY: the buffer outlives the synchronous call.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             data.as_ptr().cast(),
             32,
@@ -319,7 +295,7 @@ fn reply_buffer_sizes() {
         let data = payload(len, 4);
         let min = helper::min_reply_size(len as u16);
         let mut buf = Guarded::new(min);
-        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
         assert_eq!(
             n,
             1,
@@ -331,7 +307,7 @@ fn reply_buffer_sizes() {
         // One byte less: IP_GENERAL_FAILURE (Vista and later, Wine).
         if len > 0 {
             let mut buf = Guarded::new(min - 1);
-            let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+            let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
             assert_eq!(
                 (n, err),
                 (0, IP_GENERAL_FAILURE),
@@ -352,13 +328,13 @@ fn argument_errors() {
     // ReplySize 0: ERROR_INVALID_PARAMETER on Vista and later and on Wine
     // (ERROR_INSUFFICIENT_BUFFER only on 2003 and earlier), buffer untouched.
     let mut buf = Guarded::new(0);
-    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER), "ReplySize 0");
     buf.assert_untouched();
 
     // ReplySize smaller than one ICMP_ECHO_REPLY: ERROR_INVALID_PARAMETER.
     let mut buf = Guarded::new(size_of::<ICMP_ECHO_REPLY>() - 1);
-    let (n, err) = send(icmp.0, LOOPBACK, &[], None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &[], None, &mut buf, TIMEOUT_MS);
     assert_eq!(
         (n, err),
         (0, ERROR_INVALID_PARAMETER),
@@ -370,7 +346,7 @@ fn argument_errors() {
     // SAFETY: the API must reject the null buffer without writing.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             data.as_ptr().cast(),
             32,
@@ -388,7 +364,7 @@ fn argument_errors() {
 
     // Destination 0.0.0.0: ERROR_INVALID_NETNAME, buffer untouched.
     let mut buf = Guarded::new(size);
-    let (n, err) = send(icmp.0, 0, &data, None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), 0, &data, None, &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (0, ERROR_INVALID_NETNAME), "destination 0.0.0.0");
     buf.assert_untouched();
 
@@ -399,7 +375,7 @@ fn argument_errors() {
     // SAFETY: the buffer and event outlive the call (it fails synchronously).
     let n = unsafe {
         IcmpSendEcho2(
-            icmp.0,
+            icmp.as_raw(),
             event,
             None,
             ptr::null(),
@@ -576,7 +552,7 @@ fn async_with_event(ex: bool) {
     unsafe {
         start_async(
             ex,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -641,7 +617,7 @@ fn async_with_apc(ex: bool) {
     unsafe {
         start_async(
             ex,
-            icmp.0,
+            icmp.as_raw(),
             Notify {
                 event: ptr::null_mut(),
                 apc: Some(apc_routine),
@@ -736,7 +712,7 @@ fn ipv6_echo() {
         assert_eq!(create_err, stub_err, "Icmp6CreateFile error");
         let v4 = Icmp::open();
         // Wine's stub reads none of the arguments.
-        let (n, err) = send6(v4.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        let (n, err) = send6(v4.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         assert_eq!((n, err), (0, stub_err), "Icmp6SendEcho2");
         buf.assert_untouched();
         // Never call Icmp6ParseReplies here: not exported, the call aborts.
@@ -759,16 +735,24 @@ fn ipv6_echo() {
         );
         return;
     }
-    let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+    // SAFETY: a handle Icmp6CreateFile returned, closed only by the owner.
+    let h = unsafe { Icmp::from_raw(h) };
+    let (n, err) = send6(h.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
     // SAFETY: the buffer the call filled.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
     // An all-zero source (family 0: what `SOCKADDR_IN6::default()` gives,
     // and what ported crates pass) means "unspecified", as `::` does.
     let mut buf0 = Guarded::new(helper::reply6_buffer_size(32));
     let zero_src = SOCKADDR_IN6::default();
-    let (n0, err0) = send6(h, &zero_src, &dst, Some(&data), &mut buf0, TIMEOUT_MS);
-    // SAFETY: valid handle, closed once.
-    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    let (n0, err0) = send6(
+        h.as_raw(),
+        &zero_src,
+        &dst,
+        Some(&data),
+        &mut buf0,
+        TIMEOUT_MS,
+    );
+    drop(h); // IcmpCloseHandle, checked
     assert_eq!(
         n0,
         1,
@@ -813,13 +797,15 @@ fn ipv6_echo_async() {
         );
         return;
     }
+    // SAFETY: a handle Icmp6CreateFile returned, closed only by the owner.
+    let h = unsafe { Icmp::from_raw(h) };
     let seen = ApcSeen::default();
     let ev = Event::new();
     let mut buf = Guarded::new(helper::reply6_buffer_size(32) + size_of::<IO_STATUS_BLOCK>());
     // SAFETY: addresses, data, buffer, event and context outlive the waits.
     let n = unsafe {
         Icmp6SendEcho2(
-            h,
+            h.as_raw(),
             ev.0,
             Some(apc_routine),
             &seen as *const ApcSeen as *const c_void,
@@ -856,8 +842,7 @@ fn ipv6_echo_async() {
     );
     // SAFETY: the completed buffer.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
-    // SAFETY: valid handle, closed once.
-    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    drop(h); // IcmpCloseHandle, checked
     assert_eq!(parsed, 1, "Icmp6ParseReplies");
     let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
     assert_eq!(r.status(), IP_SUCCESS);
@@ -885,7 +870,7 @@ fn concurrent_echoes_on_one_handle() {
                     data[..4].copy_from_slice(&t.to_le_bytes());
                     data[4..8].copy_from_slice(&i.to_le_bytes());
                     let mut buf = Guarded::new(helper::reply_buffer_size(32));
-                    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+                    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
                     assert_eq!(n, 1, "thread {t} echo {i}: error {}", status_text(err));
                     assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
                 }
@@ -942,7 +927,7 @@ fn ten_thousand_in_flight_on_one_handle() {
         unsafe {
             start_async(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify {
                     event,
                     apc: Some(apc_routine),
@@ -1048,7 +1033,7 @@ fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify {
                 event: ptr::null_mut(),
                 apc: Some(apc_thread_routine),
@@ -1112,7 +1097,7 @@ fn helper_event_is_signalled_by_an_async_send() {
         unsafe {
             start_async(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify {
                     event: event.handle(),
                     apc: None,
@@ -1148,7 +1133,7 @@ fn netns_silent_timeout() {
     let data = payload(32, 40);
     let mut buf = Guarded::new(helper::reply_buffer_size(32));
     let t0 = Instant::now();
-    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, 500);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, 500);
     let elapsed = t0.elapsed();
     assert_eq!(
         (n, err),
@@ -1187,7 +1172,7 @@ fn netns_silent_timeout_async() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -1245,7 +1230,7 @@ fn netns_silent_in_flight_limit() {
         // SAFETY: buffers and contexts outlive the waits below.
         let n = unsafe {
             IcmpSendEcho2(
-                icmp.0,
+                icmp.as_raw(),
                 ptr::null_mut(),
                 Some(apc_routine),
                 ctx,
@@ -1300,7 +1285,7 @@ fn netns_silent_in_flight_limit() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -1438,7 +1423,7 @@ fn netns_router_errors() {
         let len = data.len();
         let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
         let (n, err) = send(
-            icmp.0,
+            icmp.as_raw(),
             helper::ipaddr(dst),
             data,
             Some(&opts),
@@ -1478,7 +1463,14 @@ fn netns_router_errors() {
     ] {
         let mut buf = Guarded::new(helper::reply_buffer_size(32));
         let t0 = Instant::now();
-        let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 2000);
+        let (n, err) = send(
+            icmp.as_raw(),
+            helper::ipaddr(dst),
+            &data,
+            None,
+            &mut buf,
+            2000,
+        );
         println!(
             "{dst} (client route): {n}, error {}, after {:?}",
             status_text(err),
@@ -1497,7 +1489,14 @@ fn netns_router_errors() {
     let dst = Ipv4Addr::new(203, 0, 113, 3);
     let mut buf = Guarded::new(helper::reply_buffer_size(32));
     let t0 = Instant::now();
-    let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 500);
+    let (n, err) = send(
+        icmp.as_raw(),
+        helper::ipaddr(dst),
+        &data,
+        None,
+        &mut buf,
+        500,
+    );
     let elapsed = t0.elapsed();
     assert_eq!(
         (n, err),
@@ -1555,7 +1554,7 @@ fn netns_router_errors_async() {
         unsafe {
             start_async_with(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify::event(ev.0),
                 helper::ipaddr(dst),
                 &data,

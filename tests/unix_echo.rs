@@ -26,6 +26,7 @@
 
 mod common;
 
+use common::handle::Icmp;
 use common::{FILL, Guarded, is_root, payload, send_echo, send6};
 #[cfg(target_os = "linux")]
 use common::{PING_OK, in_netns};
@@ -75,31 +76,19 @@ static GLOBAL: Counting = Counting;
 // Helpers
 // ---------------------------------------------------------------------------
 
-struct Handle(HANDLE);
-// SAFETY: handles are thread-safe (static descriptors).
-unsafe impl Send for Handle {}
-// SAFETY: as above.
-unsafe impl Sync for Handle {}
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: a handle of ours.
-        assert_eq!(unsafe { IcmpCloseHandle(self.0) }, 1);
+/// A handle of the mode's kind (`None`: `IcmpCreateFile`), owned and
+/// closed (checked) on drop.
+fn open4(mode: Option<SocketMode>) -> Icmp {
+    match mode {
+        None => Icmp::open(),
+        // SAFETY: a fresh handle of the backend, owned by the result only.
+        Some(m) => unsafe { Icmp::from_raw(create_handle(false, m)) },
     }
-}
-
-fn open4(mode: Option<SocketMode>) -> Handle {
-    let h = match mode {
-        // SAFETY: no preconditions.
-        None => unsafe { IcmpCreateFile() },
-        Some(m) => create_handle(false, m),
-    };
-    assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
-    Handle(h)
 }
 
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
-    h: &Handle,
+    h: HANDLE,
     dst: Ipv4Addr,
     data: &[u8],
     opts: Option<&IP_OPTION_INFORMATION>,
@@ -107,7 +96,7 @@ fn send4(
     timeout: u32,
 ) -> (u32, u32, Guarded) {
     let mut buf = Guarded::new(size);
-    let (n, err) = send_echo(h.0, helper::ipaddr(dst), data, opts, &mut buf, timeout);
+    let (n, err) = send_echo(h, helper::ipaddr(dst), data, opts, &mut buf, timeout);
     buf.assert_guard_intact();
     (n, err, buf)
 }
@@ -150,12 +139,12 @@ fn echo_v4_raw() {
     // with the 64 KiB one.
     for len in [0usize, 8, 56, 1472, 3960, 3961, 65000] {
         let data = payload(len, len as u32);
-        let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + len, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, &data);
     }
     // Another loopback address answers from itself.
     let other = Ipv4Addr::new(127, 0, 0, 2);
-    let (n, err, buf) = send4(&h, other, b"x", None, S4 + 1, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), other, b"x", None, S4 + 1, TIMEOUT_MS);
     assert_reply4(n, err, &buf, other, b"x");
 }
 
@@ -166,7 +155,7 @@ fn echo_v4_ping_socket_in_netns() {
         let h = open4(Some(SocketMode::Datagram));
         for len in [0usize, 32, 1472, 3960, 3961, 65000] {
             let data = payload(len, 3);
-            let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+            let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + len, TIMEOUT_MS);
             assert_reply4(n, err, &buf, LO, &data);
         }
         // Reply TOS is echoed, through the IP_RECVTOS cmsg.
@@ -175,7 +164,7 @@ fn echo_v4_ping_socket_in_netns() {
             Tos: 0x28,
             ..Default::default()
         };
-        let (n, err, buf) = send4(&h, LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, b"tos");
         let r = Replies::new(buf.reply_bytes(), 1)
             .unwrap()
@@ -194,7 +183,7 @@ fn no_permission_is_access_denied() {
     in_netns("no_permission_is_access_denied", "true", || {
         let h = open4(Some(SocketMode::Datagram));
         let t = Instant::now();
-        let (n, err, buf) = send4(&h, LO, b"abc", None, S4 + 3, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, b"abc", None, S4 + 3, TIMEOUT_MS);
         assert_eq!((n, err), (0, ERROR_ACCESS_DENIED));
         assert!(t.elapsed() < Duration::from_millis(500), "no hang");
         buf.assert_untouched();
@@ -214,15 +203,17 @@ fn ipv6_modes_and_arguments() {
         );
         return;
     }
-    let h = Handle(h);
+    // SAFETY: a handle Icmp6CreateFile returned, owned by `h` only.
+    let h = unsafe { Icmp::from_raw(h) };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-    let raw = Handle(create_handle(true, SocketMode::Raw));
-    let modes: &[&Handle] = if is_root() { &[&h, &raw] } else { &[&h] };
+    // SAFETY: a fresh handle of the backend, owned by `raw` only.
+    let raw = unsafe { Icmp::from_raw(create_handle(true, SocketMode::Raw)) };
+    let modes: &[&Icmp] = if is_root() { &[&h, &raw] } else { &[&h] };
     for (len, h) in [0usize, 1000].into_iter().zip(modes.iter().cycle()) {
         let data = payload(len, 9);
         let mut buf = Guarded::new(S6 + len);
-        let (n, err) = send6(h.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        let (n, err) = send6(h.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         buf.assert_guard_intact();
         if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
             common::skip("ipv6_modes_and_arguments", &format!("error {err}"));
@@ -240,19 +231,19 @@ fn ipv6_modes_and_arguments() {
         );
     }
     // IPv4 function with an IPv6 handle, and the reverse: 87.
-    let (n, err, _) = send4(&h, LO, b"", None, S4, 100);
+    let (n, err, _) = send4(h.as_raw(), LO, b"", None, S4, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     let h4 = open4(None);
     let mut buf = Guarded::new(64);
-    let (n, err) = send6(h4.0, &src, &dst, None, &mut buf, 100);
+    let (n, err) = send6(h4.as_raw(), &src, &dst, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     // Destination :: → 1214; wrong family (host AF_INET6) → 87.
     let zero = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-    let (n, err) = send6(h.0, &src, &zero, None, &mut buf, 100);
+    let (n, err) = send6(h.as_raw(), &src, &zero, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_NETNAME));
     let mut bad = dst;
     bad.sin6_family = libc::AF_INET6 as u16;
-    let (n, err) = send6(h.0, &src, &bad, None, &mut buf, 100);
+    let (n, err) = send6(h.as_raw(), &src, &bad, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     buf.assert_untouched();
 }
@@ -274,7 +265,7 @@ fn unaligned_reply_buffer() {
     // SAFETY: valid arguments.
     let n = unsafe {
         IcmpSendEcho(
-            h.0,
+            h.as_raw(),
             helper::ipaddr(LO),
             data.as_ptr().cast(),
             32,
@@ -301,9 +292,8 @@ fn unaligned_reply_buffer() {
 #[test]
 fn foreign_handle_values() {
     let h = open4(None);
-    for bad in [0x1234 as HANDLE, (h.0 as usize + 1) as HANDLE] {
-        let fake = std::mem::ManuallyDrop::new(Handle(bad));
-        let (n, err, buf) = send4(&fake, LO, b"abc", None, 100, TIMEOUT_MS);
+    for bad in [0x1234 as HANDLE, (h.as_raw() as usize + 1) as HANDLE] {
+        let (n, err, buf) = send4(bad, LO, b"abc", None, 100, TIMEOUT_MS);
         assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
         buf.assert_untouched();
         // SAFETY: any value is accepted by the Unix backend.
@@ -318,7 +308,7 @@ fn foreign_handle_values() {
 /// planted by hand.
 fn parse_replies_is_destructive() {
     let h = open4(None);
-    let (n, err, mut buf) = send4(&h, LO, b"parse", None, S4 + 5, TIMEOUT_MS);
+    let (n, err, mut buf) = send4(h.as_raw(), LO, b"parse", None, S4 + 5, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("parse_replies_is_destructive", "no ICMP permission");
         return;
@@ -370,7 +360,7 @@ fn options_roundtrip(mode: SocketMode) {
     };
     let data = payload(20, 5);
     let size = S4 + 20 + 8 + 40;
-    let (n, err, buf) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), LO, &data, Some(&opts), size, TIMEOUT_MS);
     assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
     let r = Replies::new(buf.reply_bytes(), 1)
         .unwrap()
@@ -392,7 +382,7 @@ fn options_roundtrip(mode: SocketMode) {
         OptionsData: big.as_mut_ptr(),
         ..Default::default()
     };
-    let (n, err, _) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    let (n, err, _) = send4(h.as_raw(), LO, &data, Some(&opts), size, TIMEOUT_MS);
     assert_eq!((n, err), (0, IP_OPTION_TOO_BIG));
 }
 
@@ -424,7 +414,7 @@ fn small_request_on_a_small_stack() {
             .spawn(move || {
                 let h = open4(mode);
                 let data = payload(3960, 2);
-                let (n, err, buf) = send4(&h, LO, &data, None, S4 + data.len(), TIMEOUT_MS);
+                let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + data.len(), TIMEOUT_MS);
                 (n, err, buf, data)
             })
             .expect("spawn")
@@ -452,7 +442,7 @@ fn no_heap(mode: Option<SocketMode>) {
         // SAFETY: valid arguments.
         let n = unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 data.as_ptr().cast(),
                 56,
@@ -490,7 +480,7 @@ fn no_heap_per_async_echo() {
         // SAFETY: valid arguments; the buffer outlives the completion.
         let n = unsafe {
             IcmpSendEcho2(
-                h.0,
+                h.as_raw(),
                 ev.0,
                 Some(routine),
                 ptr::null(),
@@ -549,7 +539,7 @@ fn check_errors(mode: SocketMode) {
     let h = open4(Some(mode));
     // Timeout 0: returns at once.
     let t = Instant::now();
-    let (n, err, _) = send4(&h, LO, b"quiet", None, S4 + 5, 0);
+    let (n, err, _) = send4(h.as_raw(), LO, b"quiet", None, S4 + 5, 0);
     assert_eq!((n, err), (0, IP_REQ_TIMED_OUT));
     assert!(t.elapsed() < Duration::from_millis(100));
     // DF over a 1500-byte MTU: 11009; without DF the echo is fragmented.
@@ -559,7 +549,7 @@ fn check_errors(mode: SocketMode) {
         ..Default::default()
     };
     let (n, err, _) = send4(
-        &h,
+        h.as_raw(),
         Ipv4Addr::new(127, 0, 0, 1),
         &data,
         Some(&df),
@@ -616,7 +606,7 @@ fn reply_padding_is_zeroed() {
         assert_eq!(padding6(), 26..28);
     }
     let h = open4(None);
-    let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), LO, b"pad", None, S4 + 3, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("reply_padding_is_zeroed", "no ICMP permission");
         return;
@@ -634,7 +624,7 @@ fn reply_padding_is_zeroed() {
     // host does not have (bind fails, nothing is sent).
     let n = unsafe {
         IcmpSendEcho2Ex(
-            h.0,
+            h.as_raw(),
             ptr::null_mut(),
             None,
             ptr::null(),
@@ -660,11 +650,12 @@ fn reply_padding_is_zeroed() {
         common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
         return;
     }
-    let h6 = Handle(h6);
+    // SAFETY: a handle Icmp6CreateFile returned, owned by `h6` only.
+    let h6 = unsafe { Icmp::from_raw(h6) };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     let mut buf = Guarded::new(S6 + 3);
-    let (n, err) = send6(h6.0, &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    let (n, err) = send6(h6.as_raw(), &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
     assert!(
         buf.all()[padding6()].iter().all(|&b| b == 0),
@@ -674,7 +665,14 @@ fn reply_padding_is_zeroed() {
     );
     let foreign = helper::sockaddr_in6("2001:db8::1".parse().unwrap(), 0);
     let mut buf = Guarded::new(S6 + 3);
-    let (n, err) = send6(h6.0, &foreign, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    let (n, err) = send6(
+        h6.as_raw(),
+        &foreign,
+        &dst,
+        Some(b"pad"),
+        &mut buf,
+        TIMEOUT_MS,
+    );
     assert_eq!((n, err), (0, IP_GENERAL_FAILURE));
     assert!(buf.all()[padding6()].iter().all(|&b| b == 0));
 }
@@ -687,7 +685,7 @@ fn reply_padding_is_zeroed() {
 fn request_data_inside_reply_buffer() {
     let h = open4(None);
     let data = payload(32, 77);
-    let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
+    let (n, err, mut buf) = send4(h.as_raw(), LO, &data, None, S4 + 64, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("request_data_inside_reply_buffer", "no ICMP permission");
         return;
@@ -701,7 +699,7 @@ fn request_data_inside_reply_buffer() {
         // is synchronous.
         let n = unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 base.add(at).cast(),
                 32,
@@ -725,7 +723,8 @@ fn request_data_inside_reply_buffer() {
         common::skip("request_data_inside_reply_buffer", &reason);
         return;
     }
-    let h6 = Handle(h6);
+    // SAFETY: a handle Icmp6CreateFile returned, owned by `h6` only.
+    let h6 = unsafe { Icmp::from_raw(h6) };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let mut buf = Guarded::new(S6 + 32);
     buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
@@ -733,7 +732,7 @@ fn request_data_inside_reply_buffer() {
     // SAFETY: as above.
     let n = unsafe {
         Icmp6SendEcho2(
-            h6.0,
+            h6.as_raw(),
             ptr::null_mut(),
             None,
             ptr::null(),
@@ -851,7 +850,7 @@ fn fork_never_repeats_id_seq() {
         // SAFETY: valid arguments; synchronous; no allocation in the call.
         unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 data.as_ptr().cast(),
                 data.len() as u16,
@@ -1016,7 +1015,7 @@ fn async_unknown_event_handle_is_refused() {
     ] {
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
         let t0 = Instant::now();
-        let (n, err) = send_async(h.0, foreign, LO, data.as_ptr(), 32, &mut buf);
+        let (n, err) = send_async(h.as_raw(), foreign, LO, data.as_ptr(), 32, &mut buf);
         assert_eq!((n, err), (0, ERROR_INVALID_HANDLE), "Event {foreign:?}");
         assert!(t0.elapsed() < Duration::from_millis(500));
         buf.assert_untouched();
@@ -1043,7 +1042,7 @@ fn async_request_data_is_copied_at_call_time() {
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     buf.all_mut()[..32].copy_from_slice(&data);
     let at = buf.ptr().cast::<u8>();
-    let (n, err) = send_async(h.0, ev.0, LO, at, 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.0, LO, at, 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
     assert!(event_wait(ev.0, 5000), "event");
     // SAFETY: the completed buffer.
@@ -1056,7 +1055,7 @@ fn async_request_data_is_copied_at_call_time() {
     let ev = Ev::new();
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let mut scratch = data.clone();
-    let (n, err) = send_async(h.0, ev.0, LO, scratch.as_ptr(), 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.0, LO, scratch.as_ptr(), 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
     scratch.fill(0xEE);
     drop(scratch);
@@ -1164,7 +1163,7 @@ fn async_after_fork() {
         let ev = Ev::new();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        let (n, err) = send_async(h.0, ev.0, LO, data.as_ptr(), 32, &mut buf);
+        let (n, err) = send_async(h.as_raw(), ev.0, LO, data.as_ptr(), 32, &mut buf);
         (n, err) == (0, ERROR_IO_PENDING)
             && event_wait(ev.0, 5000)
             // SAFETY: the completed buffer.
@@ -1201,7 +1200,7 @@ fn async_timeout_zero_loopback() {
     // SAFETY: the buffer outlives the completion (waited for below).
     let n = unsafe {
         IcmpSendEcho2(
-            h.0,
+            h.as_raw(),
             ev.0,
             None,
             ptr::null(),
@@ -1283,7 +1282,7 @@ fn async_reply_padding_is_zeroed() {
     let h = open4(None);
     let ev = Ev::new();
     let mut buf = Guarded::new(S4 + 3);
-    let (n, err) = send_async(h.0, ev.0, LO, b"pad".as_ptr(), 3, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.0, LO, b"pad".as_ptr(), 3, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
     assert!(event_wait(ev.0, 5000), "event");
     // SAFETY: the completed buffer.

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod example;
+pub mod handle;
 
 use core::ffi::c_void;
 use core::mem::size_of;
