@@ -33,7 +33,7 @@ use common::{PING_OK, in_netns};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
-use icmp_sys::helper::{self, Replies, Reply6, last_error};
+use icmp_sys::helper::{self, Replies, Reply6, last_error, sleep_alertable};
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::cell::Cell;
@@ -473,7 +473,7 @@ fn no_heap(mode: Option<SocketMode>) {
 fn no_heap_per_async_echo() {
     unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let data = [9u8; 56];
     let mut buf = [0u64; 64];
     let mut echo = || {
@@ -481,7 +481,7 @@ fn no_heap_per_async_echo() {
         let n = unsafe {
             IcmpSendEcho2(
                 h.as_raw(),
-                ev.0,
+                ev.handle(),
                 Some(routine),
                 ptr::null(),
                 helper::ipaddr(LO),
@@ -494,7 +494,7 @@ fn no_heap_per_async_echo() {
             )
         };
         assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-        assert!(event_wait(ev.0, 5000));
+        assert!(ev.wait(5000));
         assert_eq!(sleep_alertable(5000), 192, "the APC");
         // SAFETY: the completed buffer.
         assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
@@ -917,21 +917,9 @@ fn fork_never_repeats_id_seq() {
 // Asynchronous sends: what only the Unix backend defines
 // ---------------------------------------------------------------------------
 
-use icmp_sys::unix::testing::{
-    event_close, event_create, event_fd, event_reset, event_set, event_wait, sleep_alertable,
-};
-
-/// An event of the backend, closed on drop.
-struct Ev(HANDLE);
-impl Ev {
-    fn new() -> Self {
-        Ev(event_create().expect("event_create"))
-    }
-}
-impl Drop for Ev {
-    fn drop(&mut self) {
-        assert!(event_close(self.0), "event_close");
-    }
+/// A [`helper::Event`] (manual reset, closed on drop), or a panic.
+fn event() -> helper::Event {
+    helper::Event::new().unwrap_or_else(|e| panic!("Event::new: error {e}"))
 }
 
 /// `IcmpSendEcho2` with an event: (return, last error).
@@ -964,11 +952,13 @@ fn send_async(
 }
 
 /// The event contract on Unix: a readable descriptor while signalled,
-/// manual reset; foreign and closed handles are unknown.
+/// manual reset (through the public `helper::Event`). Foreign and closed
+/// handles are unknown: `src/unix/event.rs`'s unit test, and
+/// `async_unknown_event_handle_is_refused` below.
 #[test]
 fn event_is_a_manual_reset_descriptor() {
-    let ev = Ev::new();
-    let fd = event_fd(ev.0);
+    let ev = event();
+    let fd = ev.fd();
     assert!(fd >= 0);
     let readable = |ms| {
         let mut p = libc::pollfd {
@@ -979,17 +969,11 @@ fn event_is_a_manual_reset_descriptor() {
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut p, 1, ms) == 1 }
     };
-    assert!(!readable(0) && !event_wait(ev.0, 10));
-    assert!(event_set(ev.0));
-    assert!(
-        readable(0) && event_wait(ev.0, 0) && readable(0),
-        "stays signalled"
-    );
-    assert!(event_reset(ev.0));
+    assert!(!readable(0) && !ev.wait(10));
+    ev.set();
+    assert!(readable(0) && ev.wait(0) && readable(0), "stays signalled");
+    ev.reset();
     assert!(!readable(0));
-    for f in [ptr::null_mut(), INVALID_HANDLE_VALUE, 0x1234_5670 as HANDLE] {
-        assert!(!event_set(f) && !event_wait(f, 0) && event_fd(f) == -1 && !event_close(f));
-    }
 }
 
 /// An Event handle that is not an event of the backend: 0 +
@@ -1004,8 +988,8 @@ fn async_unknown_event_handle_is_refused() {
     // SAFETY: valid array.
     assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
     let closed = {
-        let e = Ev::new();
-        e.0
+        let e = event();
+        e.handle()
     };
     for foreign in [
         p[1] as usize as HANDLE,
@@ -1038,13 +1022,13 @@ fn async_request_data_is_copied_at_call_time() {
     let h = open4(None);
     let data = payload(32, 71);
     // 1. The request sits where the reply structure will be written.
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     buf.all_mut()[..32].copy_from_slice(&data);
     let at = buf.ptr().cast::<u8>();
-    let (n, err) = send_async(h.as_raw(), ev.0, LO, at, 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, at, 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     let r = buf.first_reply();
@@ -1052,14 +1036,14 @@ fn async_request_data_is_copied_at_call_time() {
     assert_eq!(r.data, &data[..], "overlapping request");
     buf.assert_guard_intact();
     // 2. The request buffer is overwritten and freed right after the call.
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let mut scratch = data.clone();
-    let (n, err) = send_async(h.as_raw(), ev.0, LO, scratch.as_ptr(), 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, scratch.as_ptr(), 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
     scratch.fill(0xEE);
     drop(scratch);
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     assert_eq!(
@@ -1079,19 +1063,19 @@ fn async_request_data_is_copied_at_call_time() {
 fn close_handle_with_requests_in_flight() {
     // SAFETY: no preconditions.
     let h = unsafe { IcmpCreateFile() };
-    let evs: Vec<Ev> = (0..8).map(|_| Ev::new()).collect();
+    let evs: Vec<helper::Event> = (0..8).map(|_| event()).collect();
     let datas: Vec<Vec<u8>> = (0..8).map(|k| payload(32, 80 + k)).collect();
     let mut bufs: Vec<Guarded> = (0..8)
         .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
         .collect();
     for k in 0..8 {
-        let (n, err) = send_async(h, evs[k].0, LO, datas[k].as_ptr(), 32, &mut bufs[k]);
+        let (n, err) = send_async(h, evs[k].handle(), LO, datas[k].as_ptr(), 32, &mut bufs[k]);
         assert_eq!((n, err), (0, ERROR_IO_PENDING));
     }
     // SAFETY: our handle, closed once, requests in flight.
     assert_eq!(unsafe { IcmpCloseHandle(h) }, 1, "IcmpCloseHandle");
     for k in 0..8 {
-        assert!(event_wait(evs[k].0, 5000), "request {k} completed");
+        assert!(evs[k].wait(5000), "request {k} completed");
         // SAFETY: the completed buffer.
         assert_eq!(
             unsafe { IcmpParseReplies(bufs[k].ptr(), bufs[k].size()) },
@@ -1117,8 +1101,8 @@ fn apc_of_an_exited_thread_is_discarded() {
     unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {
         CALLS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
     }
-    let ev = Ev::new();
-    let evh = ev.0 as usize;
+    let ev = event();
+    let evh = ev.handle() as usize;
     let data = payload(32, 90);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let bp = buf.ptr() as usize;
@@ -1146,7 +1130,7 @@ fn apc_of_an_exited_thread_is_discarded() {
     })
     .join()
     .unwrap();
-    assert!(event_wait(ev.0, 5000));
+    assert!(ev.wait(5000));
     assert_eq!(sleep_alertable(100), 0, "another thread's APC ran here");
     assert_eq!(CALLS.load(core::sync::atomic::Ordering::SeqCst), 0);
     // SAFETY: the completed buffer.
@@ -1160,12 +1144,12 @@ fn apc_of_an_exited_thread_is_discarded() {
 fn async_after_fork() {
     let h = open4(None);
     let run = |seed: u32| -> bool {
-        let ev = Ev::new();
+        let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        let (n, err) = send_async(h.as_raw(), ev.0, LO, data.as_ptr(), 32, &mut buf);
+        let (n, err) = send_async(h.as_raw(), ev.handle(), LO, data.as_ptr(), 32, &mut buf);
         (n, err) == (0, ERROR_IO_PENDING)
-            && event_wait(ev.0, 5000)
+            && ev.wait(5000)
             // SAFETY: the completed buffer.
             && unsafe { IcmpParseReplies(buf.ptr(), buf.size()) } == 1
             && buf.first_reply().data == &data[..]
@@ -1194,14 +1178,14 @@ fn async_after_fork() {
 #[test]
 fn async_timeout_zero_loopback() {
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let data = payload(32, 95);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: the buffer outlives the completion (waited for below).
     let n = unsafe {
         IcmpSendEcho2(
             h.as_raw(),
-            ev.0,
+            ev.handle(),
             None,
             ptr::null(),
             helper::ipaddr(LO),
@@ -1214,7 +1198,7 @@ fn async_timeout_zero_loopback() {
         )
     };
     assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
     assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
@@ -1230,14 +1214,14 @@ fn async_timeout_zero_loopback() {
 fn async_uses_the_senders_network_namespace() {
     let run = |timeout: u32, seed: u32| -> (u32, u32) {
         let h = create_handle(false, SocketMode::Raw);
-        let ev = Ev::new();
+        let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
         // SAFETY: the buffer outlives the completion (waited for below).
         let n = unsafe {
             IcmpSendEcho2(
                 h,
-                ev.0,
+                ev.handle(),
                 None,
                 ptr::null(),
                 helper::ipaddr(LO),
@@ -1250,7 +1234,7 @@ fn async_uses_the_senders_network_namespace() {
             )
         };
         assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-        assert!(event_wait(ev.0, 5000), "event");
+        assert!(ev.wait(5000), "event");
         // SAFETY: the completed buffer.
         let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
         (n, if n == 0 { last_error() } else { 0 })
@@ -1280,11 +1264,11 @@ fn async_uses_the_senders_network_namespace() {
 #[test]
 fn async_reply_padding_is_zeroed() {
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(S4 + 3);
-    let (n, err) = send_async(h.as_raw(), ev.0, LO, b"pad".as_ptr(), 3, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, b"pad".as_ptr(), 3, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     assert!(
