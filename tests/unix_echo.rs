@@ -754,74 +754,6 @@ fn request_data_inside_reply_buffer() {
 // fork safety (issue 8, item 3)
 // ---------------------------------------------------------------------------
 
-/// Opens a raw ICMP socket that queues only IPv4 packets whose ICMP data
-/// starts with `marker` (a classic BPF filter on the 4 bytes at offset 28:
-/// a 20-byte IP header, the 8-byte ICMP header): an observer of what this
-/// test's echoes put on the wire, blind to the other tests' traffic.
-#[cfg(target_os = "linux")]
-fn marker_observer(marker: u32) -> libc::c_int {
-    // SAFETY: plain socket(2).
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_ICMP,
-        )
-    };
-    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
-    let mut prog = [
-        libc::sock_filter {
-            code: 0x20,
-            jt: 0,
-            jf: 0,
-            k: 28,
-        }, // ld [28]
-        libc::sock_filter {
-            code: 0x15,
-            jt: 0,
-            jf: 1,
-            k: marker,
-        }, // jeq marker
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: u32::MAX,
-        }, // accept
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        }, // drop
-    ];
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_mut_ptr(),
-    };
-    // SAFETY: a valid sock_fprog for the call's duration.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "SO_ATTACH_FILTER: {}",
-        std::io::Error::last_os_error()
-    );
-    // Drop what was queued before the filter (other tests' traffic).
-    let mut b = [0u8; 1];
-    // SAFETY: a 1-byte buffer; longer datagrams are truncated.
-    while unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) } >= 0 {}
-    fd
-}
-
 /// After `fork`, parent and child never put the same (identifier,
 /// sequence) pair on the wire (raw sockets choose them; a repeated pair
 /// lets each accept the other's reply). The parent echoes once before the
@@ -844,7 +776,7 @@ fn fork_never_repeats_id_seq() {
             .subsec_nanos();
     let mut data = payload(24, marker);
     data[..4].copy_from_slice(&marker.to_be_bytes());
-    let observer = marker_observer(marker);
+    let observer = common::observer::Observer::with_marker(marker);
     let h = open4(Some(SocketMode::Raw));
     let echo = |buf: &mut [u64; 16]| {
         // SAFETY: valid arguments; synchronous; no allocation in the call.
@@ -883,25 +815,8 @@ fn fork_never_repeats_id_seq() {
         "child echoes failed (status {status:#x})"
     );
     // The echo requests on the wire.
-    let mut pairs = Vec::new();
-    let mut pkt = [0u8; 256];
-    loop {
-        // SAFETY: a buffer of pkt.len() bytes.
-        let n = unsafe { libc::recv(observer, pkt.as_mut_ptr().cast(), pkt.len(), 0) };
-        if n < 0 {
-            break;
-        }
-        let p = &pkt[..n as usize];
-        let ihl = usize::from(p[0] & 0x0f) * 4;
-        if p.len() >= ihl + 8 && p[ihl] == 8 {
-            pairs.push((
-                u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]),
-                u16::from_be_bytes([p[ihl + 6], p[ihl + 7]]),
-            ));
-        }
-    }
-    // SAFETY: ours, closed once.
-    unsafe { libc::close(observer) };
+    let pairs = observer.drain_id_seq();
+    drop(observer);
     assert_eq!(pairs.len(), 1 + 2 * K, "requests observed: {pairs:04x?}");
     let mut distinct = pairs.clone();
     distinct.sort_unstable();

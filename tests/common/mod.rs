@@ -10,6 +10,8 @@
 
 pub mod example;
 pub mod handle;
+#[cfg(target_os = "linux")]
+pub mod observer;
 
 use core::ffi::c_void;
 use core::mem::size_of;
