@@ -373,23 +373,20 @@ fn argument_errors() {
     let event = ev.0;
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: the buffer and event outlive the call (it fails synchronously).
-    let n = unsafe {
-        IcmpSendEcho2(
+    let sent = unsafe {
+        send_async_with(
+            false,
             icmp.as_raw(),
-            event,
-            None,
-            ptr::null(),
+            Notify::event(event),
             0,
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
+            &data,
+            None,
+            &mut buf,
             TIMEOUT_MS,
         )
     };
     assert_eq!(
-        (n, last_error()),
+        sent,
         (0, ERROR_INVALID_NETNAME),
         "IcmpSendEcho2, destination 0"
     );
@@ -486,6 +483,33 @@ unsafe fn start_async_with(
     buf: &mut Guarded,
     timeout: u32,
 ) {
+    // SAFETY: forwarded.
+    let (n, err) = unsafe { send_async_with(ex, h, notify, dst, data, opts, buf, timeout) };
+    assert_eq!(
+        (n, err),
+        (0, ERROR_IO_PENDING),
+        "asynchronous send (Ex: {ex}) on {:?}: pending",
+        Backend::detect()
+    );
+}
+
+/// `IcmpSendEcho2Ex` (from 127.0.0.1) when `ex`, else `IcmpSendEcho2`, with
+/// `notify`: (return, last error), whatever they are.
+///
+/// # Safety
+/// When the send is pending, `data`, `buf`, the event and the APC context
+/// must outlive its completion.
+#[allow(clippy::too_many_arguments)]
+unsafe fn send_async_with(
+    ex: bool,
+    h: HANDLE,
+    notify: Notify,
+    dst: IPAddr,
+    data: &[u8],
+    opts: Option<&IP_OPTION_INFORMATION>,
+    buf: &mut Guarded,
+    timeout: u32,
+) -> (u32, u32) {
     let Notify { event, apc, ctx } = notify;
     let size = data.len() as u16;
     let opts = opts.map_or(ptr::null(), |o| o as *const IP_OPTION_INFORMATION);
@@ -522,13 +546,7 @@ unsafe fn start_async_with(
             )
         }
     };
-    let err = last_error();
-    assert_eq!(
-        (n, err),
-        (0, ERROR_IO_PENDING),
-        "asynchronous send (Ex: {ex}) on {:?}: pending",
-        Backend::detect()
-    );
+    (n, last_error())
 }
 
 /// IcmpParseReplies returns the count once, then 0.
@@ -766,11 +784,18 @@ fn ipv6_echo() {
         &data[..]
     );
     assert_eq!(n, 1, "Icmp6SendEcho2 to ::1: error {}", status_text(err));
+    assert_reply6_from_loopback(&buf, parsed, &data);
+}
+
+/// Checks what `Icmp6ParseReplies` gave (`parsed`) and the one reply in
+/// `buf`: success, from ::1, carrying `data`; the guard intact.
+#[track_caller]
+fn assert_reply6_from_loopback(buf: &Guarded, parsed: u32, data: &[u8]) {
     assert_eq!(parsed, 1, "Icmp6ParseReplies");
-    let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
+    let r = helper::Reply6::new(buf.reply_bytes(), data.len() as u16).expect("room for the reply");
     assert_eq!(r.status(), IP_SUCCESS);
     assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
-    assert_eq!(r.data, &data[..]);
+    assert_eq!(r.data, data);
     buf.assert_guard_intact();
 }
 
@@ -843,12 +868,7 @@ fn ipv6_echo_async() {
     // SAFETY: the completed buffer.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
     drop(h); // IcmpCloseHandle, checked
-    assert_eq!(parsed, 1, "Icmp6ParseReplies");
-    let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
-    assert_eq!(r.status(), IP_SUCCESS);
-    assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
-    assert_eq!(r.data, &data[..]);
-    buf.assert_guard_intact();
+    assert_reply6_from_loopback(&buf, parsed, &data);
 }
 
 // ---------------------------------------------------------------------------
@@ -1225,23 +1245,24 @@ fn netns_silent_in_flight_limit() {
         .collect();
     let seen: Vec<ApcSeen> = (0..LIMIT).map(|_| ApcSeen::default()).collect();
     let send = |buf: &mut Guarded, ctx: *const c_void| {
+        let notify = Notify {
+            event: ptr::null_mut(),
+            apc: Some(apc_routine),
+            ctx,
+        };
         // SAFETY: buffers and contexts outlive the waits below.
-        let n = unsafe {
-            IcmpSendEcho2(
+        unsafe {
+            send_async_with(
+                false,
                 icmp.as_raw(),
-                ptr::null_mut(),
-                Some(apc_routine),
-                ctx,
+                notify,
                 LOOPBACK,
-                data.as_ptr().cast(),
-                8,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
+                &data,
+                None,
+                buf,
                 1500,
             )
-        };
-        (n, last_error())
+        }
     };
     let t0 = Instant::now();
     let (last, rest) = bufs.split_last_mut().unwrap();
