@@ -86,6 +86,14 @@ fn open4(mode: Option<SocketMode>) -> Icmp {
     }
 }
 
+/// An `Icmp6CreateFile` handle, owned and closed (checked) on drop; `None`
+/// after a `common::skip` for `test` when there is no IPv6.
+fn open6(test: &str) -> Option<Icmp> {
+    Icmp::open_v6()
+        .map_err(|err| common::skip(test, &format!("no IPv6 (error {err})")))
+        .ok()
+}
+
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
     h: HANDLE,
@@ -194,17 +202,9 @@ fn no_permission_is_access_denied() {
 /// IPv4/IPv6 handle mix-ups and bad IPv6 destinations.
 #[test]
 fn ipv6_modes_and_arguments() {
-    // SAFETY: no preconditions.
-    let h = unsafe { Icmp6CreateFile() };
-    if h == INVALID_HANDLE_VALUE {
-        common::skip(
-            "ipv6_modes_and_arguments",
-            &format!("no IPv6 (error {})", last_error()),
-        );
+    let Some(h) = open6("ipv6_modes_and_arguments") else {
         return;
-    }
-    // SAFETY: a handle Icmp6CreateFile returned, owned by `h` only.
-    let h = unsafe { Icmp::from_raw(h) };
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     // SAFETY: a fresh handle of the backend, owned by `raw` only.
@@ -434,11 +434,27 @@ fn small_request_on_a_small_stack() {
     assert_reply4(n, err, &buf, LO, &data);
 }
 
+/// Runs `echo` once (warm-up), then 100 times, asserting that those 100
+/// allocate nothing on this thread's heap.
+#[track_caller]
+fn assert_no_heap_in_100(what: &str, mut echo: impl FnMut()) {
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 {what}"
+    );
+}
+
 fn no_heap(mode: Option<SocketMode>) {
     let h = open4(mode);
     let data = [7u8; 56];
     let mut buf = [0u64; 64];
-    let mut echo = || {
+    let echo = || {
         // SAFETY: valid arguments.
         let n = unsafe {
             IcmpSendEcho(
@@ -454,16 +470,7 @@ fn no_heap(mode: Option<SocketMode>) {
         };
         assert_eq!((n, last_error()), (1, 0));
     };
-    echo();
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..100 {
-        echo();
-    }
-    assert_eq!(
-        ALLOCS.with(Cell::get) - before,
-        0,
-        "heap allocations in 100 echoes"
-    );
+    assert_no_heap_in_100("echoes", echo);
 }
 
 /// The async path allocates nothing on the heap either (its storage is
@@ -476,7 +483,7 @@ fn no_heap_per_async_echo() {
     let ev = event();
     let data = [9u8; 56];
     let mut buf = [0u64; 64];
-    let mut echo = || {
+    let echo = || {
         // SAFETY: valid arguments; the buffer outlives the completion.
         let n = unsafe {
             IcmpSendEcho2(
@@ -499,16 +506,7 @@ fn no_heap_per_async_echo() {
         // SAFETY: the completed buffer.
         assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
     };
-    echo();
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..100 {
-        echo();
-    }
-    assert_eq!(
-        ALLOCS.with(Cell::get) - before,
-        0,
-        "heap allocations in 100 async echoes"
-    );
+    assert_no_heap_in_100("async echoes", echo);
 }
 
 #[test]
@@ -643,15 +641,9 @@ fn reply_padding_is_zeroed() {
     assert!(buf.all()[padding4()].iter().all(|&b| b == 0));
 
     // IPv6: an echo, then a status-only reply (non-local source).
-    // SAFETY: no preconditions.
-    let h6 = unsafe { Icmp6CreateFile() };
-    if h6 == INVALID_HANDLE_VALUE {
-        let err = last_error();
-        common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
+    let Some(h6) = open6("reply_padding_is_zeroed") else {
         return;
-    }
-    // SAFETY: a handle Icmp6CreateFile returned, owned by `h6` only.
-    let h6 = unsafe { Icmp::from_raw(h6) };
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     let mut buf = Guarded::new(S6 + 3);
@@ -715,16 +707,9 @@ fn request_data_inside_reply_buffer() {
         buf.assert_guard_intact();
     }
     // IPv6: the request data exactly where the reply data goes.
-    // SAFETY: no preconditions.
-    let h6 = unsafe { Icmp6CreateFile() };
-    if h6 == INVALID_HANDLE_VALUE {
-        let err = last_error();
-        let reason = format!("no IPv6 (error {err})");
-        common::skip("request_data_inside_reply_buffer", &reason);
+    let Some(h6) = open6("request_data_inside_reply_buffer") else {
         return;
-    }
-    // SAFETY: a handle Icmp6CreateFile returned, owned by `h6` only.
-    let h6 = unsafe { Icmp::from_raw(h6) };
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let mut buf = Guarded::new(S6 + 32);
     buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
