@@ -822,7 +822,8 @@ fn event() -> helper::Event {
     helper::Event::new().unwrap_or_else(|e| panic!("Event::new: error {e}"))
 }
 
-/// `IcmpSendEcho2` with an event: (return, last error).
+/// `IcmpSendEcho2` with an event and a [`TIMEOUT_MS`] timeout: (return,
+/// last error).
 fn send_async(
     h: HANDLE,
     ev: HANDLE,
@@ -830,6 +831,19 @@ fn send_async(
     data: *const u8,
     len: u16,
     buf: &mut Guarded,
+) -> (u32, u32) {
+    send_async_timeout(h, ev, dst, data, len, buf, TIMEOUT_MS)
+}
+
+/// [`send_async`] with the given timeout.
+fn send_async_timeout(
+    h: HANDLE,
+    ev: HANDLE,
+    dst: Ipv4Addr,
+    data: *const u8,
+    len: u16,
+    buf: &mut Guarded,
+    timeout: u32,
 ) -> (u32, u32) {
     // SAFETY: data readable for len bytes at the call; the buffer outlives
     // the completion (callers wait for the event).
@@ -845,7 +859,7 @@ fn send_async(
             ptr::null(),
             buf.ptr(),
             buf.size(),
-            TIMEOUT_MS,
+            timeout,
         )
     };
     (n, last_error())
@@ -1081,23 +1095,9 @@ fn async_timeout_zero_loopback() {
     let ev = event();
     let data = payload(32, 95);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-    // SAFETY: the buffer outlives the completion (waited for below).
-    let n = unsafe {
-        IcmpSendEcho2(
-            h.as_raw(),
-            ev.handle(),
-            None,
-            ptr::null(),
-            helper::ipaddr(LO),
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
-            0,
-        )
-    };
-    assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+    // The buffer outlives the completion (waited for below).
+    let sent = send_async_timeout(h.as_raw(), ev.handle(), LO, data.as_ptr(), 32, &mut buf, 0);
+    assert_eq!(sent, (0, ERROR_IO_PENDING));
     assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
@@ -1117,23 +1117,9 @@ fn async_uses_the_senders_network_namespace() {
         let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        // SAFETY: the buffer outlives the completion (waited for below).
-        let n = unsafe {
-            IcmpSendEcho2(
-                h,
-                ev.handle(),
-                None,
-                ptr::null(),
-                helper::ipaddr(LO),
-                data.as_ptr().cast(),
-                32,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
-                timeout,
-            )
-        };
-        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
+        // The buffer outlives the completion (waited for below).
+        let sent = send_async_timeout(h, ev.handle(), LO, data.as_ptr(), 32, &mut buf, timeout);
+        assert_eq!(sent, (0, ERROR_IO_PENDING));
         assert!(ev.wait(5000), "event");
         // SAFETY: the completed buffer.
         let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
