@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::handle::Icmp;
 use common::observer::{Observer, Seen};
 use common::{PING_OK, in_netns, is_root, payload};
 use core::ptr;
@@ -53,23 +54,31 @@ fn finish(
     (n, if n == 0 { helper::last_error() } else { 0 })
 }
 
+/// A 24-byte payload the observer can tell apart: this process's id, then
+/// whether the send is asynchronous.
+fn marked_payload(seed: u32, asynchronous: bool) -> Vec<u8> {
+    let mut data = payload(24, seed);
+    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
+    data[4] = u8::from(asynchronous);
+    data
+}
+
 /// Sends one IPv4 echo to 127.0.0.1 with `opts` on a handle of `mode`
 /// (asynchronously with an event if `asynchronous`: the engine's shared
 /// socket, options set per request) and returns what the observer saw (the
 /// echo must succeed).
 fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous: bool) -> Seen {
     let obs = Observer::open(false);
-    let h = create_handle(false, mode);
-    let mut data = payload(24, seed);
-    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
-    data[4] = u8::from(asynchronous);
+    // SAFETY: a fresh handle of the backend, owned by `h` only.
+    let h = unsafe { Icmp::from_raw(create_handle(false, mode)) };
+    let data = marked_payload(seed, asynchronous);
     let mut buf = common::Guarded::new(helper::reply_buffer_size(24) + 40);
     let ev = asynchronous.then(new_event);
     // SAFETY: options, data and buffer outlive the send (and its completion:
     // `finish` waits).
     let n = unsafe {
         IcmpSendEcho2(
-            h,
+            h.as_raw(),
             ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
@@ -90,8 +99,7 @@ fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
         "{mode:?} {opts:?}: {:?}",
         helper::status_name(err)
     );
-    // SAFETY: our handle, closed once.
-    unsafe { IcmpCloseHandle(h) };
+    drop(h); // IcmpCloseHandle, checked
     obs.find(&data)
 }
 
@@ -99,10 +107,9 @@ fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
 /// what the observer saw.
 fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous: bool) -> Seen {
     let obs = Observer::open(true);
-    let h = create_handle(true, mode);
-    let mut data = payload(24, seed);
-    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
-    data[4] = u8::from(asynchronous);
+    // SAFETY: a fresh handle of the backend, owned by `h` only.
+    let h = unsafe { Icmp::from_raw(create_handle(true, mode)) };
+    let data = marked_payload(seed, asynchronous);
     let ev = asynchronous.then(new_event);
     let mut buf = common::Guarded::new(helper::reply6_buffer_size(24));
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
@@ -112,7 +119,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     // call; sizes match.
     let n = unsafe {
         Icmp6SendEcho2(
-            h,
+            h.as_raw(),
             ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
@@ -129,8 +136,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     let err = helper::last_error();
     let (n, err) = finish(ev, n, err, &mut buf, true);
     assert_eq!(n, 1, "{mode:?} {opts:?}: {:?}", helper::status_name(err));
-    // SAFETY: our handle, closed once.
-    unsafe { IcmpCloseHandle(h) };
+    drop(h); // IcmpCloseHandle, checked
     obs.find(&data)
 }
 
