@@ -9,7 +9,7 @@
 //! values that are never dereferenced, unaligned buffers, synthetic
 //! `IcmpParseReplies` buffers, local-only error paths, the no-heap
 //! counting allocator (a global allocator: its own test binary), and the
-//! async engine's own rules (events, foreign Event handles, request copies,
+//! async engine's own rules (foreign Event handles, request copies,
 //! IcmpCloseHandle in flight, exited threads' APCs, fork, namespaces).
 //!
 //! Raw-socket tests need root (or `CAP_NET_RAW`). The ping-socket tests on
@@ -863,31 +863,6 @@ fn send_async_timeout(
         )
     };
     (n, last_error())
-}
-
-/// The event contract on Unix: a readable descriptor while signalled,
-/// manual reset (through the public `helper::Event`). Foreign and closed
-/// handles are unknown: `src/unix/event.rs`'s unit test, and
-/// `async_unknown_event_handle_is_refused` below.
-#[test]
-fn event_is_a_manual_reset_descriptor() {
-    let ev = event();
-    let fd = ev.fd();
-    assert!(fd >= 0);
-    let readable = |ms| {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, ms) == 1 }
-    };
-    assert!(!readable(0) && !ev.wait(10));
-    ev.set();
-    assert!(readable(0) && ev.wait(0) && readable(0), "stays signalled");
-    ev.reset();
-    assert!(!readable(0));
 }
 
 /// An Event handle that is not an event of the backend: 0 +
