@@ -3,8 +3,8 @@
 # through synchronous IcmpSendEcho2 (the path of IcmpSendEcho; Unix backend)
 # vs a bare loop that keeps ONE socket open (sendmsg, poll, recvmsg per echo:
 # the kernel's own round trip, the honest limit), and, as second lines, vs a
-# bare loop making the syscalls the backend makes per request today (a
-# socket per request), and IcmpSendEcho2 with an event waited for at once
+# bare loop making the syscalls the backend made per request before it
+# reused per-thread sockets (a socket per request), and IcmpSendEcho2 with an event waited for at once
 # (the async engine). Same run, alternating blocks (benches/echo_rate.rs);
 # raw sockets (host namespace, needs root) and Linux ping sockets
 # (SOCK_DGRAM) inside a network namespace of its own whose

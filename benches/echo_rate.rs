@@ -8,9 +8,9 @@
 //!   kernel's own round trip, the most any implementation with a timeout
 //!   can reach;
 //! - **socket per request** (second line): the syscalls `src/unix/sock.rs`
-//!   makes per request today (socket, the same setsockopts, the raw-socket
-//!   drain, sendmsg, poll, recvmsg, close), i.e. what the backend costs
-//!   when only its own user-space work is counted.
+//!   made per request before synchronous requests reused per-thread
+//!   sockets (socket, the same setsockopts, the raw-socket drain, sendmsg,
+//!   poll, recvmsg, close): what the backend cost then, for comparison.
 //!
 //! A fourth side, `IcmpSendEcho2` with an event waited for at once, shows
 //! what a sequential echo costs through the async engine (its completion
@@ -160,8 +160,8 @@ mod linux {
         }
     }
 
-    /// The socket-per-request loop's echo: what sock.rs does per request
-    /// today. `true` on our echo reply.
+    /// The socket-per-request loop's echo: what sock.rs did per request
+    /// before the per-thread sockets. `true` on our echo reply.
     fn bare_echo_per_request(kind: Kind, id: u16, seq: u16, rx: &mut [u8]) -> bool {
         let fd = open_bare(kind, id, Some(seq));
         if fd < 0 {
@@ -472,7 +472,7 @@ mod linux {
             if ratio >= 0.8 { "met" } else { "MISSED" }
         );
         println!(
-            "  ratio sync IcmpSendEcho2 / bare socket per request = {:.3} (median of rounds {:.3}; of CPU per echo {:.3}): the syscalls of a socket per request, as the backend makes them today",
+            "  ratio sync IcmpSendEcho2 / bare socket per request = {:.3} (median of rounds {:.3}; of CPU per echo {:.3}): the syscalls of a socket per request, as the backend made them before it reused sockets",
             rates[0] / rates[2],
             ratios[1][ratios[1].len() / 2],
             cpu[2] as f64 / cpu[0] as f64,

@@ -1,8 +1,9 @@
 //! The behaviour suite: one set of expectations, two implementations.
 //!
 //! - Windows: the real ICMP Helper API, plain `cargo test`.
-//! - Wine 8.0 on Linux: `.ci/wine` runs this file under Wine (as root: raw
-//!   sockets, so ICMP errors are visible as on Windows).
+//! - Wine on Linux: `.ci/wine` runs this file under Wine 8.0 (x86_64) and
+//!   Wine 10.0 (x86_64 and i686) (as root: raw sockets, so ICMP errors are
+//!   visible as on Windows).
 //! - Natively on Linux/macOS/FreeBSD: the crate's Unix backend, plain
 //!   `cargo test --test echo` (root: raw sockets; otherwise ping sockets
 //!   where `ping_group_range` allows).
@@ -423,8 +424,9 @@ fn argument_errors() {
         ),
         Some(want) => {
             for h in [ptr::null_mut(), INVALID_HANDLE_VALUE] {
-                // SAFETY: Windows and the Unix backend reject these handles
-                // without side effects.
+                common::plant_last_error();
+                // SAFETY: Windows, Wine 10 and the Unix backend reject these
+                // handles without side effects.
                 let ok = unsafe { IcmpCloseHandle(h) };
                 assert_eq!((ok, last_error()), want, "IcmpCloseHandle({h:?})");
             }

@@ -14,10 +14,10 @@
 //!   router2 198.51.100.2 → target 203.0.113.2, documentation ranges only)
 //!   and refuse to run without `ICMP_SYS_NETNS=hops`. Run them with
 //!   `.ci/netns hops cargo test --test tracert_example -- --ignored`
-//!   (root; `.ci/test` does). They pass unchanged under Wine 8.0 too, as
-//!   root with the Wine session started inside the namespace:
-//!   `.ci/netns hops .ci/wine _in-netns <x86_64-pc-windows-gnu test exe>
-//!   <test names>` (not run by `.ci/test`).
+//!   (root; `.ci/test` does). They pass unchanged under Wine 8.0 and 10.0
+//!   too, with the Wine session started inside the namespace:
+//!   `[ICMP_SYS_WINE=10] .ci/wine netns <triple> [hops_…]` (`.ci/wine suite`
+//!   runs them for Wine 8 x86_64, Wine 10 x86_64 and Wine 10 i686).
 
 mod common;
 

@@ -7,19 +7,10 @@ use super::apc::ThreadRef;
 use super::engine;
 use super::event::EventRef;
 use super::sock::{self, Outcome, Request};
-use super::{Desc, create_handle, default_mode, desc, open, reply, set_last_error};
+use super::{create_handle, default_mode, desc, reply, set_last_error};
 use crate::ipexport::*;
 use core::ffi::c_void;
 use core::mem::size_of;
-
-/// Runs one request: opens its socket, echoes, closes (before the caller
-/// sets the last error).
-fn run(d: &Desc, r: &Request<'_>) -> Outcome {
-    match open(d) {
-        Ok((fd, kind)) => sock::echo(&fd, kind, r),
-        Err(code) => Outcome::Fail(code),
-    }
-}
 
 /// The caller's options, checked: (ttl, tos, df, options) or the error.
 ///
@@ -225,7 +216,7 @@ unsafe fn send(
             Err(code) => fail(code),
         };
     }
-    let outcome = run(d, &r);
+    let outcome = super::cache::run(d, &r);
     // `payload` is not used after this point: the request data may lie
     // inside the reply buffer (legal on Windows, which copies the request
     // at call time), so it is copied from the raw range, overlap-safe,

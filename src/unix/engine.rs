@@ -180,13 +180,14 @@ pub(crate) fn set_apc_link(i: u32, next: u32) {
 // Shared sockets
 // ---------------------------------------------------------------------------
 
-/// A shared socket and the options it currently sends with.
+/// A shared socket and the options it currently sends with (also the
+/// entries of the synchronous path's per-thread cache, `cache`).
 #[derive(Clone, Copy)]
-struct Shared {
-    fd: c_int,
+pub(super) struct Shared {
+    pub(super) fd: c_int,
     /// The network namespace it was opened in (Linux; 0 elsewhere).
     ns: u64,
-    kind: Kind,
+    pub(super) kind: Kind,
     v6: bool,
     ttl: c_int,
     tos: c_int,
@@ -197,7 +198,7 @@ struct Shared {
     default_tos: c_int,
 }
 
-const NO_SOCKET: Shared = Shared {
+pub(super) const NO_SOCKET: Shared = Shared {
     fd: -1,
     ns: 0,
     kind: Kind::Dgram,
@@ -452,7 +453,7 @@ fn start(st: &mut State) -> Result<(), u32> {
     st.nheap = 0;
     st.wait_until = u64::MAX;
     // SAFETY: getpid has no preconditions.
-    st.raw_ident = (unsafe { libc::getpid() } as u16) ^ 0x5a5a;
+    st.raw_ident = raw_ident();
     st.wake = Raw::new()?;
     if !ATFORK.swap(true, Ordering::AcqRel) {
         // SAFETY: plain extern "C" handlers.
@@ -489,8 +490,15 @@ fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
     (rc == 0).then_some(v)
 }
 
+/// The identifier of this process's asynchronous raw-socket requests
+/// (never given to a per-thread socket of the synchronous path).
+pub(super) fn raw_ident() -> u16 {
+    // SAFETY: getpid has no preconditions.
+    (unsafe { libc::getpid() } as u16) ^ 0x5a5a
+}
+
 /// Opens and configures a shared socket of this family and kind.
-fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
+pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
     let fd = sock::open(v6, kind)?;
     let f = &fd;
     // SAFETY: our descriptor.
@@ -577,7 +585,7 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
 }
 
 /// Sets the request's options on the shared socket where they differ.
-fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
+pub(super) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
     let f = Fd(s.fd);
     let res = (|| {
         let (level, ttl_name, tos_name) = sock::ttl_tos_names(s.v6);
@@ -652,7 +660,7 @@ fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
 
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
-fn pending_error(e: c_int) -> bool {
+pub(super) fn pending_error(e: c_int) -> bool {
     #[cfg(target_os = "linux")]
     if e == libc::EREMOTEIO || e == libc::ENONET {
         return true;

@@ -8,11 +8,25 @@
 //!   [`SocketMode`]): no allocation, nothing to free, and any other value is
 //!   recognised as invalid without being dereferenced. `IcmpCloseHandle` of a
 //!   valid handle always succeeds (closing twice is not detected).
-//! - **One socket per synchronous request**, opened by the send and closed
-//!   before it returns, as Wine does: a Linux ping socket gets its own identifier from
-//!   the kernel, so concurrent requests on one handle never see each other's
-//!   replies; raw sockets see all ICMP and replies are matched on identifier,
-//!   sequence, source and payload.
+//! - **Synchronous requests use per-thread sockets** (`cache`): each thread
+//!   keeps at most one socket per family and kind (4), opened by its first
+//!   request that needs it and reused by its next ones; closed at thread
+//!   exit, after 2 s unused (at the thread's next request), by
+//!   [`forget_thread_sockets`], and in a `fork` child (every inherited one).
+//!   A thread runs one synchronous request at a time, so a socket has one
+//!   request in flight: a Linux ping socket's identifier is the kernel's,
+//!   other sockets (raw; macOS datagram) hold an identifier of their own
+//!   while open and filter on it; replies are matched on identifier,
+//!   sequence, source and payload, and what a timed-out request leaves
+//!   behind is drained before the next send, so concurrent requests on one
+//!   handle never see each other's replies. Options (TTL, TOS, DF, IP
+//!   options) are set only when they change; a request without them is sent
+//!   with the socket's defaults. A request with a source address opens a
+//!   socket of its own, bound to it, and closes it before returning (as
+//!   every request did before, and as Wine does). Pitfall: a thread that changes network
+//!   namespace (`unshare`, `setns`) keeps sending through its cached
+//!   sockets of the old namespace: call [`forget_thread_sockets`] after the
+//!   change (a new thread has no cached sockets).
 //! - **Last error**: Windows error codes are stored in the thread's `errno`
 //!   (thread-local, free, no `std` needed); read it with
 //!   [`helper::last_error`](crate::helper::last_error) **right after** the
@@ -42,7 +56,8 @@
 //!   they complete normally (reply or timeout, event, APC), and nothing is
 //!   written to a buffer after its completion; a `fork` child
 //!   starts a fresh engine (the parent's requests never complete there).
-//! - No heap: the echo path allocates nothing. The receive buffer is on the
+//! - No heap: the echo path allocates nothing (a thread's socket cache is
+//!   one `malloc` on its first synchronous send). The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
 //!   ICMP error about such a request fits), 64 KiB above that — send larger
 //!   requests from threads with at least 128 KiB of stack.
@@ -54,6 +69,7 @@
 
 pub(crate) mod apc;
 pub(crate) mod api;
+mod cache;
 mod engine;
 pub(crate) mod event;
 // The pure packet → reply-buffer conversion (no syscalls). Private: only the
@@ -269,4 +285,20 @@ pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
             }
         }
     }
+}
+
+/// Closes the calling thread's cached sockets, those its synchronous sends
+/// (`IcmpSendEcho`, `IcmpSendEcho2`/`2Ex`, `Icmp6SendEcho2` without an event
+/// or APC) reuse; its next send opens new ones. Unix backend only; no
+/// Microsoft Learn page (Windows has no equivalent: its requests go through
+/// the ICMP driver).
+///
+/// Call it after the thread changed network namespace (`unshare(2)`,
+/// `setns(2)`): until then its sends go out through sockets of the old
+/// namespace (the pitfall of per-thread sockets). Not needed otherwise:
+/// the sockets are closed at thread exit, after 2 s unused, and in a `fork`
+/// child. Asynchronous sends use the engine's sockets, chosen per request
+/// by the sending thread's namespace: nothing to forget for them.
+pub fn forget_thread_sockets() {
+    cache::forget_thread();
 }

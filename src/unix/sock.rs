@@ -1,5 +1,6 @@
-//! The syscall half of the Unix backend: one ICMP socket per request, the
-//! send, and the bounded wait on the monotonic clock.
+//! The syscall half of the Unix backend: ICMP sockets (a thread's cached
+//! ones, see `cache`, or one opened for a request), the send, and the
+//! bounded wait on the monotonic clock.
 //!
 //! Per OS (reference §7.1):
 //! - Linux ping socket (`SOCK_DGRAM`): the kernel rewrites the identifier to
@@ -369,7 +370,7 @@ pub(crate) fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: Option<u16>) 
 /// thread was descheduled between `socket()` and the filter can fill the
 /// receive buffer, and our reply is dropped on arrival (observed on Linux
 /// with 8 threads echoing on loopback). Bounded.
-fn drain(fd: &Fd) {
+pub(crate) fn drain(fd: &Fd) {
     let mut b = [0u8; 1];
     for _ in 0..4096 {
         // SAFETY: a 1-byte buffer; longer datagrams are truncated (discarded).
@@ -890,33 +891,43 @@ unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr) -> isize {
     unsafe { libc::sendmsg(fd, msg, 0) }
 }
 
-/// Sends one echo on `fd` and waits for its reply or error, at most
-/// `r.timeout_ms` on the monotonic clock. The receive buffer is on the
-/// stack: [`RX_SMALL`] bytes when the request's messages fit in it, else
-/// [`RX_LEN`].
+/// Sends one echo on a socket of its own (opened for this request) and
+/// waits for its reply or error: sets the request's options, drains what
+/// a raw socket queued before its filter, sends with the next process-wide
+/// (identifier, sequence), then [`wait_reply`].
 pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
-    if r.payload.len() + RX_OVERHEAD <= RX_SMALL {
-        echo_with::<RX_SMALL>(fd, kind, r)
-    } else {
-        echo_with::<RX_LEN>(fd, kind, r)
-    }
-}
-
-/// [`echo`] with an `N`-byte receive buffer. Never inlined: each size keeps
-/// its own stack frame, so a small request never reserves the large buffer.
-#[inline(never)]
-fn echo_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
-    let kernel_ident = kernel_ident(kind);
     let (id, seq) = next_id_seq();
     if let Err(status) = configure(fd, kind, r, id, seq) {
         return Outcome::Fail(status);
     }
-    if !kernel_ident {
+    if !kernel_ident(kind) {
         drain(fd);
     }
     if let Err(e) = send_echo(fd.0, kind, r, id, seq, false) {
         return Outcome::Fail(map_send_errno(e, r.df));
     }
+    wait_reply(fd, kind, r, id, seq)
+}
+
+/// Waits for the reply or error of the echo just sent on `fd` (identifier
+/// `id` unless the kernel sets it, sequence `seq`), at most `r.timeout_ms`
+/// on the monotonic clock from now; what else arrives is read and ignored.
+/// The receive buffer is on the stack: [`RX_SMALL`] bytes when the
+/// request's messages fit in it, else [`RX_LEN`].
+pub(crate) fn wait_reply(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Outcome {
+    if r.payload.len() + RX_OVERHEAD <= RX_SMALL {
+        wait_with::<RX_SMALL>(fd, kind, r, id, seq)
+    } else {
+        wait_with::<RX_LEN>(fd, kind, r, id, seq)
+    }
+}
+
+/// [`wait_reply`] with an `N`-byte receive buffer. Never inlined: each size
+/// keeps its own stack frame, so a small request never reserves the large
+/// buffer.
+#[inline(never)]
+fn wait_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Outcome {
+    let kernel_ident = kernel_ident(kind);
     let t0 = now_ns();
     let deadline = t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000);
     let dst_len = if r.v6 { 16 } else { 4 };

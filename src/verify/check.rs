@@ -121,7 +121,8 @@ impl Obs {
     }
 }
 
-const PARAM: [&str; 12] = [
+/// The aspect names of the parameters, `param 1` to `param 12`.
+pub const PARAM: [&str; 12] = [
     "param 1", "param 2", "param 3", "param 4", "param 5", "param 6", "param 7", "param 8",
     "param 9", "param 10", "param 11", "param 12",
 ];
@@ -285,7 +286,8 @@ pub trait Kind {
     const CODE: i128;
 }
 
-const fn mix(a: i128, b: i128) -> i128 {
+/// Combines two codes into one (order matters).
+pub const fn mix(a: i128, b: i128) -> i128 {
     (a.wrapping_mul(1_000_003) ^ b) % 1_000_000_000_000_000_000_000_000
 }
 
@@ -409,7 +411,8 @@ pub(crate) use types;
 /// The structures and their compared fields: `structure!(l, p::NAME)`
 /// compares `ours::NAME` with `p::NAME`; a `*32` structure has the fields of
 /// its twin. `IO_STATUS_BLOCK` and `SOCKADDR_IN6` take the source's name of
-/// their anonymous union: `structure!(l, p::NAME, anonymous = NAME)`.
+/// their anonymous union: `structure!(l, p::NAME, anonymous = NAME)`
+/// (`SOCKADDR_IN6` without it: a direct `sin6_scope_id`, as the crate's).
 macro_rules! structure {
     ($l:ident, $p:ident::IP_OPTION_INFORMATION) => {
         structure!(@ip_option_information $l, $p::IP_OPTION_INFORMATION)
@@ -497,6 +500,13 @@ macro_rules! structure {
         )
     };
     ($l:ident, $p:ident::SOCKADDR_IN6, anonymous = $a:ident) => {
+        structure!(@sockaddr_in6 $l, $p, $a.sin6_scope_id)
+    };
+    // A source whose sin6_scope_id is a direct field (the crate itself).
+    ($l:ident, $p:ident::SOCKADDR_IN6) => {
+        structure!(@sockaddr_in6 $l, $p, sin6_scope_id)
+    };
+    (@sockaddr_in6 $l:ident, $p:ident, $($scope:ident).+) => {
         strukt!(
             $l,
             "SOCKADDR_IN6",
@@ -506,7 +516,7 @@ macro_rules! structure {
             "sin6_port" = sin6_port / sin6_port,
             "sin6_flowinfo" = sin6_flowinfo / sin6_flowinfo,
             "sin6_addr" = sin6_addr / sin6_addr,
-            "sin6_scope_id" = sin6_scope_id / $a.sin6_scope_id
+            "sin6_scope_id" = sin6_scope_id / $($scope).+
         )
     };
 }

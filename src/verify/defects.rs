@@ -154,8 +154,9 @@ const POINTER_32_WIDENED: &[Defect] = &[
 /// mingw-w64 10.0 headers (Debian 12 `mingw-w64-common`), through bindgen.
 pub const MINGW_W64: &[Defect] = joined!(POINTER_32_WIDENED + MINGW_W64_OWN);
 
-/// mingw-w64's defects besides [`POINTER_32_WIDENED`].
-const MINGW_W64_OWN: &[Defect] = &[
+/// mingw-w64's defects besides [`POINTER_32_WIDENED`] and
+/// [`MINGW_W64_AND_WINE`].
+const MINGW_W64_ONLY: &[Defect] = &[
     // The pointers to the `*32` structs point to the wide structs.
     d!(
         "PIP_OPTION_INFORMATION32",
@@ -192,10 +193,6 @@ const MINGW_W64_OWN: &[Defect] = &[
         "points to the unpacked struct"
     ),
     // Missing items.
-    d!("ICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
-    d!("ICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
-    d!("PICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
-    d!("PICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
     d!(
         "IcmpSendEcho2Ex",
         "present",
@@ -212,6 +209,14 @@ const MINGW_W64_OWN: &[Defect] = &[
         1,
         "11035: not in the SDK"
     ),
+];
+
+/// What the mingw-w64 and Wine headers both get wrong.
+const MINGW_W64_AND_WINE: &[Defect] = &[
+    d!("ICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
+    d!("ICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
+    d!("PICMPV6_ECHO_REPLY_LH", "present", true, 0, "not declared"),
+    d!("PICMPV6_ECHO_REPLY", "present", true, 0, "not declared"),
     // ws2ipdef.h: `short sin6_family` instead of ADDRESS_FAMILY (USHORT).
     d!(
         "SOCKADDR_IN6",
@@ -220,6 +225,95 @@ const MINGW_W64_OWN: &[Defect] = &[
         <i16>::CODE,
         "signed short, SDK USHORT"
     ),
+];
+
+/// mingw-w64's defects besides [`POINTER_32_WIDENED`].
+const MINGW_W64_OWN: &[Defect] = joined!(MINGW_W64_ONLY + MINGW_W64_AND_WINE);
+
+/// Wine 10.0's own headers (Debian 13 `libwine-dev`, `include/wine/windows`),
+/// through the mingw-w64 C compiler (`tests/c-layout`): written apart from
+/// mingw-w64's (other authors, LGPL), and much less complete: no
+/// `IPV6_ADDRESS_EX`, no `*32` structures, no IP_STATUS code from 11023 to
+/// 11049 but `IP_GENERAL_FAILURE`; every layout and prototype they do have
+/// agrees with the SDK.
+pub const WINE_HEADERS: &[Defect] = joined!(WINE_ONLY + MINGW_W64_AND_WINE);
+
+/// Wine's defects besides [`MINGW_W64_AND_WINE`].
+const WINE_ONLY: &[Defect] = &[
+    d!("IP_OPTION_INFORMATION32", "present", W64, 0, "not declared"),
+    d!(
+        "PIP_OPTION_INFORMATION32",
+        "present",
+        W64,
+        0,
+        "not declared"
+    ),
+    d!("ICMP_ECHO_REPLY32", "present", W64, 0, "not declared"),
+    d!("PICMP_ECHO_REPLY32", "present", W64, 0, "not declared"),
+    d!("IPV6_ADDRESS_EX", "present", true, 0, "not declared"),
+    d!("PIPV6_ADDRESS_EX", "present", true, 0, "not declared"),
+    d!("IP_FLAG_REVERSE", "present", true, 0, "not defined"),
+    d!("IP_OPT_ROUTER_ALERT", "present", true, 0, "not defined"),
+    d!("IP_DEST_NO_ROUTE", "present", true, 0, "not defined"),
+    d!(
+        "IP_DEST_ADDR_UNREACHABLE",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_DEST_PROHIBITED", "present", true, 0, "not defined"),
+    d!("IP_HOP_LIMIT_EXCEEDED", "present", true, 0, "not defined"),
+    d!(
+        "IP_REASSEMBLY_TIME_EXCEEDED",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_PARAMETER_PROBLEM", "present", true, 0, "not defined"),
+    d!("IP_ADDR_ADDED", "present", true, 0, "not defined"),
+    d!("IP_MEDIA_CONNECT", "present", true, 0, "not defined"),
+    d!("IP_MEDIA_DISCONNECT", "present", true, 0, "not defined"),
+    d!("IP_BIND_ADAPTER", "present", true, 0, "not defined"),
+    d!("IP_UNBIND_ADAPTER", "present", true, 0, "not defined"),
+    d!(
+        "IP_DEVICE_DOES_NOT_EXIST",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_DUPLICATE_ADDRESS", "present", true, 0, "not defined"),
+    d!(
+        "IP_INTERFACE_METRIC_CHANGE",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_RECONFIG_SECFLTR", "present", true, 0, "not defined"),
+    d!("IP_NEGOTIATING_IPSEC", "present", true, 0, "not defined"),
+    d!(
+        "IP_INTERFACE_WOL_CAPABILITY_CHANGE",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_DUPLICATE_IPADD", "present", true, 0, "not defined"),
+    d!("IP_DEST_UNREACHABLE", "present", true, 0, "not defined"),
+    d!("IP_TIME_EXCEEDED", "present", true, 0, "not defined"),
+    d!("IP_BAD_HEADER", "present", true, 0, "not defined"),
+    d!(
+        "IP_UNRECOGNIZED_NEXT_HEADER",
+        "present",
+        true,
+        0,
+        "not defined"
+    ),
+    d!("IP_ICMP_ERROR", "present", true, 0, "not defined"),
+    d!("IP_DEST_SCOPE_MISMATCH", "present", true, 0, "not defined"),
 ];
 
 /// The Windows SDK itself (bindgen on a Windows host with the `msvc`

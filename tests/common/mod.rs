@@ -373,13 +373,16 @@ pub fn require_netns(setup: &str) {
 /// defines the behaviour. The legitimate differences are the methods below,
 /// each asserted (never skipped):
 ///
-/// | Case | Windows | Wine 8.0 | Unix backend |
-/// |---|---|---|---|
-/// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE + 6 |
-/// | IPv6 (`Icmp6CreateFile`, `Icmp6SendEcho2` to ::1) | echo | 120 stubs | echo |
-/// | reply TTL of a loopback echo | non-zero | host default | host default (Linux) |
-/// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | success (DF cleared) |
-/// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | 11009 |
+/// | Case | Windows | Wine 8.0 | Wine 10.0 | Unix backend |
+/// |---|---|---|---|---|
+/// | `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` | FALSE + 6 | not called (crashes) | FALSE, last error untouched | FALSE + 6 |
+/// | IPv6 (`Icmp6CreateFile`, `Icmp6SendEcho2` to ::1) | echo | 120 stubs | 120 stubs | echo |
+/// | reply TTL of a loopback echo | non-zero | host default | host default | host default (Linux) |
+/// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | 11009 | success (DF cleared) |
+/// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | success | 11009 |
+///
+/// Wine 10.0 runs x86_64 and i686 (`.ci/wine`, Debian 13 chroot); both
+/// architectures behave the same in every case above.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// Real Windows (`iphlpapi.dll`).
@@ -395,31 +398,61 @@ pub enum Backend {
 pub enum Ipv6 {
     /// A real echo: one reply from ::1.
     Echo,
-    /// Wine 8.0: `Icmp6CreateFile` gives `INVALID_HANDLE_VALUE` and
-    /// `Icmp6SendEcho2` 0, both with this error; `Icmp6ParseReplies` is not
-    /// exported.
+    /// Wine 8.0 and 10.0: `Icmp6CreateFile` gives `INVALID_HANDLE_VALUE`
+    /// and `Icmp6SendEcho2` 0, both with this error; `Icmp6ParseReplies` is
+    /// not exported.
     Stub(u32),
 }
 
 impl Backend {
-    /// The backend of this test process.
+    /// The backend of this test process. A Windows test binary under
+    /// `.ci/wine`, which exports the Wine it meant to run (`ICMP_SYS_WINE`, 8
+    /// or 10), panics unless that is the Wine running: a harness mix-up
+    /// cannot pass as the other Wine's results.
     pub fn detect() -> Self {
         #[cfg(windows)]
-        return match wine_version() {
+        let backend = match wine_version() {
             Some(v) => Self::Wine(v),
             None => Self::Windows,
         };
         #[cfg(not(windows))]
-        Self::Unix
+        let backend = Self::Unix;
+        // Only Windows test binaries are run by Wine (`.ci/wine cargo test`
+        // without a Windows --target runs the host's natively).
+        #[cfg(windows)]
+        if let Ok(want) = std::env::var("ICMP_SYS_WINE") {
+            assert_eq!(
+                backend.wine_major().map(|m| m.to_string()),
+                Some(want),
+                "ICMP_SYS_WINE names the Wine .ci/wine meant to run; running: {backend:?}"
+            );
+        }
+        backend
     }
 
-    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)`: (FALSE,
-    /// `ERROR_INVALID_HANDLE`), or `None` where the call must not be made
-    /// (Wine 8.0 dereferences the handle: the process dies).
-    pub fn close_invalid(&self) -> Option<(i32, u32)> {
+    /// Wine's major version (`Wine("10.0")` is 10), `None` elsewhere.
+    pub fn wine_major(&self) -> Option<u32> {
         match self {
-            Self::Windows | Self::Unix => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
-            Self::Wine(_) => None,
+            Self::Wine(v) => Some(
+                v.split('.')
+                    .next()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or_else(|| panic!("Wine version {v:?}")),
+            ),
+            Self::Windows | Self::Unix => None,
+        }
+    }
+
+    /// `IcmpCloseHandle(NULL / INVALID_HANDLE_VALUE)` after
+    /// [`plant_last_error`]: (FALSE, `ERROR_INVALID_HANDLE`) on Windows and
+    /// the Unix backend; (FALSE, [`UNTOUCHED_LAST_ERROR`]) on Wine 10, which
+    /// fails without setting the last error; or `None` where the call must
+    /// not be made (Wine 8.0 dereferences the handle: the process dies).
+    pub fn close_invalid(&self) -> Option<(i32, u32)> {
+        match self.wine_major() {
+            Some(..9) => None,
+            Some(_) => Some((0, UNTOUCHED_LAST_ERROR)),
+            None => Some((0, icmp_sys::ERROR_INVALID_HANDLE)),
         }
     }
 
@@ -445,7 +478,7 @@ impl Backend {
 
     /// The status of a 1400-byte echo with `IP_FLAG_DF` over the 1280-byte
     /// hop: "fragmentation needed" from the router where DF is honoured
-    /// (Windows, the Unix backend); Wine 8.0 ignores the flag, and the path
+    /// (Windows, the Unix backend); Wine (8.0, 10.0) ignores the flag, and the path
     /// MTU is known by then, so the echo is fragmented and answered.
     pub fn df_oversize_echo(&self) -> u32 {
         match self {
@@ -453,6 +486,16 @@ impl Backend {
             Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
         }
     }
+}
+
+/// A last-error value no API call sets (bit 29: application-defined), planted
+/// by [`plant_last_error`] to see whether a call sets the last error at all.
+pub const UNTOUCHED_LAST_ERROR: u32 = 0x2000_1CE5;
+
+/// Sets the calling thread's last error to [`UNTOUCHED_LAST_ERROR`], so a
+/// call that leaves it alone shows.
+pub fn plant_last_error() {
+    set_last_error(UNTOUCHED_LAST_ERROR);
 }
 
 /// The Wine version (`wine_get_version` in ntdll), or `None` on Windows.
