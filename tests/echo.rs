@@ -20,6 +20,7 @@
 
 mod common;
 
+use common::handle::Icmp;
 use common::{Backend, Guarded, Ipv6, LOOPBACK, assert_echo_reply, payload, require_netns, send6};
 use core::ffi::c_void;
 use core::mem::size_of;
@@ -30,38 +31,6 @@ use icmp_sys::helper::{self, ReplyBuffer, last_error, sleep_alertable};
 use icmp_sys::*;
 use std::time::{Duration, Instant};
 const TIMEOUT_MS: u32 = 1000;
-
-/// An `IcmpCreateFile` handle, closed (and the close checked) on drop.
-struct Icmp(HANDLE);
-
-// SAFETY: an ICMP handle may be used from any thread (the API is documented
-// thread-safe; `concurrent_echoes_on_one_handle` checks it).
-unsafe impl Send for Icmp {}
-// SAFETY: as above.
-unsafe impl Sync for Icmp {}
-
-impl Icmp {
-    fn open() -> Self {
-        // SAFETY: no preconditions.
-        let h = unsafe { IcmpCreateFile() };
-        assert!(
-            h != INVALID_HANDLE_VALUE && !h.is_null(),
-            "IcmpCreateFile failed: error {}",
-            last_error()
-        );
-        Self(h)
-    }
-}
-
-impl Drop for Icmp {
-    fn drop(&mut self) {
-        // SAFETY: a valid handle, closed once.
-        let ok = unsafe { IcmpCloseHandle(self.0) };
-        if !std::thread::panicking() {
-            assert_ne!(ok, 0, "IcmpCloseHandle failed: error {}", last_error());
-        }
-    }
-}
 
 /// A [`helper::Event`] (manual reset, closed on drop) with its handle as
 /// `.0` and the Windows wait results (`WAIT_OBJECT_0` / `WAIT_TIMEOUT`).
@@ -121,7 +90,7 @@ fn echo_loopback_payload_sizes() {
     for (seed, len) in [0usize, 1, 32, 1472, 65500].into_iter().enumerate() {
         let data = payload(len, seed as u32);
         let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
-        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
         assert_eq!(n, 1, "{len}-byte echo: error {}", status_text(err));
         assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
         // A synchronous send leaves no count for IcmpParseReplies.
@@ -137,7 +106,7 @@ fn echo_loopback_payload_sizes() {
     // SAFETY: no data is read; the buffer outlives the call.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             ptr::null(),
             0,
@@ -243,7 +212,14 @@ fn request_options_ttl_tos() {
             OptionsData: ptr::null_mut(),
         };
         let mut buf = Guarded::new(helper::reply_buffer_size(32));
-        let (n, err) = send(icmp.0, LOOPBACK, &data, Some(&opts), &mut buf, TIMEOUT_MS);
+        let (n, err) = send(
+            icmp.as_raw(),
+            LOOPBACK,
+            &data,
+            Some(&opts),
+            &mut buf,
+            TIMEOUT_MS,
+        );
         assert_eq!(n, 1, "TTL {ttl} TOS {tos:#x}: error {}", status_text(err));
         assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
         // The reply's own options, read through the helper.
@@ -293,7 +269,7 @@ fn reply_buffer_sizes() {
     // SAFETY: the buffer outlives the synchronous call.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             data.as_ptr().cast(),
             32,
@@ -320,7 +296,7 @@ fn reply_buffer_sizes() {
         let data = payload(len, 4);
         let min = helper::min_reply_size(len as u16);
         let mut buf = Guarded::new(min);
-        let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+        let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
         assert_eq!(
             n,
             1,
@@ -332,7 +308,7 @@ fn reply_buffer_sizes() {
         // One byte less: IP_GENERAL_FAILURE (Vista and later, Wine).
         if len > 0 {
             let mut buf = Guarded::new(min - 1);
-            let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+            let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
             assert_eq!(
                 (n, err),
                 (0, IP_GENERAL_FAILURE),
@@ -353,13 +329,13 @@ fn argument_errors() {
     // ReplySize 0: ERROR_INVALID_PARAMETER on Vista and later and on Wine
     // (ERROR_INSUFFICIENT_BUFFER only on 2003 and earlier), buffer untouched.
     let mut buf = Guarded::new(0);
-    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER), "ReplySize 0");
     buf.assert_untouched();
 
     // ReplySize smaller than one ICMP_ECHO_REPLY: ERROR_INVALID_PARAMETER.
     let mut buf = Guarded::new(size_of::<ICMP_ECHO_REPLY>() - 1);
-    let (n, err) = send(icmp.0, LOOPBACK, &[], None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &[], None, &mut buf, TIMEOUT_MS);
     assert_eq!(
         (n, err),
         (0, ERROR_INVALID_PARAMETER),
@@ -371,7 +347,7 @@ fn argument_errors() {
     // SAFETY: the API must reject the null buffer without writing.
     let n = unsafe {
         IcmpSendEcho(
-            icmp.0,
+            icmp.as_raw(),
             LOOPBACK,
             data.as_ptr().cast(),
             32,
@@ -389,7 +365,7 @@ fn argument_errors() {
 
     // Destination 0.0.0.0: ERROR_INVALID_NETNAME, buffer untouched.
     let mut buf = Guarded::new(size);
-    let (n, err) = send(icmp.0, 0, &data, None, &mut buf, TIMEOUT_MS);
+    let (n, err) = send(icmp.as_raw(), 0, &data, None, &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (0, ERROR_INVALID_NETNAME), "destination 0.0.0.0");
     buf.assert_untouched();
 
@@ -398,23 +374,20 @@ fn argument_errors() {
     let event = ev.0;
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     // SAFETY: the buffer and event outlive the call (it fails synchronously).
-    let n = unsafe {
-        IcmpSendEcho2(
-            icmp.0,
-            event,
-            None,
-            ptr::null(),
+    let sent = unsafe {
+        send_async_with(
+            false,
+            icmp.as_raw(),
+            Notify::event(event),
             0,
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
+            &data,
+            None,
+            &mut buf,
             TIMEOUT_MS,
         )
     };
     assert_eq!(
-        (n, last_error()),
+        sent,
         (0, ERROR_INVALID_NETNAME),
         "IcmpSendEcho2, destination 0"
     );
@@ -512,6 +485,33 @@ unsafe fn start_async_with(
     buf: &mut Guarded,
     timeout: u32,
 ) {
+    // SAFETY: forwarded.
+    let (n, err) = unsafe { send_async_with(ex, h, notify, dst, data, opts, buf, timeout) };
+    assert_eq!(
+        (n, err),
+        (0, ERROR_IO_PENDING),
+        "asynchronous send (Ex: {ex}) on {:?}: pending",
+        Backend::detect()
+    );
+}
+
+/// `IcmpSendEcho2Ex` (from 127.0.0.1) when `ex`, else `IcmpSendEcho2`, with
+/// `notify`: (return, last error), whatever they are.
+///
+/// # Safety
+/// When the send is pending, `data`, `buf`, the event and the APC context
+/// must outlive its completion.
+#[allow(clippy::too_many_arguments)]
+unsafe fn send_async_with(
+    ex: bool,
+    h: HANDLE,
+    notify: Notify,
+    dst: IPAddr,
+    data: &[u8],
+    opts: Option<&IP_OPTION_INFORMATION>,
+    buf: &mut Guarded,
+    timeout: u32,
+) -> (u32, u32) {
     let Notify { event, apc, ctx } = notify;
     let size = data.len() as u16;
     let opts = opts.map_or(ptr::null(), |o| o as *const IP_OPTION_INFORMATION);
@@ -548,13 +548,7 @@ unsafe fn start_async_with(
             )
         }
     };
-    let err = last_error();
-    assert_eq!(
-        (n, err),
-        (0, ERROR_IO_PENDING),
-        "asynchronous send (Ex: {ex}) on {:?}: pending",
-        Backend::detect()
-    );
+    (n, last_error())
 }
 
 /// IcmpParseReplies returns the count once, then 0.
@@ -578,7 +572,7 @@ fn async_with_event(ex: bool) {
     unsafe {
         start_async(
             ex,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -643,7 +637,7 @@ fn async_with_apc(ex: bool) {
     unsafe {
         start_async(
             ex,
-            icmp.0,
+            icmp.as_raw(),
             Notify {
                 event: ptr::null_mut(),
                 apc: Some(apc_routine),
@@ -738,7 +732,7 @@ fn ipv6_echo() {
         assert_eq!(create_err, stub_err, "Icmp6CreateFile error");
         let v4 = Icmp::open();
         // Wine's stub reads none of the arguments.
-        let (n, err) = send6(v4.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        let (n, err) = send6(v4.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         assert_eq!((n, err), (0, stub_err), "Icmp6SendEcho2");
         buf.assert_untouched();
         // Never call Icmp6ParseReplies here: not exported, the call aborts.
@@ -761,16 +755,24 @@ fn ipv6_echo() {
         );
         return;
     }
-    let (n, err) = send6(h, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+    // SAFETY: a handle Icmp6CreateFile returned, closed only by the owner.
+    let h = unsafe { Icmp::from_raw(h) };
+    let (n, err) = send6(h.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
     // SAFETY: the buffer the call filled.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
     // An all-zero source (family 0: what `SOCKADDR_IN6::default()` gives,
     // and what ported crates pass) means "unspecified", as `::` does.
     let mut buf0 = Guarded::new(helper::reply6_buffer_size(32));
     let zero_src = SOCKADDR_IN6::default();
-    let (n0, err0) = send6(h, &zero_src, &dst, Some(&data), &mut buf0, TIMEOUT_MS);
-    // SAFETY: valid handle, closed once.
-    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
+    let (n0, err0) = send6(
+        h.as_raw(),
+        &zero_src,
+        &dst,
+        Some(&data),
+        &mut buf0,
+        TIMEOUT_MS,
+    );
+    drop(h); // IcmpCloseHandle, checked
     assert_eq!(
         n0,
         1,
@@ -784,11 +786,18 @@ fn ipv6_echo() {
         &data[..]
     );
     assert_eq!(n, 1, "Icmp6SendEcho2 to ::1: error {}", status_text(err));
+    assert_reply6_from_loopback(&buf, parsed, &data);
+}
+
+/// Checks what `Icmp6ParseReplies` gave (`parsed`) and the one reply in
+/// `buf`: success, from ::1, carrying `data`; the guard intact.
+#[track_caller]
+fn assert_reply6_from_loopback(buf: &Guarded, parsed: u32, data: &[u8]) {
     assert_eq!(parsed, 1, "Icmp6ParseReplies");
-    let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
+    let r = helper::Reply6::new(buf.reply_bytes(), data.len() as u16).expect("room for the reply");
     assert_eq!(r.status(), IP_SUCCESS);
     assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
-    assert_eq!(r.data, &data[..]);
+    assert_eq!(r.data, data);
     buf.assert_guard_intact();
 }
 
@@ -815,13 +824,15 @@ fn ipv6_echo_async() {
         );
         return;
     }
+    // SAFETY: a handle Icmp6CreateFile returned, closed only by the owner.
+    let h = unsafe { Icmp::from_raw(h) };
     let seen = ApcSeen::default();
     let ev = Event::new();
     let mut buf = Guarded::new(helper::reply6_buffer_size(32) + size_of::<IO_STATUS_BLOCK>());
     // SAFETY: addresses, data, buffer, event and context outlive the waits.
     let n = unsafe {
         Icmp6SendEcho2(
-            h,
+            h.as_raw(),
             ev.0,
             Some(apc_routine),
             &seen as *const ApcSeen as *const c_void,
@@ -858,14 +869,8 @@ fn ipv6_echo_async() {
     );
     // SAFETY: the completed buffer.
     let parsed = unsafe { Icmp6ParseReplies(buf.ptr(), buf.size()) };
-    // SAFETY: valid handle, closed once.
-    assert_ne!(unsafe { IcmpCloseHandle(h) }, 0);
-    assert_eq!(parsed, 1, "Icmp6ParseReplies");
-    let r = helper::Reply6::new(buf.reply_bytes(), 32).expect("room for the reply");
-    assert_eq!(r.status(), IP_SUCCESS);
-    assert_eq!(r.address(), Ipv6Addr::LOCALHOST);
-    assert_eq!(r.data, &data[..]);
-    buf.assert_guard_intact();
+    drop(h); // IcmpCloseHandle, checked
+    assert_reply6_from_loopback(&buf, parsed, &data);
 }
 
 // ---------------------------------------------------------------------------
@@ -887,7 +892,7 @@ fn concurrent_echoes_on_one_handle() {
                     data[..4].copy_from_slice(&t.to_le_bytes());
                     data[4..8].copy_from_slice(&i.to_le_bytes());
                     let mut buf = Guarded::new(helper::reply_buffer_size(32));
-                    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
+                    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, TIMEOUT_MS);
                     assert_eq!(n, 1, "thread {t} echo {i}: error {}", status_text(err));
                     assert_echo_reply(&buf, n, Ipv4Addr::LOCALHOST, &data, TIMEOUT_MS);
                 }
@@ -944,7 +949,7 @@ fn ten_thousand_in_flight_on_one_handle() {
         unsafe {
             start_async(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify {
                     event,
                     apc: Some(apc_routine),
@@ -962,12 +967,10 @@ fn ten_thousand_in_flight_on_one_handle() {
     // One completion thread for the process, however many requests.
     #[cfg(target_os = "linux")]
     {
-        let name = icmp_sys::unix::testing::COMPLETION_THREAD_NAME;
+        // The engine's thread name (`src/unix/engine.rs`, `THREAD_NAME`).
+        let name = "icmp-sys-async";
         let (threads, completion) = thread_count(name);
-        println!(
-            "{} in flight then; {threads} threads in the process, {completion} named {name}",
-            icmp_sys::unix::testing::in_flight()
-        );
+        println!("{threads} threads in the process, {completion} named {name}");
         assert_eq!(completion, 1, "completion threads");
     }
     // Every APC runs on this thread, in alertable waits only.
@@ -1050,7 +1053,7 @@ fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify {
                 event: ptr::null_mut(),
                 apc: Some(apc_thread_routine),
@@ -1114,7 +1117,7 @@ fn helper_event_is_signalled_by_an_async_send() {
         unsafe {
             start_async(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify {
                     event: event.handle(),
                     apc: None,
@@ -1150,7 +1153,7 @@ fn netns_silent_timeout() {
     let data = payload(32, 40);
     let mut buf = Guarded::new(helper::reply_buffer_size(32));
     let t0 = Instant::now();
-    let (n, err) = send(icmp.0, LOOPBACK, &data, None, &mut buf, 500);
+    let (n, err) = send(icmp.as_raw(), LOOPBACK, &data, None, &mut buf, 500);
     let elapsed = t0.elapsed();
     assert_eq!(
         (n, err),
@@ -1189,7 +1192,7 @@ fn netns_silent_timeout_async() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -1244,23 +1247,24 @@ fn netns_silent_in_flight_limit() {
         .collect();
     let seen: Vec<ApcSeen> = (0..LIMIT).map(|_| ApcSeen::default()).collect();
     let send = |buf: &mut Guarded, ctx: *const c_void| {
+        let notify = Notify {
+            event: ptr::null_mut(),
+            apc: Some(apc_routine),
+            ctx,
+        };
         // SAFETY: buffers and contexts outlive the waits below.
-        let n = unsafe {
-            IcmpSendEcho2(
-                icmp.0,
-                ptr::null_mut(),
-                Some(apc_routine),
-                ctx,
+        unsafe {
+            send_async_with(
+                false,
+                icmp.as_raw(),
+                notify,
                 LOOPBACK,
-                data.as_ptr().cast(),
-                8,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
+                &data,
+                None,
+                buf,
                 1500,
             )
-        };
-        (n, last_error())
+        }
     };
     let t0 = Instant::now();
     let (last, rest) = bufs.split_last_mut().unwrap();
@@ -1302,7 +1306,7 @@ fn netns_silent_in_flight_limit() {
     unsafe {
         start_async(
             false,
-            icmp.0,
+            icmp.as_raw(),
             Notify::event(ev.0),
             LOOPBACK,
             &data,
@@ -1440,7 +1444,7 @@ fn netns_router_errors() {
         let len = data.len();
         let mut buf = Guarded::new(helper::reply_buffer_size(len as u16));
         let (n, err) = send(
-            icmp.0,
+            icmp.as_raw(),
             helper::ipaddr(dst),
             data,
             Some(&opts),
@@ -1480,7 +1484,14 @@ fn netns_router_errors() {
     ] {
         let mut buf = Guarded::new(helper::reply_buffer_size(32));
         let t0 = Instant::now();
-        let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 2000);
+        let (n, err) = send(
+            icmp.as_raw(),
+            helper::ipaddr(dst),
+            &data,
+            None,
+            &mut buf,
+            2000,
+        );
         println!(
             "{dst} (client route): {n}, error {}, after {:?}",
             status_text(err),
@@ -1499,7 +1510,14 @@ fn netns_router_errors() {
     let dst = Ipv4Addr::new(203, 0, 113, 3);
     let mut buf = Guarded::new(helper::reply_buffer_size(32));
     let t0 = Instant::now();
-    let (n, err) = send(icmp.0, helper::ipaddr(dst), &data, None, &mut buf, 500);
+    let (n, err) = send(
+        icmp.as_raw(),
+        helper::ipaddr(dst),
+        &data,
+        None,
+        &mut buf,
+        500,
+    );
     let elapsed = t0.elapsed();
     assert_eq!(
         (n, err),
@@ -1557,7 +1575,7 @@ fn netns_router_errors_async() {
         unsafe {
             start_async_with(
                 false,
-                icmp.0,
+                icmp.as_raw(),
                 Notify::event(ev.0),
                 helper::ipaddr(dst),
                 &data,

@@ -701,6 +701,14 @@ fn event_drop_closes_it() {
         "readable when set"
     );
     assert_ne!(pfd.revents & libc::POLLIN, 0);
+    // A successful wait leaves it signalled: still readable (manual reset).
+    assert!(ev.wait(0), "signalled");
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::poll(&mut pfd, 1, 0) },
+        1,
+        "still readable after a successful wait"
+    );
     ev.reset();
     // SAFETY: as above.
     assert_eq!(

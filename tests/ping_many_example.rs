@@ -391,15 +391,7 @@ fn no_permission_explains_the_fix_in_netns() {
         ],
         "stops after the first round\n{ctx}"
     );
-    for needle in [
-        "ping_many: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5).",
-        "in net.ipv4.ping_group_range (here \"",
-        "sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
-        "CAP_NET_RAW",
-        "ICMP_SYS_SOCKET=dgram",
-    ] {
-        assert!(run.stderr.contains(needle), "missing {needle:?}\n{ctx}");
-    }
+    example::assert_explains_the_permission_fix(&run, &ctx);
     // No round interval was waited for.
     assert!(
         run.elapsed < Duration::from_secs(1),

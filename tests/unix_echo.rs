@@ -9,7 +9,7 @@
 //! values that are never dereferenced, unaligned buffers, synthetic
 //! `IcmpParseReplies` buffers, local-only error paths, the no-heap
 //! counting allocator (a global allocator: its own test binary), and the
-//! async engine's own rules (events, foreign Event handles, request copies,
+//! async engine's own rules (foreign Event handles, request copies,
 //! IcmpCloseHandle in flight, exited threads' APCs, fork, namespaces).
 //!
 //! Raw-socket tests need root (or `CAP_NET_RAW`). The ping-socket tests on
@@ -26,13 +26,14 @@
 
 mod common;
 
+use common::handle::Icmp;
 use common::{FILL, Guarded, is_root, payload, send_echo, send6};
 #[cfg(target_os = "linux")]
 use common::{PING_OK, in_netns};
 use core::mem::size_of;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ptr;
-use icmp_sys::helper::{self, Replies, Reply6, last_error};
+use icmp_sys::helper::{self, Replies, Reply6, last_error, sleep_alertable};
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::cell::Cell;
@@ -75,31 +76,27 @@ static GLOBAL: Counting = Counting;
 // Helpers
 // ---------------------------------------------------------------------------
 
-struct Handle(HANDLE);
-// SAFETY: handles are thread-safe (static descriptors).
-unsafe impl Send for Handle {}
-// SAFETY: as above.
-unsafe impl Sync for Handle {}
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // SAFETY: a handle of ours.
-        assert_eq!(unsafe { IcmpCloseHandle(self.0) }, 1);
+/// A handle of the mode's kind (`None`: `IcmpCreateFile`), owned and
+/// closed (checked) on drop.
+fn open4(mode: Option<SocketMode>) -> Icmp {
+    match mode {
+        None => Icmp::open(),
+        // SAFETY: a fresh handle of the backend, owned by the result only.
+        Some(m) => unsafe { Icmp::from_raw(create_handle(false, m)) },
     }
 }
 
-fn open4(mode: Option<SocketMode>) -> Handle {
-    let h = match mode {
-        // SAFETY: no preconditions.
-        None => unsafe { IcmpCreateFile() },
-        Some(m) => create_handle(false, m),
-    };
-    assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
-    Handle(h)
+/// An `Icmp6CreateFile` handle, owned and closed (checked) on drop; `None`
+/// after a `common::skip` for `test` when there is no IPv6.
+fn open6(test: &str) -> Option<Icmp> {
+    Icmp::open_v6()
+        .map_err(|err| common::skip(test, &format!("no IPv6 (error {err})")))
+        .ok()
 }
 
 /// `IcmpSendEcho` into a guarded buffer: (return, last error, buffer).
 fn send4(
-    h: &Handle,
+    h: HANDLE,
     dst: Ipv4Addr,
     data: &[u8],
     opts: Option<&IP_OPTION_INFORMATION>,
@@ -107,7 +104,7 @@ fn send4(
     timeout: u32,
 ) -> (u32, u32, Guarded) {
     let mut buf = Guarded::new(size);
-    let (n, err) = send_echo(h.0, helper::ipaddr(dst), data, opts, &mut buf, timeout);
+    let (n, err) = send_echo(h, helper::ipaddr(dst), data, opts, &mut buf, timeout);
     buf.assert_guard_intact();
     (n, err, buf)
 }
@@ -150,12 +147,12 @@ fn echo_v4_raw() {
     // with the 64 KiB one.
     for len in [0usize, 8, 56, 1472, 3960, 3961, 65000] {
         let data = payload(len, len as u32);
-        let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + len, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, &data);
     }
     // Another loopback address answers from itself.
     let other = Ipv4Addr::new(127, 0, 0, 2);
-    let (n, err, buf) = send4(&h, other, b"x", None, S4 + 1, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), other, b"x", None, S4 + 1, TIMEOUT_MS);
     assert_reply4(n, err, &buf, other, b"x");
 }
 
@@ -166,7 +163,7 @@ fn echo_v4_ping_socket_in_netns() {
         let h = open4(Some(SocketMode::Datagram));
         for len in [0usize, 32, 1472, 3960, 3961, 65000] {
             let data = payload(len, 3);
-            let (n, err, buf) = send4(&h, LO, &data, None, S4 + len, TIMEOUT_MS);
+            let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + len, TIMEOUT_MS);
             assert_reply4(n, err, &buf, LO, &data);
         }
         // Reply TOS is echoed, through the IP_RECVTOS cmsg.
@@ -175,7 +172,7 @@ fn echo_v4_ping_socket_in_netns() {
             Tos: 0x28,
             ..Default::default()
         };
-        let (n, err, buf) = send4(&h, LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, b"tos", Some(&opts), S4 + 3, TIMEOUT_MS);
         assert_reply4(n, err, &buf, LO, b"tos");
         let r = Replies::new(buf.reply_bytes(), 1)
             .unwrap()
@@ -194,7 +191,7 @@ fn no_permission_is_access_denied() {
     in_netns("no_permission_is_access_denied", "true", || {
         let h = open4(Some(SocketMode::Datagram));
         let t = Instant::now();
-        let (n, err, buf) = send4(&h, LO, b"abc", None, S4 + 3, TIMEOUT_MS);
+        let (n, err, buf) = send4(h.as_raw(), LO, b"abc", None, S4 + 3, TIMEOUT_MS);
         assert_eq!((n, err), (0, ERROR_ACCESS_DENIED));
         assert!(t.elapsed() < Duration::from_millis(500), "no hang");
         buf.assert_untouched();
@@ -205,24 +202,18 @@ fn no_permission_is_access_denied() {
 /// IPv4/IPv6 handle mix-ups and bad IPv6 destinations.
 #[test]
 fn ipv6_modes_and_arguments() {
-    // SAFETY: no preconditions.
-    let h = unsafe { Icmp6CreateFile() };
-    if h == INVALID_HANDLE_VALUE {
-        common::skip(
-            "ipv6_modes_and_arguments",
-            &format!("no IPv6 (error {})", last_error()),
-        );
+    let Some(h) = open6("ipv6_modes_and_arguments") else {
         return;
-    }
-    let h = Handle(h);
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-    let raw = Handle(create_handle(true, SocketMode::Raw));
-    let modes: &[&Handle] = if is_root() { &[&h, &raw] } else { &[&h] };
+    // SAFETY: a fresh handle of the backend, owned by `raw` only.
+    let raw = unsafe { Icmp::from_raw(create_handle(true, SocketMode::Raw)) };
+    let modes: &[&Icmp] = if is_root() { &[&h, &raw] } else { &[&h] };
     for (len, h) in [0usize, 1000].into_iter().zip(modes.iter().cycle()) {
         let data = payload(len, 9);
         let mut buf = Guarded::new(S6 + len);
-        let (n, err) = send6(h.0, &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
+        let (n, err) = send6(h.as_raw(), &src, &dst, Some(&data), &mut buf, TIMEOUT_MS);
         buf.assert_guard_intact();
         if err == ERROR_ACCESS_DENIED || err == ERROR_NOT_SUPPORTED {
             common::skip("ipv6_modes_and_arguments", &format!("error {err}"));
@@ -240,19 +231,19 @@ fn ipv6_modes_and_arguments() {
         );
     }
     // IPv4 function with an IPv6 handle, and the reverse: 87.
-    let (n, err, _) = send4(&h, LO, b"", None, S4, 100);
+    let (n, err, _) = send4(h.as_raw(), LO, b"", None, S4, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     let h4 = open4(None);
     let mut buf = Guarded::new(64);
-    let (n, err) = send6(h4.0, &src, &dst, None, &mut buf, 100);
+    let (n, err) = send6(h4.as_raw(), &src, &dst, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     // Destination :: → 1214; wrong family (host AF_INET6) → 87.
     let zero = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
-    let (n, err) = send6(h.0, &src, &zero, None, &mut buf, 100);
+    let (n, err) = send6(h.as_raw(), &src, &zero, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_NETNAME));
     let mut bad = dst;
     bad.sin6_family = libc::AF_INET6 as u16;
-    let (n, err) = send6(h.0, &src, &bad, None, &mut buf, 100);
+    let (n, err) = send6(h.as_raw(), &src, &bad, None, &mut buf, 100);
     assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
     buf.assert_untouched();
 }
@@ -274,7 +265,7 @@ fn unaligned_reply_buffer() {
     // SAFETY: valid arguments.
     let n = unsafe {
         IcmpSendEcho(
-            h.0,
+            h.as_raw(),
             helper::ipaddr(LO),
             data.as_ptr().cast(),
             32,
@@ -301,9 +292,8 @@ fn unaligned_reply_buffer() {
 #[test]
 fn foreign_handle_values() {
     let h = open4(None);
-    for bad in [0x1234 as HANDLE, (h.0 as usize + 1) as HANDLE] {
-        let fake = std::mem::ManuallyDrop::new(Handle(bad));
-        let (n, err, buf) = send4(&fake, LO, b"abc", None, 100, TIMEOUT_MS);
+    for bad in [0x1234 as HANDLE, (h.as_raw() as usize + 1) as HANDLE] {
+        let (n, err, buf) = send4(bad, LO, b"abc", None, 100, TIMEOUT_MS);
         assert_eq!((n, err), (0, ERROR_INVALID_PARAMETER));
         buf.assert_untouched();
         // SAFETY: any value is accepted by the Unix backend.
@@ -318,7 +308,7 @@ fn foreign_handle_values() {
 /// planted by hand.
 fn parse_replies_is_destructive() {
     let h = open4(None);
-    let (n, err, mut buf) = send4(&h, LO, b"parse", None, S4 + 5, TIMEOUT_MS);
+    let (n, err, mut buf) = send4(h.as_raw(), LO, b"parse", None, S4 + 5, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("parse_replies_is_destructive", "no ICMP permission");
         return;
@@ -370,7 +360,7 @@ fn options_roundtrip(mode: SocketMode) {
     };
     let data = payload(20, 5);
     let size = S4 + 20 + 8 + 40;
-    let (n, err, buf) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), LO, &data, Some(&opts), size, TIMEOUT_MS);
     assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
     let r = Replies::new(buf.reply_bytes(), 1)
         .unwrap()
@@ -392,7 +382,7 @@ fn options_roundtrip(mode: SocketMode) {
         OptionsData: big.as_mut_ptr(),
         ..Default::default()
     };
-    let (n, err, _) = send4(&h, LO, &data, Some(&opts), size, TIMEOUT_MS);
+    let (n, err, _) = send4(h.as_raw(), LO, &data, Some(&opts), size, TIMEOUT_MS);
     assert_eq!((n, err), (0, IP_OPTION_TOO_BIG));
 }
 
@@ -424,7 +414,7 @@ fn small_request_on_a_small_stack() {
             .spawn(move || {
                 let h = open4(mode);
                 let data = payload(3960, 2);
-                let (n, err, buf) = send4(&h, LO, &data, None, S4 + data.len(), TIMEOUT_MS);
+                let (n, err, buf) = send4(h.as_raw(), LO, &data, None, S4 + data.len(), TIMEOUT_MS);
                 (n, err, buf, data)
             })
             .expect("spawn")
@@ -444,15 +434,31 @@ fn small_request_on_a_small_stack() {
     assert_reply4(n, err, &buf, LO, &data);
 }
 
+/// Runs `echo` once (warm-up), then 100 times, asserting that those 100
+/// allocate nothing on this thread's heap.
+#[track_caller]
+fn assert_no_heap_in_100(what: &str, mut echo: impl FnMut()) {
+    echo();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        echo();
+    }
+    assert_eq!(
+        ALLOCS.with(Cell::get) - before,
+        0,
+        "heap allocations in 100 {what}"
+    );
+}
+
 fn no_heap(mode: Option<SocketMode>) {
     let h = open4(mode);
     let data = [7u8; 56];
     let mut buf = [0u64; 64];
-    let mut echo = || {
+    let echo = || {
         // SAFETY: valid arguments.
         let n = unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 data.as_ptr().cast(),
                 56,
@@ -464,16 +470,7 @@ fn no_heap(mode: Option<SocketMode>) {
         };
         assert_eq!((n, last_error()), (1, 0));
     };
-    echo();
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..100 {
-        echo();
-    }
-    assert_eq!(
-        ALLOCS.with(Cell::get) - before,
-        0,
-        "heap allocations in 100 echoes"
-    );
+    assert_no_heap_in_100("echoes", echo);
 }
 
 /// The async path allocates nothing on the heap either (its storage is
@@ -483,15 +480,15 @@ fn no_heap(mode: Option<SocketMode>) {
 fn no_heap_per_async_echo() {
     unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let data = [9u8; 56];
     let mut buf = [0u64; 64];
-    let mut echo = || {
+    let echo = || {
         // SAFETY: valid arguments; the buffer outlives the completion.
         let n = unsafe {
             IcmpSendEcho2(
-                h.0,
-                ev.0,
+                h.as_raw(),
+                ev.handle(),
                 Some(routine),
                 ptr::null(),
                 helper::ipaddr(LO),
@@ -504,21 +501,12 @@ fn no_heap_per_async_echo() {
             )
         };
         assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-        assert!(event_wait(ev.0, 5000));
+        assert!(ev.wait(5000));
         assert_eq!(sleep_alertable(5000), 192, "the APC");
         // SAFETY: the completed buffer.
         assert_eq!(unsafe { IcmpParseReplies(buf.as_mut_ptr().cast(), 512) }, 1);
     };
-    echo();
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..100 {
-        echo();
-    }
-    assert_eq!(
-        ALLOCS.with(Cell::get) - before,
-        0,
-        "heap allocations in 100 async echoes"
-    );
+    assert_no_heap_in_100("async echoes", echo);
 }
 
 #[test]
@@ -549,7 +537,7 @@ fn check_errors(mode: SocketMode) {
     let h = open4(Some(mode));
     // Timeout 0: returns at once.
     let t = Instant::now();
-    let (n, err, _) = send4(&h, LO, b"quiet", None, S4 + 5, 0);
+    let (n, err, _) = send4(h.as_raw(), LO, b"quiet", None, S4 + 5, 0);
     assert_eq!((n, err), (0, IP_REQ_TIMED_OUT));
     assert!(t.elapsed() < Duration::from_millis(100));
     // DF over a 1500-byte MTU: 11009; without DF the echo is fragmented.
@@ -559,7 +547,7 @@ fn check_errors(mode: SocketMode) {
         ..Default::default()
     };
     let (n, err, _) = send4(
-        &h,
+        h.as_raw(),
         Ipv4Addr::new(127, 0, 0, 1),
         &data,
         Some(&df),
@@ -616,7 +604,7 @@ fn reply_padding_is_zeroed() {
         assert_eq!(padding6(), 26..28);
     }
     let h = open4(None);
-    let (n, err, buf) = send4(&h, LO, b"pad", None, S4 + 3, TIMEOUT_MS);
+    let (n, err, buf) = send4(h.as_raw(), LO, b"pad", None, S4 + 3, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("reply_padding_is_zeroed", "no ICMP permission");
         return;
@@ -634,7 +622,7 @@ fn reply_padding_is_zeroed() {
     // host does not have (bind fails, nothing is sent).
     let n = unsafe {
         IcmpSendEcho2Ex(
-            h.0,
+            h.as_raw(),
             ptr::null_mut(),
             None,
             ptr::null(),
@@ -653,18 +641,13 @@ fn reply_padding_is_zeroed() {
     assert!(buf.all()[padding4()].iter().all(|&b| b == 0));
 
     // IPv6: an echo, then a status-only reply (non-local source).
-    // SAFETY: no preconditions.
-    let h6 = unsafe { Icmp6CreateFile() };
-    if h6 == INVALID_HANDLE_VALUE {
-        let err = last_error();
-        common::skip("reply_padding_is_zeroed", &format!("no IPv6 (error {err})"));
+    let Some(h6) = open6("reply_padding_is_zeroed") else {
         return;
-    }
-    let h6 = Handle(h6);
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
     let mut buf = Guarded::new(S6 + 3);
-    let (n, err) = send6(h6.0, &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    let (n, err) = send6(h6.as_raw(), &src, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
     assert_eq!((n, err), (1, 0), "{:?}", helper::status_name(err));
     assert!(
         buf.all()[padding6()].iter().all(|&b| b == 0),
@@ -674,7 +657,14 @@ fn reply_padding_is_zeroed() {
     );
     let foreign = helper::sockaddr_in6("2001:db8::1".parse().unwrap(), 0);
     let mut buf = Guarded::new(S6 + 3);
-    let (n, err) = send6(h6.0, &foreign, &dst, Some(b"pad"), &mut buf, TIMEOUT_MS);
+    let (n, err) = send6(
+        h6.as_raw(),
+        &foreign,
+        &dst,
+        Some(b"pad"),
+        &mut buf,
+        TIMEOUT_MS,
+    );
     assert_eq!((n, err), (0, IP_GENERAL_FAILURE));
     assert!(buf.all()[padding6()].iter().all(|&b| b == 0));
 }
@@ -687,7 +677,7 @@ fn reply_padding_is_zeroed() {
 fn request_data_inside_reply_buffer() {
     let h = open4(None);
     let data = payload(32, 77);
-    let (n, err, mut buf) = send4(&h, LO, &data, None, S4 + 64, TIMEOUT_MS);
+    let (n, err, mut buf) = send4(h.as_raw(), LO, &data, None, S4 + 64, TIMEOUT_MS);
     if err == ERROR_ACCESS_DENIED {
         common::skip("request_data_inside_reply_buffer", "no ICMP permission");
         return;
@@ -701,7 +691,7 @@ fn request_data_inside_reply_buffer() {
         // is synchronous.
         let n = unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 base.add(at).cast(),
                 32,
@@ -717,15 +707,9 @@ fn request_data_inside_reply_buffer() {
         buf.assert_guard_intact();
     }
     // IPv6: the request data exactly where the reply data goes.
-    // SAFETY: no preconditions.
-    let h6 = unsafe { Icmp6CreateFile() };
-    if h6 == INVALID_HANDLE_VALUE {
-        let err = last_error();
-        let reason = format!("no IPv6 (error {err})");
-        common::skip("request_data_inside_reply_buffer", &reason);
+    let Some(h6) = open6("request_data_inside_reply_buffer") else {
         return;
-    }
-    let h6 = Handle(h6);
+    };
     let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
     let mut buf = Guarded::new(S6 + 32);
     buf.all_mut()[S6..S6 + 32].copy_from_slice(&data);
@@ -733,7 +717,7 @@ fn request_data_inside_reply_buffer() {
     // SAFETY: as above.
     let n = unsafe {
         Icmp6SendEcho2(
-            h6.0,
+            h6.as_raw(),
             ptr::null_mut(),
             None,
             ptr::null(),
@@ -754,74 +738,6 @@ fn request_data_inside_reply_buffer() {
 // ---------------------------------------------------------------------------
 // fork safety (issue 8, item 3)
 // ---------------------------------------------------------------------------
-
-/// Opens a raw ICMP socket that queues only IPv4 packets whose ICMP data
-/// starts with `marker` (a classic BPF filter on the 4 bytes at offset 28:
-/// a 20-byte IP header, the 8-byte ICMP header): an observer of what this
-/// test's echoes put on the wire, blind to the other tests' traffic.
-#[cfg(target_os = "linux")]
-fn marker_observer(marker: u32) -> libc::c_int {
-    // SAFETY: plain socket(2).
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_ICMP,
-        )
-    };
-    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
-    let mut prog = [
-        libc::sock_filter {
-            code: 0x20,
-            jt: 0,
-            jf: 0,
-            k: 28,
-        }, // ld [28]
-        libc::sock_filter {
-            code: 0x15,
-            jt: 0,
-            jf: 1,
-            k: marker,
-        }, // jeq marker
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: u32::MAX,
-        }, // accept
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        }, // drop
-    ];
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_mut_ptr(),
-    };
-    // SAFETY: a valid sock_fprog for the call's duration.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "SO_ATTACH_FILTER: {}",
-        std::io::Error::last_os_error()
-    );
-    // Drop what was queued before the filter (other tests' traffic).
-    let mut b = [0u8; 1];
-    // SAFETY: a 1-byte buffer; longer datagrams are truncated.
-    while unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) } >= 0 {}
-    fd
-}
 
 /// After `fork`, parent and child never put the same (identifier,
 /// sequence) pair on the wire (raw sockets choose them; a repeated pair
@@ -845,13 +761,13 @@ fn fork_never_repeats_id_seq() {
             .subsec_nanos();
     let mut data = payload(24, marker);
     data[..4].copy_from_slice(&marker.to_be_bytes());
-    let observer = marker_observer(marker);
+    let observer = common::observer::Observer::with_marker(marker);
     let h = open4(Some(SocketMode::Raw));
     let echo = |buf: &mut [u64; 16]| {
         // SAFETY: valid arguments; synchronous; no allocation in the call.
         unsafe {
             IcmpSendEcho(
-                h.0,
+                h.as_raw(),
                 helper::ipaddr(LO),
                 data.as_ptr().cast(),
                 data.len() as u16,
@@ -884,25 +800,8 @@ fn fork_never_repeats_id_seq() {
         "child echoes failed (status {status:#x})"
     );
     // The echo requests on the wire.
-    let mut pairs = Vec::new();
-    let mut pkt = [0u8; 256];
-    loop {
-        // SAFETY: a buffer of pkt.len() bytes.
-        let n = unsafe { libc::recv(observer, pkt.as_mut_ptr().cast(), pkt.len(), 0) };
-        if n < 0 {
-            break;
-        }
-        let p = &pkt[..n as usize];
-        let ihl = usize::from(p[0] & 0x0f) * 4;
-        if p.len() >= ihl + 8 && p[ihl] == 8 {
-            pairs.push((
-                u16::from_be_bytes([p[ihl + 4], p[ihl + 5]]),
-                u16::from_be_bytes([p[ihl + 6], p[ihl + 7]]),
-            ));
-        }
-    }
-    // SAFETY: ours, closed once.
-    unsafe { libc::close(observer) };
+    let pairs = observer.drain_id_seq();
+    drop(observer);
     assert_eq!(pairs.len(), 1 + 2 * K, "requests observed: {pairs:04x?}");
     let mut distinct = pairs.clone();
     distinct.sort_unstable();
@@ -918,24 +817,13 @@ fn fork_never_repeats_id_seq() {
 // Asynchronous sends: what only the Unix backend defines
 // ---------------------------------------------------------------------------
 
-use icmp_sys::unix::testing::{
-    event_close, event_create, event_fd, event_reset, event_set, event_wait, sleep_alertable,
-};
-
-/// An event of the backend, closed on drop.
-struct Ev(HANDLE);
-impl Ev {
-    fn new() -> Self {
-        Ev(event_create().expect("event_create"))
-    }
-}
-impl Drop for Ev {
-    fn drop(&mut self) {
-        assert!(event_close(self.0), "event_close");
-    }
+/// A [`helper::Event`] (manual reset, closed on drop), or a panic.
+fn event() -> helper::Event {
+    helper::Event::new().unwrap_or_else(|e| panic!("Event::new: error {e}"))
 }
 
-/// `IcmpSendEcho2` with an event: (return, last error).
+/// `IcmpSendEcho2` with an event and a [`TIMEOUT_MS`] timeout: (return,
+/// last error).
 fn send_async(
     h: HANDLE,
     ev: HANDLE,
@@ -943,6 +831,19 @@ fn send_async(
     data: *const u8,
     len: u16,
     buf: &mut Guarded,
+) -> (u32, u32) {
+    send_async_timeout(h, ev, dst, data, len, buf, TIMEOUT_MS)
+}
+
+/// [`send_async`] with the given timeout.
+fn send_async_timeout(
+    h: HANDLE,
+    ev: HANDLE,
+    dst: Ipv4Addr,
+    data: *const u8,
+    len: u16,
+    buf: &mut Guarded,
+    timeout: u32,
 ) -> (u32, u32) {
     // SAFETY: data readable for len bytes at the call; the buffer outlives
     // the completion (callers wait for the event).
@@ -958,39 +859,10 @@ fn send_async(
             ptr::null(),
             buf.ptr(),
             buf.size(),
-            TIMEOUT_MS,
+            timeout,
         )
     };
     (n, last_error())
-}
-
-/// The event contract on Unix: a readable descriptor while signalled,
-/// manual reset; foreign and closed handles are unknown.
-#[test]
-fn event_is_a_manual_reset_descriptor() {
-    let ev = Ev::new();
-    let fd = event_fd(ev.0);
-    assert!(fd >= 0);
-    let readable = |ms| {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, ms) == 1 }
-    };
-    assert!(!readable(0) && !event_wait(ev.0, 10));
-    assert!(event_set(ev.0));
-    assert!(
-        readable(0) && event_wait(ev.0, 0) && readable(0),
-        "stays signalled"
-    );
-    assert!(event_reset(ev.0));
-    assert!(!readable(0));
-    for f in [ptr::null_mut(), INVALID_HANDLE_VALUE, 0x1234_5670 as HANDLE] {
-        assert!(!event_set(f) && !event_wait(f, 0) && event_fd(f) == -1 && !event_close(f));
-    }
 }
 
 /// An Event handle that is not an event of the backend: 0 +
@@ -1005,8 +877,8 @@ fn async_unknown_event_handle_is_refused() {
     // SAFETY: valid array.
     assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
     let closed = {
-        let e = Ev::new();
-        e.0
+        let e = event();
+        e.handle()
     };
     for foreign in [
         p[1] as usize as HANDLE,
@@ -1016,7 +888,7 @@ fn async_unknown_event_handle_is_refused() {
     ] {
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
         let t0 = Instant::now();
-        let (n, err) = send_async(h.0, foreign, LO, data.as_ptr(), 32, &mut buf);
+        let (n, err) = send_async(h.as_raw(), foreign, LO, data.as_ptr(), 32, &mut buf);
         assert_eq!((n, err), (0, ERROR_INVALID_HANDLE), "Event {foreign:?}");
         assert!(t0.elapsed() < Duration::from_millis(500));
         buf.assert_untouched();
@@ -1039,13 +911,13 @@ fn async_request_data_is_copied_at_call_time() {
     let h = open4(None);
     let data = payload(32, 71);
     // 1. The request sits where the reply structure will be written.
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     buf.all_mut()[..32].copy_from_slice(&data);
     let at = buf.ptr().cast::<u8>();
-    let (n, err) = send_async(h.0, ev.0, LO, at, 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, at, 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     let r = buf.first_reply();
@@ -1053,14 +925,14 @@ fn async_request_data_is_copied_at_call_time() {
     assert_eq!(r.data, &data[..], "overlapping request");
     buf.assert_guard_intact();
     // 2. The request buffer is overwritten and freed right after the call.
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let mut scratch = data.clone();
-    let (n, err) = send_async(h.0, ev.0, LO, scratch.as_ptr(), 32, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, scratch.as_ptr(), 32, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
     scratch.fill(0xEE);
     drop(scratch);
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     assert_eq!(
@@ -1080,19 +952,19 @@ fn async_request_data_is_copied_at_call_time() {
 fn close_handle_with_requests_in_flight() {
     // SAFETY: no preconditions.
     let h = unsafe { IcmpCreateFile() };
-    let evs: Vec<Ev> = (0..8).map(|_| Ev::new()).collect();
+    let evs: Vec<helper::Event> = (0..8).map(|_| event()).collect();
     let datas: Vec<Vec<u8>> = (0..8).map(|k| payload(32, 80 + k)).collect();
     let mut bufs: Vec<Guarded> = (0..8)
         .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
         .collect();
     for k in 0..8 {
-        let (n, err) = send_async(h, evs[k].0, LO, datas[k].as_ptr(), 32, &mut bufs[k]);
+        let (n, err) = send_async(h, evs[k].handle(), LO, datas[k].as_ptr(), 32, &mut bufs[k]);
         assert_eq!((n, err), (0, ERROR_IO_PENDING));
     }
     // SAFETY: our handle, closed once, requests in flight.
     assert_eq!(unsafe { IcmpCloseHandle(h) }, 1, "IcmpCloseHandle");
     for k in 0..8 {
-        assert!(event_wait(evs[k].0, 5000), "request {k} completed");
+        assert!(evs[k].wait(5000), "request {k} completed");
         // SAFETY: the completed buffer.
         assert_eq!(
             unsafe { IcmpParseReplies(bufs[k].ptr(), bufs[k].size()) },
@@ -1118,8 +990,8 @@ fn apc_of_an_exited_thread_is_discarded() {
     unsafe extern "system" fn routine(_: *mut core::ffi::c_void, _: *mut IO_STATUS_BLOCK, _: u32) {
         CALLS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
     }
-    let ev = Ev::new();
-    let evh = ev.0 as usize;
+    let ev = event();
+    let evh = ev.handle() as usize;
     let data = payload(32, 90);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
     let bp = buf.ptr() as usize;
@@ -1147,7 +1019,7 @@ fn apc_of_an_exited_thread_is_discarded() {
     })
     .join()
     .unwrap();
-    assert!(event_wait(ev.0, 5000));
+    assert!(ev.wait(5000));
     assert_eq!(sleep_alertable(100), 0, "another thread's APC ran here");
     assert_eq!(CALLS.load(core::sync::atomic::Ordering::SeqCst), 0);
     // SAFETY: the completed buffer.
@@ -1161,12 +1033,12 @@ fn apc_of_an_exited_thread_is_discarded() {
 fn async_after_fork() {
     let h = open4(None);
     let run = |seed: u32| -> bool {
-        let ev = Ev::new();
+        let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        let (n, err) = send_async(h.0, ev.0, LO, data.as_ptr(), 32, &mut buf);
+        let (n, err) = send_async(h.as_raw(), ev.handle(), LO, data.as_ptr(), 32, &mut buf);
         (n, err) == (0, ERROR_IO_PENDING)
-            && event_wait(ev.0, 5000)
+            && ev.wait(5000)
             // SAFETY: the completed buffer.
             && unsafe { IcmpParseReplies(buf.ptr(), buf.size()) } == 1
             && buf.first_reply().data == &data[..]
@@ -1195,27 +1067,13 @@ fn async_after_fork() {
 #[test]
 fn async_timeout_zero_loopback() {
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let data = payload(32, 95);
     let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-    // SAFETY: the buffer outlives the completion (waited for below).
-    let n = unsafe {
-        IcmpSendEcho2(
-            h.0,
-            ev.0,
-            None,
-            ptr::null(),
-            helper::ipaddr(LO),
-            data.as_ptr().cast(),
-            32,
-            ptr::null(),
-            buf.ptr(),
-            buf.size(),
-            0,
-        )
-    };
-    assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    // The buffer outlives the completion (waited for below).
+    let sent = send_async_timeout(h.as_raw(), ev.handle(), LO, data.as_ptr(), 32, &mut buf, 0);
+    assert_eq!(sent, (0, ERROR_IO_PENDING));
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
     assert_eq!(n, 1, "IcmpParseReplies: error {}", last_error());
@@ -1231,27 +1089,13 @@ fn async_timeout_zero_loopback() {
 fn async_uses_the_senders_network_namespace() {
     let run = |timeout: u32, seed: u32| -> (u32, u32) {
         let h = create_handle(false, SocketMode::Raw);
-        let ev = Ev::new();
+        let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
-        // SAFETY: the buffer outlives the completion (waited for below).
-        let n = unsafe {
-            IcmpSendEcho2(
-                h,
-                ev.0,
-                None,
-                ptr::null(),
-                helper::ipaddr(LO),
-                data.as_ptr().cast(),
-                32,
-                ptr::null(),
-                buf.ptr(),
-                buf.size(),
-                timeout,
-            )
-        };
-        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING));
-        assert!(event_wait(ev.0, 5000), "event");
+        // The buffer outlives the completion (waited for below).
+        let sent = send_async_timeout(h, ev.handle(), LO, data.as_ptr(), 32, &mut buf, timeout);
+        assert_eq!(sent, (0, ERROR_IO_PENDING));
+        assert!(ev.wait(5000), "event");
         // SAFETY: the completed buffer.
         let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
         (n, if n == 0 { last_error() } else { 0 })
@@ -1281,11 +1125,11 @@ fn async_uses_the_senders_network_namespace() {
 #[test]
 fn async_reply_padding_is_zeroed() {
     let h = open4(None);
-    let ev = Ev::new();
+    let ev = event();
     let mut buf = Guarded::new(S4 + 3);
-    let (n, err) = send_async(h.0, ev.0, LO, b"pad".as_ptr(), 3, &mut buf);
+    let (n, err) = send_async(h.as_raw(), ev.handle(), LO, b"pad".as_ptr(), 3, &mut buf);
     assert_eq!((n, err), (0, ERROR_IO_PENDING));
-    assert!(event_wait(ev.0, 5000), "event");
+    assert!(ev.wait(5000), "event");
     // SAFETY: the completed buffer.
     assert_eq!(unsafe { IcmpParseReplies(buf.ptr(), buf.size()) }, 1);
     assert!(

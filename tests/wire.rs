@@ -13,163 +13,16 @@
 
 mod common;
 
+use common::handle::Icmp;
+use common::observer::{Observer, Seen};
 use common::{PING_OK, in_netns, is_root, payload};
-use core::mem::size_of;
 use core::ptr;
 use icmp_sys::helper;
 use icmp_sys::unix::{SocketMode, create_handle};
 use icmp_sys::*;
 use std::net::Ipv6Addr;
-use std::time::{Duration, Instant};
 
 const TIMEOUT_MS: u32 = 2000;
-
-/// An echo request as the observer saw it.
-#[derive(Debug, PartialEq, Eq)]
-struct Seen {
-    ttl: u8,
-    tos: u8,
-    df: bool,
-    options: Vec<u8>,
-}
-
-/// A raw ICMP socket of the calling thread's namespace, passing only echo
-/// requests, with a short receive timeout.
-struct Observer {
-    fd: libc::c_int,
-    v6: bool,
-}
-
-impl Observer {
-    fn open(v6: bool) -> Self {
-        let (family, proto) = if v6 {
-            (libc::AF_INET6, libc::IPPROTO_ICMPV6)
-        } else {
-            (libc::AF_INET, libc::IPPROTO_ICMP)
-        };
-        // SAFETY: plain socket(2).
-        let fd = unsafe { libc::socket(family, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) };
-        assert!(
-            fd >= 0,
-            "observer socket: {}",
-            std::io::Error::last_os_error()
-        );
-        let o = Self { fd, v6 };
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 200_000,
-        };
-        o.set(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv);
-        if v6 {
-            // ICMP6_FILTER (1): a set bit blocks the type; pass 128 only.
-            let mut f = [u32::MAX; 8];
-            f[128 >> 5] &= !(1 << (128 & 31));
-            o.set(libc::IPPROTO_ICMPV6, 1, &f);
-            o.set(libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &1i32);
-            o.set(libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS, &1i32);
-        } else {
-            // ICMP_FILTER (1): a set bit blocks the type; pass 8 only.
-            o.set(libc::SOL_RAW, 1, &!(1u32 << 8));
-        }
-        o
-    }
-
-    fn set<T>(&self, level: libc::c_int, name: libc::c_int, v: &T) {
-        // SAFETY: v is a readable T of the given size.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd,
-                level,
-                name,
-                ptr::from_ref(v).cast(),
-                size_of::<T>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "setsockopt({level}, {name}): {}",
-            std::io::Error::last_os_error()
-        );
-    }
-
-    /// The echo request carrying `data`, from what is queued (bounded: one
-    /// second, 10 000 packets).
-    fn find(&self, data: &[u8]) -> Seen {
-        let start = Instant::now();
-        let mut pkt = [0u8; 70_000];
-        let mut ctl = [0u64; 16];
-        for _ in 0..10_000 {
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "the observer saw no echo request carrying the payload"
-            );
-            let mut iov = libc::iovec {
-                iov_base: pkt.as_mut_ptr().cast(),
-                iov_len: pkt.len(),
-            };
-            // SAFETY: an all-zero msghdr is valid; the pointers are set below.
-            let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = ctl.as_mut_ptr().cast();
-            msg.msg_controllen = size_of::<[u64; 16]>();
-            // SAFETY: msg describes live buffers.
-            let n = unsafe { libc::recvmsg(self.fd, &mut msg, 0) };
-            if n < 0 {
-                continue; // timeout or EINTR: the time bound ends the loop
-            }
-            let p = &pkt[..n as usize];
-            if self.v6 {
-                // No IPv6 header: ICMPv6 header, then data; hop limit and
-                // traffic class come as control messages.
-                if p.len() < 8 || p[0] != 128 || &p[8..] != data {
-                    continue;
-                }
-                let (mut ttl, mut tos) = (None, None);
-                // SAFETY: the kernel filled msg_control with well-formed
-                // control messages; the CMSG macros stay within it.
-                unsafe {
-                    let mut c = libc::CMSG_FIRSTHDR(&msg);
-                    while !c.is_null() {
-                        let v = libc::CMSG_DATA(c).cast::<i32>().read_unaligned();
-                        match ((*c).cmsg_level, (*c).cmsg_type) {
-                            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => ttl = Some(v as u8),
-                            (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => tos = Some(v as u8),
-                            _ => {}
-                        }
-                        c = libc::CMSG_NXTHDR(&msg, c);
-                    }
-                }
-                return Seen {
-                    ttl: ttl.expect("IPV6_HOPLIMIT control message"),
-                    tos: tos.expect("IPV6_TCLASS control message"),
-                    df: false,
-                    options: Vec::new(),
-                };
-            }
-            // IPv4 header, ICMP header, data.
-            let ihl = usize::from(p[0] & 0x0f) * 4;
-            if p.len() < ihl + 8 || p[ihl] != 8 || &p[ihl + 8..] != data {
-                continue;
-            }
-            return Seen {
-                ttl: p[8],
-                tos: p[1],
-                df: p[6] & 0x40 != 0,
-                options: p[20..ihl].to_vec(),
-            };
-        }
-        panic!("the observer saw no echo request carrying the payload");
-    }
-}
-
-impl Drop for Observer {
-    fn drop(&mut self) {
-        // SAFETY: our descriptor, closed once.
-        unsafe { libc::close(self.fd) };
-    }
-}
 
 /// The event of an asynchronous send: a [`helper::Event`], closed on drop.
 fn new_event() -> helper::Event {
@@ -201,23 +54,31 @@ fn finish(
     (n, if n == 0 { helper::last_error() } else { 0 })
 }
 
+/// A 24-byte payload the observer can tell apart: this process's id, then
+/// whether the send is asynchronous.
+fn marked_payload(seed: u32, asynchronous: bool) -> Vec<u8> {
+    let mut data = payload(24, seed);
+    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
+    data[4] = u8::from(asynchronous);
+    data
+}
+
 /// Sends one IPv4 echo to 127.0.0.1 with `opts` on a handle of `mode`
 /// (asynchronously with an event if `asynchronous`: the engine's shared
 /// socket, options set per request) and returns what the observer saw (the
 /// echo must succeed).
 fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous: bool) -> Seen {
     let obs = Observer::open(false);
-    let h = create_handle(false, mode);
-    let mut data = payload(24, seed);
-    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
-    data[4] = u8::from(asynchronous);
+    // SAFETY: a fresh handle of the backend, owned by `h` only.
+    let h = unsafe { Icmp::from_raw(create_handle(false, mode)) };
+    let data = marked_payload(seed, asynchronous);
     let mut buf = common::Guarded::new(helper::reply_buffer_size(24) + 40);
     let ev = asynchronous.then(new_event);
     // SAFETY: options, data and buffer outlive the send (and its completion:
     // `finish` waits).
     let n = unsafe {
         IcmpSendEcho2(
-            h,
+            h.as_raw(),
             ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
@@ -238,8 +99,7 @@ fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
         "{mode:?} {opts:?}: {:?}",
         helper::status_name(err)
     );
-    // SAFETY: our handle, closed once.
-    unsafe { IcmpCloseHandle(h) };
+    drop(h); // IcmpCloseHandle, checked
     obs.find(&data)
 }
 
@@ -247,10 +107,9 @@ fn seen4(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
 /// what the observer saw.
 fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous: bool) -> Seen {
     let obs = Observer::open(true);
-    let h = create_handle(true, mode);
-    let mut data = payload(24, seed);
-    data[..4].copy_from_slice(&std::process::id().to_ne_bytes());
-    data[4] = u8::from(asynchronous);
+    // SAFETY: a fresh handle of the backend, owned by `h` only.
+    let h = unsafe { Icmp::from_raw(create_handle(true, mode)) };
+    let data = marked_payload(seed, asynchronous);
     let ev = asynchronous.then(new_event);
     let mut buf = common::Guarded::new(helper::reply6_buffer_size(24));
     let src = helper::sockaddr_in6(Ipv6Addr::UNSPECIFIED, 0);
@@ -260,7 +119,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     // call; sizes match.
     let n = unsafe {
         Icmp6SendEcho2(
-            h,
+            h.as_raw(),
             ev.as_ref().map_or(ptr::null_mut(), |e| e.handle()),
             None,
             ptr::null(),
@@ -277,8 +136,7 @@ fn seen6(mode: SocketMode, opts: &IP_OPTION_INFORMATION, seed: u32, asynchronous
     let err = helper::last_error();
     let (n, err) = finish(ev, n, err, &mut buf, true);
     assert_eq!(n, 1, "{mode:?} {opts:?}: {:?}", helper::status_name(err));
-    // SAFETY: our handle, closed once.
-    unsafe { IcmpCloseHandle(h) };
+    drop(h); // IcmpCloseHandle, checked
     obs.find(&data)
 }
 

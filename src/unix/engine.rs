@@ -1106,14 +1106,3 @@ fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut Mayb
     }
     core::mem::forget(f); // borrowed descriptor
 }
-
-/// How many requests are in flight (tests, diagnostics).
-pub(crate) fn in_flight() -> usize {
-    let g = LOCK.lock();
-    let st = state(&g);
-    if st.ready {
-        MAX_IN_FLIGHT - st.nfree
-    } else {
-        0
-    }
-}

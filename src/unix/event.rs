@@ -483,10 +483,11 @@ mod tests {
             core::ptr::null_mut(),
             crate::ipexport::INVALID_HANDLE_VALUE,
             0x1000 as HANDLE,
+            0x1234_5670 as HANDLE,
             (h as usize ^ (1 << 20)) as HANDLE,
         ] {
             assert!(EventRef::new(f).is_none(), "{f:?}");
-            assert!(!set(f) && !close(f) && fd(f) == -1);
+            assert!(!set(f) && !wait(f, 0) && !close(f) && fd(f) == -1);
         }
         // A reference outlives close: the descriptor stays valid for it.
         let r = EventRef::new(h).unwrap();

@@ -198,3 +198,25 @@ pub fn assert_could_send(run: &Run, ctx: &str) {
          or under Wine) with a gid in net.ipv4.ping_group_range\n{ctx}"
     );
 }
+
+/// Checks that the example's stderr explains how to get permission to send
+/// (`examples/common`'s `print_permission_help`, which `ping` and
+/// `ping_many` print after ERROR_ACCESS_DENIED on Linux): the error, the
+/// current `ping_group_range`, the sysctl, `CAP_NET_RAW`, and the socket
+/// kind forced by `ICMP_SYS_SOCKET=dgram`.
+#[cfg(target_os = "linux")]
+#[allow(dead_code, reason = "tracert prints no permission help")]
+pub fn assert_explains_the_permission_fix(run: &Run, ctx: &str) {
+    let name = &run.name;
+    for needle in [
+        &format!(
+            "{name}: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5)."
+        ),
+        "in net.ipv4.ping_group_range (here \"",
+        "sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+        "CAP_NET_RAW",
+        "ICMP_SYS_SOCKET=dgram",
+    ] {
+        assert!(run.stderr.contains(needle), "missing {needle:?}\n{ctx}");
+    }
+}

@@ -9,6 +9,9 @@
 #![allow(dead_code)]
 
 pub mod example;
+pub mod handle;
+#[cfg(target_os = "linux")]
+pub mod observer;
 
 use core::ffi::c_void;
 use core::mem::size_of;
