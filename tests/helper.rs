@@ -605,6 +605,7 @@ fn event_is_send_and_sync() {
 
 #[cfg(icmp_api)]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_starts_unsignalled_and_wait_times_out() {
     use std::time::{Duration, Instant};
     let _one = events_lock();
@@ -625,6 +626,7 @@ fn event_starts_unsignalled_and_wait_times_out() {
 
 #[cfg(icmp_api)]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_set_wait_reset_is_manual_reset() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -644,6 +646,7 @@ fn event_set_wait_reset_is_manual_reset() {
 
 #[cfg(icmp_api)]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_set_on_another_thread_wakes_the_waiter() {
     use std::time::{Duration, Instant};
     let _one = events_lock();
@@ -675,6 +678,7 @@ fn event_set_on_another_thread_wakes_the_waiter() {
 /// Dropping the event closes its descriptor (Unix) or handle (Windows).
 #[cfg(all(icmp_api, unix))]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_drop_closes_it() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -730,6 +734,7 @@ fn event_drop_closes_it() {
 /// Dropping the event closes its handle (Windows).
 #[cfg(windows)]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_drop_closes_it() {
     use windows_sys::Win32::Foundation::{ERROR_INVALID_HANDLE, GetLastError, WAIT_FAILED};
     use windows_sys::Win32::System::Threading::WaitForSingleObject;
@@ -760,6 +765,7 @@ fn event_drop_closes_it() {
 /// same value as `handle()` / `fd()`.
 #[cfg(all(feature = "std", icmp_api))]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn event_std_traits() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -780,6 +786,7 @@ fn event_std_traits() {
 /// `sleep_alertable` with no APC queued: 0 after the timeout.
 #[cfg(icmp_api)]
 #[test]
+#[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll, SleepEx)")]
 fn sleep_alertable_without_apc_returns_0_after_the_timeout() {
     use std::time::{Duration, Instant};
     assert_eq!(helper::sleep_alertable(0), 0, "nothing queued: 0 at once");

@@ -469,6 +469,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (eventfd, poll)")]
     fn manual_reset_and_foreign_handles() {
         let h = create().unwrap();
         assert!(!h.is_null() && h != crate::ipexport::INVALID_HANDLE_VALUE);
