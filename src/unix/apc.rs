@@ -113,7 +113,14 @@ impl ThreadRef {
             }
         }
         if event::is_open(&THREADS, self.0) {
-            THREADS[i].raw().set();
+            // Only the push that made the queue non-empty wakes the thread
+            // (one write per batch, not per completion): a later push finds
+            // the earlier one's entry still queued, so that push's wake is
+            // still to come or not yet consumed (`sleep_alertable` resets
+            // the wake before it takes the whole queue).
+            if head == 0 {
+                THREADS[i].raw().set();
+            }
         } else {
             // The thread exited (its destructor may have drained before our
             // push): discard what is queued.
