@@ -652,15 +652,8 @@ pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
     let (level, ttl_name, tos_name) = sock::ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
-    #[cfg(target_os = "linux")]
-    if !v6 {
-        sock::setsockopt_int(
-            f,
-            libc::IPPROTO_IP,
-            libc::IP_MTU_DISCOVER,
-            libc::IP_PMTUDISC_DONT,
-        );
-    }
+    // The state below says "no DF": make it true on every OS and family.
+    sock::set_df(f, v6, false);
     sock::receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
@@ -746,42 +739,11 @@ pub(super) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
             s.tos = tos;
         }
         if r.df != s.df {
-            if s.v6 {
-                sock::setsockopt_int(&f, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, r.df.into());
-            } else {
-                #[cfg(target_os = "linux")]
-                sock::setsockopt_int(
-                    &f,
-                    libc::IPPROTO_IP,
-                    libc::IP_MTU_DISCOVER,
-                    if r.df {
-                        libc::IP_PMTUDISC_DO
-                    } else {
-                        libc::IP_PMTUDISC_DONT
-                    },
-                );
-                #[cfg(not(target_os = "linux"))]
-                sock::setsockopt_int(&f, libc::IPPROTO_IP, libc::IP_DONTFRAG, r.df.into());
-            }
+            sock::set_df(&f, s.v6, r.df);
             s.df = r.df;
         }
         if !s.v6 && r.options != &s.options[..s.options_len] {
-            #[cfg(target_os = "linux")]
-            const IP_OPTIONS: c_int = libc::IP_OPTIONS;
-            #[cfg(not(target_os = "linux"))]
-            const IP_OPTIONS: c_int = 1;
-            // SAFETY: the request's options, readable for their length.
-            if !unsafe {
-                sock::setsockopt_bytes(
-                    &f,
-                    libc::IPPROTO_IP,
-                    IP_OPTIONS,
-                    r.options.as_ptr().cast(),
-                    r.options.len(),
-                )
-            } {
-                return Err(IP_BAD_OPTION);
-            }
+            sock::set_ip_options(&f, r.options)?;
             let n = r.options.len().min(40);
             s.options[..n].copy_from_slice(&r.options[..n]);
             s.options_len = n;

@@ -454,6 +454,53 @@ pub(crate) fn receive_setup(
     }
 }
 
+/// Whether `fd`'s requests carry don't-fragment: IPv6 `IPV6_DONTFRAG`;
+/// IPv4 on Linux path-MTU discovery "do" or "don't" (so the kernel never
+/// sets DF on its own: Windows sends without DF unless `IP_FLAG_DF`),
+/// elsewhere `IP_DONTFRAG`. Best effort, as the flag is on Windows.
+pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
+    if v6 {
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    setsockopt_int(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_MTU_DISCOVER,
+        if df {
+            libc::IP_PMTUDISC_DO
+        } else {
+            libc::IP_PMTUDISC_DONT
+        },
+    );
+    #[cfg(not(target_os = "linux"))]
+    setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
+}
+
+/// Sets `fd`'s IPv4 options (`IP_OPTIONS`; empty: none).
+/// `Err(IP_BAD_OPTION)` when the kernel refuses them.
+pub(crate) fn set_ip_options(fd: &Fd, options: &[u8]) -> Result<(), IP_STATUS> {
+    #[cfg(target_os = "linux")]
+    const IP_OPTIONS: c_int = libc::IP_OPTIONS;
+    #[cfg(not(target_os = "linux"))]
+    const IP_OPTIONS: c_int = 1;
+    // SAFETY: the options slice, readable for its length.
+    if unsafe {
+        setsockopt_bytes(
+            fd,
+            libc::IPPROTO_IP,
+            IP_OPTIONS,
+            options.as_ptr().cast(),
+            options.len(),
+        )
+    } {
+        Ok(())
+    } else {
+        Err(IP_BAD_OPTION)
+    }
+}
+
 /// Sets the request's socket options. `Err(status)` when the options are
 /// refused.
 fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<(), IP_STATUS> {
@@ -465,47 +512,12 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
     if r.tos != 0 && !setsockopt_int(fd, level, tos_name, r.tos.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
-    if r.v6 {
-        use libc::IPPROTO_IPV6 as L;
-        if r.df {
-            setsockopt_int(fd, L, libc::IPV6_DONTFRAG, 1);
-        }
-        receive_setup(fd, true, kind, id, Some(seq), false);
-    } else {
-        use libc::IPPROTO_IP as L;
-        #[cfg(target_os = "linux")]
-        {
-            let pmtu = if r.df {
-                libc::IP_PMTUDISC_DO
-            } else {
-                libc::IP_PMTUDISC_DONT
-            };
-            setsockopt_int(fd, L, libc::IP_MTU_DISCOVER, pmtu);
-        }
-        #[cfg(not(target_os = "linux"))]
-        if r.df {
-            setsockopt_int(fd, L, libc::IP_DONTFRAG, 1);
-        }
-        if !r.options.is_empty() {
-            #[cfg(target_os = "linux")]
-            const IP_OPTIONS: c_int = libc::IP_OPTIONS;
-            #[cfg(not(target_os = "linux"))]
-            const IP_OPTIONS: c_int = 1;
-            // SAFETY: the options slice, readable for its length.
-            if !unsafe {
-                setsockopt_bytes(
-                    fd,
-                    L,
-                    IP_OPTIONS,
-                    r.options.as_ptr().cast(),
-                    r.options.len(),
-                )
-            } {
-                return Err(IP_BAD_OPTION);
-            }
-        }
-        receive_setup(fd, false, kind, id, Some(seq), !r.options.is_empty());
+    set_df(fd, r.v6, r.df);
+    let ip_options = !r.v6 && !r.options.is_empty();
+    if ip_options {
+        set_ip_options(fd, r.options)?;
     }
+    receive_setup(fd, r.v6, kind, id, Some(seq), ip_options);
     if let Some(src) = r.src {
         let (sa, len) = sockaddr(r.v6, &src, if r.v6 { r.scope_id } else { 0 });
         // SAFETY: sa is a valid sockaddr of len bytes.
