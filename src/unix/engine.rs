@@ -7,10 +7,22 @@
 //!   use by the sending thread, non-blocking, shared by every request in
 //!   flight. Replies and errors are demultiplexed by (identifier,
 //!   sequence): a ping socket's identifier is the kernel's (one per socket),
-//!   a raw socket's is the process's own; the sequence names the request's
-//!   record ([`MAX_IN_FLIGHT`] records: 14 bits of index, 2 of generation).
-//!   The record then checks the message fully (source, quoted destination,
-//!   echoed data) with the same classification as the synchronous path.
+//!   a raw socket's is the process's own; the sequence (one process-wide
+//!   space of 65 536, handed out in cycle order) names the request's record
+//!   through a table. The record then checks the message fully (source,
+//!   quoted destination, echoed data) with the same classification as the
+//!   synchronous path. **Reuse bound**: a sequence is not handed out again
+//!   while a request holds it, nor until its last request has been
+//!   completed for its timeout (at most [`HOLD_MAX_MS`]) plus
+//!   [`HOLD_MARGIN_MS`]: an answer to it that arrives within that time can
+//!   only be dropped, never taken for a newer request. Only when every free
+//!   sequence is still held (more than 49 152 requests completed within
+//!   their hold times) is the one held longest reused early.
+//! - **Sockets in use**: a shared socket with no request in flight for
+//!   [`IDLE_MS`] is closed by the completion thread (releasing its network
+//!   namespace); when all [`MAX_SOCKETS`] are open, a send from a new
+//!   namespace takes the place of one with no request in flight (the limit
+//!   counts sockets in use).
 //!   Per-request TTL, TOS, DF and IP options are socket options, set under
 //!   the engine lock right before the request's `sendmsg`, and only when
 //!   they differ from the socket's current ones; the source address goes in
@@ -26,10 +38,23 @@
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
 //!   copied into its record, larger data into its own mapping.
-//! - **fork**: a child does not inherit the engine: `pthread_atfork` resets
-//!   it in the child (the parent's requests never complete there; their
-//!   buffers are the parent's); the child's first async send starts a new
-//!   completion thread.
+//! - **fork**: a child does not inherit the engine: `pthread_atfork`
+//!   handlers, registered before the engine creates anything, reset it in
+//!   the child: the parent's requests never complete there (their buffers
+//!   are the parent's), their records are freed, the event references they
+//!   held are released (an event the child closes, or has closed, has its
+//!   descriptors closed), their payload mappings unmapped, the shared
+//!   sockets and the wake primitive closed; the child's first async send
+//!   starts a new completion thread. (The APC queues reset themselves:
+//!   `apc` registers its own handler before its first queue.)
+//! - **Never stuck**: the completion thread polls only the open sockets and
+//!   its wake primitive (at most 17 descriptors, all open, so never more
+//!   than `RLIMIT_NOFILE`); if `poll` fails all the same (a limit lowered
+//!   below what is open), it never spins: it sleeps (1 ms, doubling up to
+//!   64 ms, never past the next deadline) and reads every socket without
+//!   waiting, so requests still complete. A send that cannot get a
+//!   descriptor (`EMFILE`, `ENFILE`) fails at once with
+//!   `ERROR_NOT_ENOUGH_MEMORY`.
 //!
 //! Layer: the asynchronous path (beside `cache`, never using it); may use:
 //! `apc`, `event`, `sock`, `reply`.
@@ -51,6 +76,16 @@ const INDEX_BITS: u32 = 14;
 pub(crate) const MAX_IN_FLIGHT: usize = 1 << INDEX_BITS;
 /// Request data up to this size is kept in the request's record.
 pub(crate) const INLINE: usize = 128;
+
+/// The sequences of the process's async requests (one 16-bit space).
+const SEQS: usize = 1 << 16;
+/// A completed request's sequence is held for its timeout, counted up to
+/// this many milliseconds, ...
+pub(crate) const HOLD_MAX_MS: u64 = 60_000;
+/// ... plus this margin, before it is handed out again.
+pub(crate) const HOLD_MARGIN_MS: u64 = 1_000;
+/// A shared socket with no request in flight for this long is closed.
+pub(crate) const IDLE_MS: u64 = 5_000;
 
 // ---------------------------------------------------------------------------
 // Lock
@@ -112,6 +147,9 @@ pub(crate) struct Notify {
 
 struct Rec {
     sock: usize,
+    /// The serial of the socket it was sent on (a slot's socket may be
+    /// replaced).
+    serial: u32,
     v6: bool,
     ident: Option<u16>,
     seq: u16,
@@ -119,6 +157,8 @@ struct Rec {
     scope_id: u32,
     t0: u64,
     deadline: u64,
+    /// How long its sequence is held after completion (ns).
+    hold: u64,
     heap_pos: usize,
     payload_len: usize,
     mapped: *mut u8,
@@ -142,7 +182,6 @@ impl Rec {
 
 struct Slot {
     state: AtomicU32,
-    generation: AtomicU32,
     /// The APC queue link (see `apc`): next record + 1, 0 = end.
     link: AtomicU32,
     rec: UnsafeCell<MaybeUninit<Rec>>,
@@ -190,11 +229,12 @@ fn set_apc_link(i: u32, next: u32) {
 // Shared sockets
 // ---------------------------------------------------------------------------
 
-/// The most shared sockets: one per family and kind (4) in each network
-/// namespace the process sends from asynchronously. Past that, an async
+/// The most shared sockets open at once: one per family and kind (4) in
+/// each network namespace the process sends from asynchronously. A socket
+/// with no request in flight makes room for another (and is closed after
+/// [`IDLE_MS`] anyway); past 16 sockets with requests in flight, an async
 /// send from yet another namespace fails at once with
-/// `ERROR_NOT_ENOUGH_MEMORY` (sockets are kept for the process's life: the
-/// completion thread polls them without a lock).
+/// `ERROR_NOT_ENOUGH_MEMORY`.
 pub(crate) const MAX_SOCKETS: usize = 16;
 
 /// The network namespace of the calling thread (Linux: the inode of
@@ -360,6 +400,22 @@ struct State {
     wait_until: u64,
     /// The identifier of raw-socket requests.
     raw_ident: u16,
+    /// Per shared socket: requests in flight on it, when it last had one
+    /// (ns), its serial (bumped whenever the slot gets a new socket).
+    inflight: [u32; MAX_SOCKETS],
+    last_used: [u64; MAX_SOCKETS],
+    serial: [u32; MAX_SOCKETS],
+    next_serial: u32,
+    /// Sockets taken out of their slot while the completion thread may be
+    /// polling them: it closes them (never a descriptor number reused under
+    /// its poll).
+    retired: [c_int; MAX_SOCKETS],
+    nretired: usize,
+    /// The next sequence to try, and per sequence: the record holding it
+    /// (index + 1; 0 = none) and when it may be handed out again (ns).
+    next_seq: u16,
+    owner: *mut u32,
+    free_at: *mut u64,
 }
 
 struct Global(UnsafeCell<State>);
@@ -376,6 +432,15 @@ static STATE: Global = Global(UnsafeCell::new(State {
     nheap: 0,
     wait_until: u64::MAX,
     raw_ident: 0,
+    inflight: [0; MAX_SOCKETS],
+    last_used: [0; MAX_SOCKETS],
+    serial: [0; MAX_SOCKETS],
+    next_serial: 0,
+    retired: [-1; MAX_SOCKETS],
+    nretired: 0,
+    next_seq: 0,
+    owner: ptr::null_mut(),
+    free_at: ptr::null_mut(),
 }));
 
 /// The state, under the lock.
@@ -490,10 +555,58 @@ impl State {
         }
     }
 
-    /// Takes an ACTIVE record for completion: out of the heap, DONE.
+    /// Takes an ACTIVE record for completion: out of the heap, DONE; its
+    /// sequence held (see the module docs), its socket one request less
+    /// busy.
     fn take(&mut self, i: u32) {
         self.heap_remove(i);
+        // SAFETY: ACTIVE under the lock (DONE only below).
+        let r = unsafe { rec(i) };
+        let now = sock::now_ns();
+        let seq = usize::from(r.seq);
+        // SAFETY: seq < SEQS, the tables' length.
+        unsafe {
+            *self.owner.add(seq) = 0;
+            *self.free_at.add(seq) = now.saturating_add(r.hold);
+        }
+        self.inflight[r.sock] -= 1;
+        self.last_used[r.sock] = now;
         slot(i).state.store(DONE, Ordering::Release);
+    }
+
+    /// A sequence for a new request: the next one in cycle order that no
+    /// request holds and whose hold has ended; if every free one is still
+    /// held, the free one that comes first in cycle order (held longest).
+    /// Always found: at most 16 384 of the 65 536 are in flight.
+    fn alloc_seq(&mut self, now: u64) -> u16 {
+        let mut early = None;
+        for n in 0..SEQS {
+            let seq = self.next_seq;
+            self.next_seq = seq.wrapping_add(1);
+            let k = usize::from(seq);
+            // SAFETY: k < SEQS.
+            let (owner, free_at) = unsafe { (*self.owner.add(k), *self.free_at.add(k)) };
+            if owner != 0 {
+                continue;
+            }
+            if free_at <= now {
+                return seq;
+            }
+            early.get_or_insert(seq);
+            if n >= 64 {
+                break;
+            }
+        }
+        let seq = early.expect("a sequence no request holds");
+        self.next_seq = seq.wrapping_add(1);
+        seq
+    }
+
+    /// The ACTIVE record holding `seq`, if any.
+    fn owner_of(&self, seq: u16) -> Option<u32> {
+        // SAFETY: seq < SEQS.
+        let o = unsafe { *self.owner.add(usize::from(seq)) };
+        o.checked_sub(1)
     }
 }
 
@@ -523,14 +636,60 @@ extern "C" fn fork_child() {
             }
             *s = NO_SOCKET;
         }
+        close_retired(st);
         st.wake.close();
+        st.inflight = [0; MAX_SOCKETS];
         st.ready = false;
     }
-    // The parent's requests are forgotten when (if) this child starts its
-    // own engine: `start` frees every record then (touching the records'
-    // pages only in a child that sends asynchronously).
-    super::apc::after_fork_child();
+    release_records(st);
     LOCK.0.store(false, Ordering::Release);
+}
+
+/// In a fork child: frees every record the parent had in use — its event
+/// reference released (so an event the child closes has its descriptors
+/// closed), its payload mapping unmapped, its APC thread reference
+/// forgotten (`apc`'s own fork handler clears every thread record). The
+/// parent's requests never complete here; their buffers are the parent's,
+/// never touched. Touches the records' pages only when some were in use.
+fn release_records(st: &mut State) {
+    if SLOTS.load(Ordering::Acquire).is_null() || st.nfree == MAX_IN_FLIGHT {
+        return;
+    }
+    for i in 0..MAX_IN_FLIGHT as u32 {
+        let s = slot(i);
+        if s.state.load(Ordering::Relaxed) == FREE {
+            continue;
+        }
+        // SAFETY: a used record, and this is the child's only thread.
+        let r = unsafe { rec(i) };
+        drop(r.notify.event.take());
+        core::mem::forget(r.notify.thread.take());
+        if !r.mapped.is_null() {
+            unmap(r.mapped, r.payload_len);
+            r.mapped = ptr::null_mut();
+        }
+        // SAFETY: r.seq < SEQS.
+        unsafe { *st.owner.add(usize::from(r.seq)) = 0 };
+        s.state.store(FREE, Ordering::Relaxed);
+        s.link.store(0, Ordering::Relaxed);
+    }
+    for k in 0..MAX_IN_FLIGHT {
+        // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
+        unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
+    }
+    st.nfree = MAX_IN_FLIGHT;
+    st.nheap = 0;
+}
+
+/// Closes the sockets taken out of their slots (the completion thread, or
+/// a fork child).
+fn close_retired(st: &mut State) {
+    for fd in &mut st.retired[..st.nretired] {
+        // SAFETY: a shared socket no slot holds any more.
+        unsafe { libc::close(*fd) };
+        *fd = -1;
+    }
+    st.nretired = 0;
 }
 
 /// Starts the engine on first use (mappings, wake primitive, completion
@@ -539,38 +698,36 @@ fn start(st: &mut State) -> Result<(), u32> {
     if st.ready {
         return Ok(());
     }
-    if SLOTS.load(Ordering::Acquire).is_null() {
-        let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-        let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-        st.free = lists.cast();
-        // SAFETY: the second half of the mapping.
-        st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
-        SLOTS.store(recs.cast(), Ordering::Release);
-    } else {
-        // A fork child restarting: the parent's requests never complete
-        // here; their records are free again (their buffers and events are
-        // the parent's, never touched).
-        for i in 0..MAX_IN_FLIGHT as u32 {
-            let s = slot(i);
-            s.state.store(FREE, Ordering::Relaxed);
-            s.link.store(0, Ordering::Relaxed);
-        }
-    }
-    // Every record free (fresh, or after fork).
-    for k in 0..MAX_IN_FLIGHT {
-        // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
-        unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
-    }
-    st.nfree = MAX_IN_FLIGHT;
-    st.nheap = 0;
-    st.wait_until = u64::MAX;
-    // SAFETY: getpid has no preconditions.
-    st.raw_ident = sock::raw_ident();
-    st.wake = Raw::new()?;
+    // The fork handlers first, before anything a child would inherit.
     if !ATFORK.swap(true, Ordering::AcqRel) {
         // SAFETY: plain extern "C" handlers.
         unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
     }
+    if SLOTS.load(Ordering::Acquire).is_null() {
+        let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        // Zero-filled: no sequence held, none in hold (pages touched only
+        // as sequences are used).
+        let owner = map(SEQS * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        let free_at = map(SEQS * size_of::<u64>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        st.free = lists.cast();
+        // SAFETY: the second half of the mapping.
+        st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
+        st.owner = owner.cast();
+        st.free_at = free_at.cast();
+        for k in 0..MAX_IN_FLIGHT {
+            // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
+            unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
+        }
+        st.nfree = MAX_IN_FLIGHT;
+        st.nheap = 0;
+        SLOTS.store(recs.cast(), Ordering::Release);
+    }
+    // (A fork child restarting: `release_records` freed the parent's.)
+    st.wait_until = u64::MAX;
+    // SAFETY: getpid has no preconditions.
+    st.raw_ident = sock::raw_ident();
+    st.wake = Raw::new()?;
     // SAFETY: attr initialised before use, destroyed after; the thread
     // routine takes no argument.
     unsafe {
@@ -620,14 +777,25 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
     if let Some(i) = find(st, kind) {
         return Ok(i);
     }
-    let i = st
-        .socks
-        .iter()
-        .position(|s| s.fd < 0)
-        .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+    // A free slot, else one whose socket has no request in flight (its
+    // socket retired: the completion thread closes it).
+    let i = match st.socks.iter().position(|s| s.fd < 0) {
+        Some(i) => i,
+        None => (0..MAX_SOCKETS)
+            .find(|&k| st.inflight[k] == 0 && st.nretired < MAX_SOCKETS)
+            .ok_or(ERROR_NOT_ENOUGH_MEMORY)?,
+    };
     let mut s = sock::open_shared(d.v6, kind, st.raw_ident).map_err(sock::socket_error)?;
     s.ns = ns;
+    if st.socks[i].fd >= 0 {
+        st.retired[st.nretired] = st.socks[i].fd;
+        st.nretired += 1;
+    }
     st.socks[i] = s;
+    st.next_serial = st.next_serial.wrapping_add(1);
+    st.serial[i] = st.next_serial;
+    st.inflight[i] = 0;
+    st.last_used[i] = sock::now_ns();
     st.wake.set(); // the completion thread polls the new socket
     Ok(i)
 }
@@ -677,13 +845,19 @@ pub(crate) unsafe fn submit(
     // SAFETY: nfree < MAX_IN_FLIGHT.
     let i = unsafe { *st.free.add(st.nfree) };
     let s = slot(i);
-    let generation = s.generation.load(Ordering::Relaxed);
-    let seq = (i | ((generation & 3) << INDEX_BITS)) as u16;
+    let t0 = sock::now_ns();
+    let seq = st.alloc_seq(t0);
+    // SAFETY: seq < SEQS.
+    unsafe { *st.owner.add(usize::from(seq)) = i + 1 };
+    // The socket is busy from here (never closed as idle under this send).
+    st.inflight[sidx] += 1;
+    st.last_used[sidx] = t0;
     let kind = st.socks[sidx].kind;
     let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
-    let t0 = sock::now_ns();
+    let hold = (u64::from(r.timeout_ms).min(HOLD_MAX_MS) + HOLD_MARGIN_MS) * 1_000_000;
     let mut record = Rec {
         sock: sidx,
+        serial: st.serial[sidx],
         v6: r.v6,
         ident,
         seq,
@@ -691,6 +865,7 @@ pub(crate) unsafe fn submit(
         scope_id: r.scope_id,
         t0,
         deadline: t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000),
+        hold,
         heap_pos: 0,
         payload_len: r.payload.len(),
         mapped,
@@ -723,22 +898,12 @@ pub(crate) unsafe fn submit(
     let sent = sock::apply_options(&mut st.socks[sidx], &req).and_then(|()| {
         let s = &st.socks[sidx];
         let ident = ident.unwrap_or(0);
-        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-            .or_else(|e| {
-                // A shared socket reports an earlier request's ICMP error
-                // (IP_RECVERR's pending socket error) on its next send, once,
-                // without sending: send again. A second failure is ours.
-                if sock::pending_error(e) {
-                    sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| match e {
-                // The shared socket's send buffer is full (non-blocking).
-                libc::EAGAIN => IP_NO_RESOURCES,
-                e => sock::map_send_errno(e, r.df),
-            })
+        // An earlier request's pending ICMP error never fails this one.
+        sock::send_shared(s.fd, s.kind, &req, ident, seq).map_err(|e| match e {
+            // The shared socket's send buffer is full (non-blocking).
+            libc::EAGAIN => IP_NO_RESOURCES,
+            e => sock::map_send_errno(e, r.df),
+        })
     });
     match sent {
         Ok(()) => {
@@ -821,7 +986,6 @@ fn free(i: u32) {
     let s = slot(i);
     let g = LOCK.lock();
     let st = state(&g);
-    s.generation.fetch_add(1, Ordering::Relaxed);
     s.state.store(FREE, Ordering::Release);
     // SAFETY: nfree < MAX_IN_FLIGHT (this record was not in the list).
     unsafe { *st.free.add(st.nfree) = i };
@@ -868,37 +1032,89 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, ptr::null_mut());
     }
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
+    // After failed polls: how long the last sleep instead was (ms).
+    let mut backoff: u64 = 0;
     loop {
-        // What to poll, until the earliest deadline.
+        // What to poll (the wake primitive and the open sockets only),
+        // until the earliest deadline or the next idle socket's closing.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
-        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
+        let mut what = [(
+            SockId {
+                index: 0,
+                serial: 0,
+            },
+            false,
+            Kind::Dgram,
+        ); MAX_SOCKETS];
+        let mut nsocks = 0;
         let wake;
-        let timeout = {
+        let until = {
             let g = LOCK.lock();
             let st = state(&g);
+            let now = sock::now_ns();
+            close_retired(st);
+            let idle_check = close_idle(st, now);
             wake = st.wake;
             let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
             st.wait_until = next;
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
-                pfds[k + 1].fd = s.fd;
-                what[k] = (s.v6, s.kind);
+                if s.fd >= 0 {
+                    pfds[1 + nsocks].fd = s.fd;
+                    let id = SockId {
+                        index: k,
+                        serial: st.serial[k],
+                    };
+                    what[nsocks] = (id, s.v6, s.kind);
+                    nsocks += 1;
+                }
             }
-            if next == u64::MAX {
+            next.min(idle_check)
+        };
+        let timeout_ms = |now: u64| {
+            if until == u64::MAX {
                 -1
             } else {
-                next.saturating_sub(sock::now_ns())
+                until
+                    .saturating_sub(now)
                     .div_ceil(1_000_000)
                     .min(i32::MAX as u64) as c_int
             }
         };
-        // SAFETY: valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
-        if n > 0 {
+        let pfds = &mut pfds[..1 + nsocks];
+        // SAFETY: valid pollfds of open descriptors.
+        let n = unsafe {
+            libc::poll(
+                pfds.as_mut_ptr(),
+                pfds.len() as libc::nfds_t,
+                timeout_ms(sock::now_ns()),
+            )
+        };
+        let blind = n < 0 && sock::errno() != libc::EINTR;
+        if blind {
+            // Cannot wait on the set (a descriptor limit lowered below what
+            // is open: EINVAL; ENOMEM): never spin. Sleep a little (1 ms,
+            // doubling up to 64 ms while it lasts; never past the next
+            // deadline), then read every socket without waiting.
+            backoff = (backoff * 2).clamp(1, 64);
+            let t = timeout_ms(sock::now_ns());
+            sleep_ms(if t < 0 {
+                backoff
+            } else {
+                backoff.min(t as u64)
+            });
+            wake.reset();
+            for p in pfds[1..].iter_mut() {
+                p.revents = libc::POLLIN | libc::POLLERR;
+            }
+        } else {
+            backoff = 0;
+        }
+        if n > 0 || blind {
             if pfds[0].revents != 0 {
                 // Outside the lock (a read(2)): a wake consumed here is
                 // never lost, the next round reads the heap again.
@@ -911,18 +1127,58 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 if p.revents == 0 {
                     continue;
                 }
-                let (v6, kind) = what[k];
+                let (id, v6, kind) = what[k];
                 #[cfg(target_os = "linux")]
                 if p.revents & libc::POLLERR != 0 {
-                    read_errqueue(k, p.fd, v6, &mut rx);
+                    read_errqueue(id, p.fd, v6, &mut rx);
                 }
                 if p.revents & libc::POLLIN != 0 {
-                    read_socket(k, p.fd, v6, kind, &mut rx);
+                    read_socket(id, p.fd, v6, kind, &mut rx);
                 }
             }
         }
         expire();
     }
+}
+
+/// Sleeps `ms` milliseconds (the completion thread's backoff).
+fn sleep_ms(ms: u64) {
+    let ts = libc::timespec {
+        tv_sec: (ms / 1000) as libc::time_t,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    };
+    // SAFETY: a valid timespec; an early wake-up is harmless.
+    unsafe { libc::nanosleep(&ts, ptr::null_mut()) };
+}
+
+/// A shared socket as the completion thread saw it: its slot and serial.
+#[derive(Clone, Copy)]
+struct SockId {
+    index: usize,
+    serial: u32,
+}
+
+/// Closes the shared sockets with no request in flight for [`IDLE_MS`]
+/// (the completion thread, between its polls); returns when the next one
+/// would be due (`u64::MAX`: none).
+fn close_idle(st: &mut State, now: u64) -> u64 {
+    let idle = IDLE_MS * 1_000_000;
+    let mut next = u64::MAX;
+    for k in 0..MAX_SOCKETS {
+        if st.socks[k].fd < 0 || st.inflight[k] != 0 {
+            continue;
+        }
+        let due = st.last_used[k].saturating_add(idle);
+        if due <= now {
+            // SAFETY: the shared socket, no request on it; this thread is
+            // the only one that polls it, and it is not polling.
+            unsafe { libc::close(st.socks[k].fd) };
+            st.socks[k] = NO_SOCKET;
+        } else {
+            next = next.min(due);
+        }
+    }
+    next
 }
 
 /// Completes every request whose deadline has passed with
@@ -958,21 +1214,25 @@ fn expire() {
 /// any, with its expectation checked by `check`; taken for completion when
 /// `check` gives an outcome.
 fn match_and_take(
-    sidx: usize,
+    sock: SockId,
     key: (u16, u16),
     check: impl FnOnce(&Rec, &Expect<'_>) -> Option<Outcome>,
 ) -> Option<(u32, Outcome)> {
     let (id, seq) = key;
-    let i = u32::from(seq) & (MAX_IN_FLIGHT as u32 - 1);
     let g = LOCK.lock();
     let st = state(&g);
+    let i = st.owner_of(seq)?;
     let s = slot(i);
     if s.state.load(Ordering::Acquire) != ACTIVE {
         return None;
     }
     // SAFETY: ACTIVE under the lock.
     let r = unsafe { rec(i) };
-    if r.sock != sidx || r.seq != seq || r.ident.is_some_and(|own| own != id) {
+    if r.sock != sock.index
+        || r.serial != sock.serial
+        || r.seq != seq
+        || r.ident.is_some_and(|own| own != id)
+    {
         return None;
     }
     let dst_len = if r.v6 { 16 } else { 4 };
@@ -989,7 +1249,7 @@ fn match_and_take(
 
 /// Reads what a shared socket received (bounded per round).
 fn read_socket<const N: usize>(
-    sidx: usize,
+    sidx: SockId,
     fd: c_int,
     v6: bool,
     kind: Kind,
@@ -1040,7 +1300,7 @@ fn read_socket<const N: usize>(
 
 /// Reads a shared ping socket's error queue (bounded per round).
 #[cfg(target_os = "linux")]
-fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
+fn read_errqueue<const N: usize>(sidx: SockId, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
     let f = Fd(fd);
     for _ in 0..1024 {
         let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
