@@ -1655,6 +1655,9 @@ fn netns_router_errors_async() {
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_router_loopback_source_to_outside() {
     require_netns("router");
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let status = Backend::detect().loopback_source_to_outside();
     let data = payload(32, 54);
