@@ -1028,7 +1028,11 @@ mod win {
             })
         };
         let mut wait: HANDLE = core::ptr::null_mut();
-        let flags = if once { WT_EXECUTEONLYONCE } else { WT_EXECUTEDEFAULT };
+        let flags = if once {
+            WT_EXECUTEONLYONCE
+        } else {
+            WT_EXECUTEDEFAULT
+        };
         // SAFETY: wait is an out-pointer; the record outlives the wait.
         let ok = unsafe {
             RegisterWaitForSingleObject(&mut wait, dup, trampoline, r.cast(), timeout_ms, flags)
@@ -1853,7 +1857,10 @@ const WIN32_MESSAGES: &[(u32, &str)] = &[
     (4, "The system cannot open the file."),
     (5, "Access is denied."),
     (6, "The handle is invalid."),
-    (8, "Not enough memory resources are available to process this command."),
+    (
+        8,
+        "Not enough memory resources are available to process this command.",
+    ),
     (31, "A device attached to the system is not functioning."),
     (50, "The request is not supported."),
     (87, "The parameter is incorrect."),
@@ -1874,8 +1881,14 @@ const WIN32_MESSAGES: &[(u32, &str)] = &[
         1233,
         "The network location cannot be reached. For information about network troubleshooting, see Windows Help.",
     ),
-    (1234, "No service is operating at the destination network endpoint on the remote system."),
-    (1460, "This operation returned because the timeout period expired."),
+    (
+        1234,
+        "No service is operating at the destination network endpoint on the remote system.",
+    ),
+    (
+        1460,
+        "This operation returned because the timeout period expired.",
+    ),
 ];
 
 impl Win32Error {

@@ -813,7 +813,10 @@ fn sleep_alertable_without_apc_returns_0_after_the_timeout() {
 fn until(what: &str, secs: u64, done: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !done() {
-        assert!(std::time::Instant::now() < deadline, "not within {secs} s: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {secs} s: {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
@@ -869,7 +872,11 @@ fn event_create_takes_create_event_w_flags() {
     assert!(!a.wait(0), "reset clears an auto-reset event too");
     a.set();
     assert_eq!(helper::wait_alertable(&a, 0), WAIT_OBJECT_0);
-    assert_eq!(helper::wait_alertable(&a, 0), WAIT_TIMEOUT, "consumed by wait_alertable");
+    assert_eq!(
+        helper::wait_alertable(&a, 0),
+        WAIT_TIMEOUT,
+        "consumed by wait_alertable"
+    );
 }
 
 /// Several threads wait on one auto-reset event: each `set` releases exactly
@@ -894,7 +901,9 @@ fn auto_reset_set_releases_exactly_one_of_several_waiters() {
                 }
             });
         }
-        until("all waiters started", 10, || waiting.load(Ordering::SeqCst) == WAITERS);
+        until("all waiters started", 10, || {
+            waiting.load(Ordering::SeqCst) == WAITERS
+        });
         std::thread::sleep(std::time::Duration::from_millis(50));
         for n in 1..=WAITERS {
             ev.set();
@@ -903,7 +912,11 @@ fn auto_reset_set_releases_exactly_one_of_several_waiters() {
             });
             // Give a wrongly released second waiter time to show.
             std::thread::sleep(std::time::Duration::from_millis(30));
-            assert_eq!(released.load(Ordering::SeqCst), n, "set #{n} released more than one waiter");
+            assert_eq!(
+                released.load(Ordering::SeqCst),
+                n,
+                "set #{n} released more than one waiter"
+            );
         }
     });
     assert!(!ev.wait(0), "every set was consumed by its waiter");
@@ -919,14 +932,22 @@ fn wait_alertable_returns_object_or_timeout() {
     assert_eq!(helper::wait_alertable(&ev, 30), WAIT_TIMEOUT);
     ev.set();
     assert_eq!(helper::wait_alertable(&ev, 0), WAIT_OBJECT_0);
-    assert_eq!(helper::wait_alertable(&ev, INFINITE), WAIT_OBJECT_0, "manual reset: still set");
+    assert_eq!(
+        helper::wait_alertable(&ev, INFINITE),
+        WAIT_OBJECT_0,
+        "manual reset: still set"
+    );
     ev.reset();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(std::time::Duration::from_millis(50));
             ev.set();
         });
-        assert_eq!(helper::wait_alertable(&ev, INFINITE), WAIT_OBJECT_0, "set by another thread");
+        assert_eq!(
+            helper::wait_alertable(&ev, INFINITE),
+            WAIT_OBJECT_0,
+            "set by another thread"
+        );
     });
 }
 
@@ -936,7 +957,11 @@ fn wait_alertable_returns_object_or_timeout() {
 struct ApcCount(std::sync::atomic::AtomicU32);
 
 #[cfg(icmp_api)]
-unsafe extern "system" fn count_apc(ctx: *mut core::ffi::c_void, _iosb: *mut IO_STATUS_BLOCK, _r: u32) {
+unsafe extern "system" fn count_apc(
+    ctx: *mut core::ffi::c_void,
+    _iosb: *mut IO_STATUS_BLOCK,
+    _r: u32,
+) {
     // SAFETY: ctx is the &ApcCount the test passed; it outlives the wait.
     let c = unsafe { &*(ctx as *const ApcCount) };
     c.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -948,7 +973,11 @@ unsafe extern "system" fn count_apc(ctx: *mut core::ffi::c_void, _iosb: *mut IO_
 /// # Safety
 /// `icmp`, `buf` and `count` must outlive the APC (wait for it).
 #[cfg(icmp_api)]
-unsafe fn send_with_apc(icmp: &helper::IcmpHandle, buf: &mut [u8], count: &ApcCount) -> Result<(), u32> {
+unsafe fn send_with_apc(
+    icmp: &helper::IcmpHandle,
+    buf: &mut [u8],
+    count: &ApcCount,
+) -> Result<(), u32> {
     static DATA: [u8; 16] = [0x5a; 16];
     // SAFETY: per the caller's contract.
     let n = unsafe {
@@ -967,7 +996,11 @@ unsafe fn send_with_apc(icmp: &helper::IcmpHandle, buf: &mut [u8], count: &ApcCo
         )
     };
     let e = helper::last_error();
-    if n == 0 && e == ERROR_IO_PENDING { Ok(()) } else { Err(e) }
+    if n == 0 && e == ERROR_IO_PENDING {
+        Ok(())
+    } else {
+        Err(e)
+    }
 }
 
 /// `wait_alertable` runs this thread's APCs and returns `WAIT_IO_COMPLETION`.
@@ -981,7 +1014,8 @@ fn wait_alertable_runs_this_threads_apcs() {
     let count = ApcCount::default();
     let mut buf = vec![0u64; helper::reply_buffer_size_async(16).div_ceil(8)];
     // SAFETY: the view is within buf and aligned.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
     // SAFETY: everything outlives the waits below.
     if let Err(e) = unsafe { send_with_apc(&icmp, bytes, &count) } {
         return cannot_send("wait_alertable_runs_this_threads_apcs", e);
@@ -1013,7 +1047,8 @@ fn wait_alertable_signalled_object_wins_over_queued_apcs() {
     let count = ApcCount::default();
     let mut buf = vec![0u64; helper::reply_buffer_size_async(16).div_ceil(8)];
     // SAFETY: the view is within buf and aligned.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
     // SAFETY: everything outlives the waits below.
     if let Err(e) = unsafe { send_with_apc(&icmp, bytes, &count) } {
         return cannot_send("wait_alertable_signalled_object_wins_over_queued_apcs", e);
@@ -1022,7 +1057,11 @@ fn wait_alertable_signalled_object_wins_over_queued_apcs() {
     // ends; if it did not, the object still wins below.
     std::thread::sleep(std::time::Duration::from_millis(300));
     ev.set();
-    assert_eq!(helper::wait_alertable(&ev, 0), WAIT_OBJECT_0, "signalled object first");
+    assert_eq!(
+        helper::wait_alertable(&ev, 0),
+        WAIT_OBJECT_0,
+        "signalled object first"
+    );
     assert_eq!(count.0.load(Ordering::SeqCst), 0, "the APC did not run");
     assert_eq!(helper::wait_alertable(&idle, 10_000), WAIT_IO_COMPLETION);
     assert_eq!(count.0.load(Ordering::SeqCst), 1);
@@ -1044,7 +1083,11 @@ fn wait_alertable_signalled_object_wins_over_a_user_apc() {
     assert_ne!(unsafe { QueueUserAPC(Some(apc), GetCurrentThread(), 0) }, 0);
     assert_eq!(helper::wait_alertable(&ev, 0), WAIT_OBJECT_0);
     assert_eq!(RAN.load(Ordering::SeqCst), 0, "the APC did not run");
-    assert_eq!(helper::wait_alertable(&ev, 1000), WAIT_IO_COMPLETION, "auto reset: consumed; the APC ran");
+    assert_eq!(
+        helper::wait_alertable(&ev, 1000),
+        WAIT_IO_COMPLETION,
+        "auto reset: consumed; the APC ran"
+    );
     assert_eq!(RAN.load(Ordering::SeqCst), 1);
 }
 
@@ -1106,7 +1149,10 @@ unsafe extern "system" fn drop_own(ctx: *mut core::ffi::c_void, timed_out: u8) {
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_once_fires_once_when_set_or_timed_out() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -1114,11 +1160,19 @@ fn register_wait_once_fires_once_when_set_or_timed_out() {
     // SAFETY: h outlives the registration (dropped first).
     let w = unsafe { ev.register_wait(hit, h.ctx(), INFINITE, true) }.expect("register_wait");
     std::thread::sleep(std::time::Duration::from_millis(30));
-    assert_eq!((h.fired(), h.timed_out()), (0, 0), "not signalled, no timeout");
+    assert_eq!(
+        (h.fired(), h.timed_out()),
+        (0, 0),
+        "not signalled, no timeout"
+    );
     ev.set();
     until("the callback ran", 10, || h.fired() == 1);
     std::thread::sleep(std::time::Duration::from_millis(50));
-    assert_eq!((h.fired(), h.timed_out()), (1, 0), "once: a manual-reset event that stays set fires once");
+    assert_eq!(
+        (h.fired(), h.timed_out()),
+        (1, 0),
+        "once: a manual-reset event that stays set fires once"
+    );
     drop(w);
     // A timeout: TimerOrWaitFired = TRUE.
     let ev2 = helper::Event::new().expect("Event::new");
@@ -1133,7 +1187,10 @@ fn register_wait_once_fires_once_when_set_or_timed_out() {
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_on_auto_reset_fires_once_per_set() {
     let _one = events_lock();
     let ev = helper::Event::create(false, false).expect("create");
@@ -1156,7 +1213,10 @@ fn register_wait_on_auto_reset_fires_once_per_set() {
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_repeats_on_a_set_manual_reset_event_until_dropped() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -1198,7 +1258,10 @@ fn on_wine() -> bool {
 /// that a fixed Wine shows here.
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_timeout_restarts_after_each_callback() {
     let _one = events_lock();
     let ev = helper::Event::new().expect("Event::new");
@@ -1225,7 +1288,10 @@ fn register_wait_timeout_restarts_after_each_callback() {
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_drop_waits_for_the_running_callback() {
     use std::sync::atomic::Ordering;
     let _one = events_lock();
@@ -1235,25 +1301,38 @@ fn register_wait_drop_waits_for_the_running_callback() {
     // SAFETY: h outlives the registration (dropped first).
     let w = unsafe { ev.register_wait(hit, h.ctx(), INFINITE, true) }.expect("register_wait");
     ev.set();
-    until("the callback started", 10, || h.running.load(Ordering::SeqCst));
+    until("the callback started", 10, || {
+        h.running.load(Ordering::SeqCst)
+    });
     drop(w);
-    assert!(!h.running.load(Ordering::SeqCst), "drop returned while the callback ran");
+    assert!(
+        !h.running.load(Ordering::SeqCst),
+        "drop returned while the callback ran"
+    );
     assert_eq!(h.fired(), 1);
 }
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_dropped_inside_its_own_callback_does_not_deadlock() {
     let _one = events_lock();
     for once in [true, false] {
         let ev = helper::Event::create(false, false).expect("create");
         let h = Hits::default();
         // SAFETY: h outlives the registration (the callback drops it).
-        let w = unsafe { ev.register_wait(drop_own, h.ctx(), INFINITE, once) }.expect("register_wait");
+        let w =
+            unsafe { ev.register_wait(drop_own, h.ctx(), INFINITE, once) }.expect("register_wait");
         *h.own.lock().unwrap() = Some(w);
         ev.set();
-        until("the callback dropped its registration and returned", 10, || h.fired() == 1);
+        until(
+            "the callback dropped its registration and returned",
+            10,
+            || h.fired() == 1,
+        );
         assert!(h.own.lock().unwrap().is_none());
         ev.set();
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -1265,11 +1344,16 @@ fn register_wait_dropped_inside_its_own_callback_does_not_deadlock() {
 
 #[cfg(icmp_api)]
 #[test]
-#[cfg_attr(miri, ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)")]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
 fn register_wait_serves_many_waits() {
     let _one = events_lock();
     const N: usize = 300;
-    let events: Vec<_> = (0..N).map(|_| helper::Event::create(false, false).expect("create")).collect();
+    let events: Vec<_> = (0..N)
+        .map(|_| helper::Event::create(false, false).expect("create"))
+        .collect();
     let hits: Vec<Hits> = (0..N).map(|_| Hits::default()).collect();
     #[cfg(target_os = "linux")]
     let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
@@ -1279,17 +1363,24 @@ fn register_wait_serves_many_waits() {
         .iter()
         .zip(&hits)
         // SAFETY: hits outlive the registrations (dropped first).
-        .map(|(e, h)| unsafe { e.register_wait(hit, h.ctx(), INFINITE, true) }.expect("register_wait"))
+        .map(|(e, h)| {
+            unsafe { e.register_wait(hit, h.ctx(), INFINITE, true) }.expect("register_wait")
+        })
         .collect();
     #[cfg(target_os = "linux")]
     {
         let during = threads();
-        assert!(during <= before + 2, "{before} threads before {N} waits, {during} with them: a thread per wait?");
+        assert!(
+            during <= before + 2,
+            "{before} threads before {N} waits, {during} with them: a thread per wait?"
+        );
     }
     for e in events.iter().rev() {
         e.set();
     }
-    until("every callback ran", 20, || hits.iter().all(|h| h.fired() == 1));
+    until("every callback ran", 20, || {
+        hits.iter().all(|h| h.fired() == 1)
+    });
     drop(waits);
 }
 
@@ -1300,31 +1391,66 @@ fn win32_errors_convert_to_io_errors_right_on_every_os() {
     for (code, kind, words) in [
         (ERROR_NOT_ENOUGH_MEMORY, ErrorKind::OutOfMemory, "memory"),
         (ERROR_ACCESS_DENIED, ErrorKind::PermissionDenied, "denied"),
-        (ERROR_INVALID_PARAMETER, ErrorKind::InvalidInput, "parameter"),
+        (
+            ERROR_INVALID_PARAMETER,
+            ErrorKind::InvalidInput,
+            "parameter",
+        ),
         (WAIT_TIMEOUT, ErrorKind::TimedOut, "timed out"),
-        (ERROR_CALL_NOT_IMPLEMENTED, ErrorKind::Unsupported, "not supported"),
-        (ERROR_HOST_UNREACHABLE, ErrorKind::HostUnreachable, "network location cannot be reached"),
-        (ERROR_NETWORK_UNREACHABLE, ErrorKind::NetworkUnreachable, "network location cannot be reached"),
+        (
+            ERROR_CALL_NOT_IMPLEMENTED,
+            ErrorKind::Unsupported,
+            "not supported",
+        ),
+        (
+            ERROR_HOST_UNREACHABLE,
+            ErrorKind::HostUnreachable,
+            "network location cannot be reached",
+        ),
+        (
+            ERROR_NETWORK_UNREACHABLE,
+            ErrorKind::NetworkUnreachable,
+            "network location cannot be reached",
+        ),
     ] {
         let e = helper::io_error(code);
         let text = e.to_string();
         assert_eq!(e.kind(), kind, "{code}: {text}");
         assert_eq!(std::io::Error::from(helper::Win32Error(code)).kind(), kind);
         assert_eq!(helper::Win32Error(code).kind(), kind);
-        assert!(text.contains(&code.to_string()), "{code}: {text:?} names the code");
+        assert!(
+            text.contains(&code.to_string()),
+            "{code}: {text:?} names the code"
+        );
         // Elsewhere the text is the crate's (Microsoft Learn's); on Windows
         // the system's (Wine's table lacks some).
         #[cfg(not(windows))]
-        assert!(text.to_lowercase().contains(words), "{code}: {text:?} lacks {words:?}");
+        assert!(
+            text.to_lowercase().contains(words),
+            "{code}: {text:?} lacks {words:?}"
+        );
         #[cfg(windows)]
         let _ = words;
     }
     let codes = [
-        ERROR_SUCCESS, ERROR_TOO_MANY_OPEN_FILES, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE,
-        ERROR_NOT_ENOUGH_MEMORY, ERROR_GEN_FAILURE, ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER,
-        ERROR_CALL_NOT_IMPLEMENTED, ERROR_INSUFFICIENT_BUFFER, WAIT_TIMEOUT, ERROR_IO_PENDING,
-        ERROR_INVALID_NETNAME, ERROR_NETWORK_UNREACHABLE, ERROR_HOST_UNREACHABLE,
-        ERROR_PROTOCOL_UNREACHABLE, ERROR_PORT_UNREACHABLE, 1460,
+        ERROR_SUCCESS,
+        ERROR_TOO_MANY_OPEN_FILES,
+        ERROR_ACCESS_DENIED,
+        ERROR_INVALID_HANDLE,
+        ERROR_NOT_ENOUGH_MEMORY,
+        ERROR_GEN_FAILURE,
+        ERROR_NOT_SUPPORTED,
+        ERROR_INVALID_PARAMETER,
+        ERROR_CALL_NOT_IMPLEMENTED,
+        ERROR_INSUFFICIENT_BUFFER,
+        WAIT_TIMEOUT,
+        ERROR_IO_PENDING,
+        ERROR_INVALID_NETNAME,
+        ERROR_NETWORK_UNREACHABLE,
+        ERROR_HOST_UNREACHABLE,
+        ERROR_PROTOCOL_UNREACHABLE,
+        ERROR_PORT_UNREACHABLE,
+        1460,
     ];
     for code in codes {
         let w = helper::Win32Error(code);
@@ -1335,7 +1461,10 @@ fn win32_errors_convert_to_io_errors_right_on_every_os() {
             let text = helper::io_error(code).to_string();
             let errno = std::io::Error::from_raw_os_error(code as i32).to_string();
             let errno = errno.split(" (os error").next().unwrap();
-            assert!(!text.contains(errno) || code == 0, "{code}: {text:?} is errno's {errno:?}");
+            assert!(
+                !text.contains(errno) || code == 0,
+                "{code}: {text:?} is errno's {errno:?}"
+            );
         }
         // Windows: the OS error itself, and the kind the crate gives on
         // Unix is the one Rust's std decodes on Windows.
@@ -1347,7 +1476,11 @@ fn win32_errors_convert_to_io_errors_right_on_every_os() {
             if format!("{std_kind:?}") == "Uncategorized" {
                 assert_eq!(w.kind(), ErrorKind::Other, "{code}");
             } else {
-                assert_eq!(w.kind(), std_kind, "{code}: the crate's kind is not std's on Windows");
+                assert_eq!(
+                    w.kind(),
+                    std_kind,
+                    "{code}: the crate's kind is not std's on Windows"
+                );
             }
         }
     }
@@ -1355,13 +1488,28 @@ fn win32_errors_convert_to_io_errors_right_on_every_os() {
     {
         let e = helper::io_error(IP_REQ_TIMED_OUT);
         assert_eq!(e.kind(), ErrorKind::TimedOut);
-        assert!(e.to_string().contains(helper::status_description(IP_REQ_TIMED_OUT).unwrap()));
-        assert_eq!(helper::io_error(IP_DEST_HOST_UNREACHABLE).kind(), ErrorKind::HostUnreachable);
-        assert_eq!(helper::io_error(IP_DEST_NET_UNREACHABLE).kind(), ErrorKind::NetworkUnreachable);
+        assert!(
+            e.to_string()
+                .contains(helper::status_description(IP_REQ_TIMED_OUT).unwrap())
+        );
+        assert_eq!(
+            helper::io_error(IP_DEST_HOST_UNREACHABLE).kind(),
+            ErrorKind::HostUnreachable
+        );
+        assert_eq!(
+            helper::io_error(IP_DEST_NET_UNREACHABLE).kind(),
+            ErrorKind::NetworkUnreachable
+        );
         let e = helper::io_error(ERROR_NOT_ENOUGH_MEMORY);
         assert_eq!(e.raw_os_error(), None, "not an errno");
-        let inner = e.get_ref().and_then(|i| i.downcast_ref::<helper::Win32Error>());
-        assert_eq!(inner.map(|w| w.0), Some(ERROR_NOT_ENOUGH_MEMORY), "the code is recoverable");
+        let inner = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<helper::Win32Error>());
+        assert_eq!(
+            inner.map(|w| w.0),
+            Some(ERROR_NOT_ENOUGH_MEMORY),
+            "the code is recoverable"
+        );
     }
 }
 
@@ -1398,7 +1546,11 @@ fn raise_fd_limit(want: u64) -> bool {
 fn five_thousand_events_in_flight_each_signalled() {
     const N: usize = 5000;
     let _one = events_lock();
-    assert!(raise_fd_limit(N as u64 + 1000), "RLIMIT_NOFILE's hard limit is below {}", N + 1000);
+    assert!(
+        raise_fd_limit(N as u64 + 1000),
+        "RLIMIT_NOFILE's hard limit is below {}",
+        N + 1000
+    );
     let icmp = helper::IcmpHandle::open_v4().expect("IcmpCreateFile");
     let events: Vec<_> = (0..N)
         .map(|i| helper::Event::new().unwrap_or_else(|e| panic!("event #{i}: error {e}")))
@@ -1450,7 +1602,10 @@ fn event_create_fails_clearly_when_descriptors_run_out() {
     if std::env::var_os(CHILD).is_some() {
         // SAFETY: plain setrlimit on a local.
         unsafe {
-            let r = libc::rlimit { rlim_cur: 64, rlim_max: 64 };
+            let r = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
             assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &r), 0);
         }
         let mut held = Vec::new();
@@ -1461,17 +1616,34 @@ fn event_create_fails_clearly_when_descriptors_run_out() {
             }
             assert!(held.len() < 64, "64 events under RLIMIT_NOFILE = 64");
         };
-        assert_eq!(err, ERROR_TOO_MANY_OPEN_FILES, "after {} events", held.len());
+        assert_eq!(
+            err,
+            ERROR_TOO_MANY_OPEN_FILES,
+            "after {} events",
+            held.len()
+        );
         drop(held.pop());
-        assert!(helper::Event::new().is_ok(), "a closed event's descriptor is usable again");
+        assert!(
+            helper::Event::new().is_ok(),
+            "a closed event's descriptor is usable again"
+        );
         println!("CHILD-OK {} events, then error {err}", held.len());
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "event_create_fails_clearly_when_descriptors_run_out", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "event_create_fails_clearly_when_descriptors_run_out",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .output()
         .expect("run the child");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("CHILD-OK"), "child: {text}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("CHILD-OK"),
+        "child: {text}"
+    );
 }
