@@ -1609,6 +1609,111 @@ fn netns_router_errors_async() {
     }
 }
 
+/// A loopback source (`IcmpSendEcho2Ex` with `SourceAddress` 127.0.0.1) to
+/// addresses outside the host: the router on the client's link and the
+/// target behind it. Windows sends with the strong host model (a packet
+/// leaves only through the interface that owns its source address) and the
+/// loopback interface has no route out, so the request fails at once with
+/// `IP_DEST_NET_UNREACHABLE`, in the return/last error and in `reply[0]`
+/// ([`Backend::loopback_source_to_outside`]; Linux refuses the send with
+/// `EINVAL`). Synchronously, and with an event (pending, then completed with
+/// the status; or failed at once with it).
+#[test]
+#[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
+fn netns_router_loopback_source_to_outside() {
+    require_netns("router");
+    let icmp = Icmp::open();
+    let status = Backend::detect().loopback_source_to_outside();
+    let data = payload(32, 54);
+    for dst in [
+        Ipv4Addr::new(192, 0, 2, 254),
+        Ipv4Addr::new(198, 51, 100, 2),
+    ] {
+        let mut buf = Guarded::new(helper::reply_buffer_size(32));
+        // SAFETY: data and buffer outlive the synchronous call.
+        let n = unsafe {
+            IcmpSendEcho2Ex(
+                icmp.as_raw(),
+                ptr::null_mut(),
+                None,
+                ptr::null(),
+                LOOPBACK,
+                helper::ipaddr(dst),
+                data.as_ptr().cast(),
+                data.len() as u16,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                2000,
+            )
+        };
+        let err = if n == 0 { last_error() } else { 0 };
+        println!("from 127.0.0.1 to {dst}: {n}, error {}", status_text(err));
+        if status == IP_SUCCESS {
+            assert_echo_reply(&buf, n, dst, &data, 2000);
+        } else {
+            assert_eq!(
+                (n, status_text(err)),
+                (0, status_text(status)),
+                "from 127.0.0.1 to {dst}"
+            );
+            assert_eq!(
+                status_text(buf.first_reply().status()),
+                status_text(status),
+                "from 127.0.0.1 to {dst}: reply[0].Status"
+            );
+            buf.assert_guard_intact();
+        }
+
+        let ev = Event::new();
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        // SAFETY: event and buffer outlive the wait below.
+        let (n, err) = unsafe {
+            send_async_with(
+                true,
+                icmp.as_raw(),
+                Notify::event(ev.0),
+                helper::ipaddr(dst),
+                &data,
+                None,
+                &mut buf,
+                2000,
+            )
+        };
+        println!(
+            "from 127.0.0.1 to {dst} (async): {n}, error {}",
+            status_text(err)
+        );
+        if (n, err) == (0, ERROR_IO_PENDING) {
+            assert_eq!(ev.wait(5000), WAIT_OBJECT_0, "{dst} (async): event");
+            // SAFETY: the completed buffer.
+            let n = unsafe { IcmpParseReplies(buf.ptr(), buf.size()) };
+            let err = last_error();
+            if status == IP_SUCCESS {
+                assert_echo_reply(&buf, n, dst, &data, 2000);
+                continue;
+            }
+            assert_eq!(
+                (n, status_text(err)),
+                (0, status_text(status)),
+                "from 127.0.0.1 to {dst} (async): IcmpParseReplies"
+            );
+        } else {
+            assert_eq!(
+                (n, status_text(err)),
+                (0, status_text(status)),
+                "from 127.0.0.1 to {dst} (async): failed at once"
+            );
+        }
+        assert_eq!(
+            status_text(buf.first_reply().status()),
+            status_text(status),
+            "from 127.0.0.1 to {dst} (async): reply[0].Status"
+        );
+        buf.assert_guard_intact();
+    }
+}
+
 /// The `nonroot` setup is what `.ci/netns native` runs the whole suite in
 /// to cover the ping-socket path without privileges: this checks that the
 /// setup is what it claims. Unix backend only (the socket modes are its

@@ -380,6 +380,7 @@ pub fn require_netns(setup: &str) {
 /// | reply TTL of a loopback echo | non-zero | host default | host default | host default (Linux) |
 /// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | 11009 | success (DF cleared) |
 /// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | success | 11009 |
+/// | `IcmpSendEcho2Ex` from 127.0.0.1 to an outside address | 11002 | success (source ignored) | success | 11002 (Linux `EINVAL`) |
 ///
 /// Wine 10.0 runs x86_64 and i686 (`.ci/wine`, Debian 13 chroot); both
 /// architectures behave the same in every case above.
@@ -484,6 +485,20 @@ impl Backend {
         match self {
             Self::Wine(_) => icmp_sys::IP_SUCCESS,
             Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
+        }
+    }
+
+    /// The status of an echo from the loopback source 127.0.0.1
+    /// (`IcmpSendEcho2Ex`) to an address outside the host:
+    /// `IP_DEST_NET_UNREACHABLE` where the source is honoured (Windows: the
+    /// strong host send model, no route out of the loopback interface; the
+    /// Unix backend: Linux's `EINVAL` mapped likewise); Wine ignores
+    /// `SourceAddress`, so the echo leaves from the host's own address and
+    /// is answered (`IP_SUCCESS`).
+    pub fn loopback_source_to_outside(&self) -> u32 {
+        match self {
+            Self::Wine(_) => icmp_sys::IP_SUCCESS,
+            Self::Windows | Self::Unix => icmp_sys::IP_DEST_NET_UNREACHABLE,
         }
     }
 }
