@@ -927,7 +927,7 @@ fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
         .map_err(|e| match e {
             // The shared socket's send buffer is full (non-blocking).
             libc::EAGAIN => IP_NO_RESOURCES,
-            e => sock::map_send_errno(e, req.df),
+            e => sock::map_send_errno(e, req),
         })
 }
 
