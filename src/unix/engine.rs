@@ -861,6 +861,11 @@ extern "C" fn fork_child() {
             *c.shared.get() = NO_SOCKET;
         }
     }
+    for m in &ERRQ {
+        // SAFETY: single-threaded here; re-initialises the lock a thread
+        // that does not exist here may have held.
+        unsafe { *m.0.get() = libc::PTHREAD_MUTEX_INITIALIZER };
+    }
     pool::after_fork_child();
     release_records(st);
     // SAFETY: locked by this (the forking) thread in fork_prepare.
@@ -1071,7 +1076,7 @@ fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
         libc::pthread_rwlock_rdlock(lock);
         let s = &*c.shared.get();
         if sock::options_current(s, req) {
-            let sent = send_now(s, req, ident, seq);
+            let sent = send_now(sidx, s, req, ident, seq);
             libc::pthread_rwlock_unlock(lock);
             return sent;
         }
@@ -1081,21 +1086,55 @@ fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
     unsafe {
         libc::pthread_rwlock_wrlock(lock);
         let s = &mut *c.shared.get();
-        let sent = sock::apply_options(s, req).and_then(|()| send_now(s, req, ident, seq));
+        let sent = sock::apply_options(s, req).and_then(|()| send_now(sidx, s, req, ident, seq));
         libc::pthread_rwlock_unlock(lock);
         sent
     }
 }
 
 /// One `sendmsg` of the echo on a shared socket, or its `IP_STATUS`.
-fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), IP_STATUS> {
-    // An earlier request's pending ICMP error never fails this one.
-    sock::send_shared(s.fd, s.kind, req, ident, seq).map_err(|e| match e {
+///
+/// An earlier request's pending ICMP error never fails this one: Linux
+/// reports `IP_RECVERR`'s pending socket error at the next send, without
+/// sending, and sets it again from the error queue's next entry each time
+/// the completion thread dequeues one. A send that fails with an errno such
+/// an error could give is retried (up to [`sock::PENDING_RETRIES`] times)
+/// after clearing the pending error, with the socket's error queue held
+/// ([`ERRQ`]: the completion thread does not dequeue meanwhile, so only an
+/// error arriving in the microseconds between the clear and the send can
+/// fail the retry). A failure that repeats is the request's own: the kernel
+/// decides a route's unreachable / prohibit and a too-big DF packet before
+/// it looks at the pending error. (The lock is taken only after such a
+/// failure: the send path holds no lock across a syscall otherwise.)
+fn send_now(
+    sidx: usize,
+    s: &Shared,
+    req: &Request<'_>,
+    ident: u16,
+    seq: u16,
+) -> Result<(), IP_STATUS> {
+    let mut sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
+    if matches!(sent, Err(e) if sock::pending_error(e)) {
+        let _q = ERRQ[sidx].lock();
+        for _ in 0..sock::PENDING_RETRIES {
+            sock::take_pending_error(s.fd);
+            sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
+            if !matches!(sent, Err(e) if sock::pending_error(e)) {
+                break;
+            }
+        }
+    }
+    sent.map_err(|e| match e {
         // The shared socket's send buffer is full (non-blocking).
         libc::EAGAIN => IP_NO_RESOURCES,
         e => sock::map_send_errno(e, req),
     })
 }
+
+/// Per shared socket: held by the completion thread while it reads the
+/// socket's error queue, and by a sender retrying past a pending error
+/// ([`send_now`]).
+static ERRQ: [Mutex; MAX_SOCKETS] = [const { Mutex::new() }; MAX_SOCKETS];
 
 /// Starts an asynchronous request on handle `d`: `Ok` once it is on its way
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
@@ -1699,7 +1738,13 @@ fn read_errqueue<const N: usize>(
 ) {
     let f = Fd(fd);
     for _ in 0..READS_PER_ROUND {
-        let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
+        // Each dequeue sets the socket's pending error again from the next
+        // entry: never while a sender retries past it (`send_now`).
+        let got = {
+            let _q = ERRQ[sidx.index].lock();
+            sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)
+        };
+        let Ok(m) = got else {
             break;
         };
         let arrival = round.arrival(m.arrival);

@@ -1466,38 +1466,10 @@ pub(crate) fn take_pending_error(fd: c_int) -> c_int {
     if rc == 0 { v } else { 0 }
 }
 
-/// How many times a send on a shared socket is retried when it fails with
-/// an errno that a pending error could give ([`pending_error`]), each time
-/// after [`take_pending_error`].
+/// How many times a send on a shared socket (the engine's) is retried when
+/// it fails with an errno that a pending error could give
+/// ([`pending_error`]), each time after [`take_pending_error`].
 pub(crate) const PENDING_RETRIES: u32 = 8;
-
-/// Sends on a socket shared by many requests (the engine's): a failure
-/// with an errno that an earlier request's pending ICMP error could give
-/// (Linux reports `IP_RECVERR`'s pending socket error at the next send,
-/// without sending) is retried after clearing the pending error, up to
-/// [`PENDING_RETRIES`] times, so another request's error never fails this
-/// one, even under a flood of errors. A failure that repeats is the
-/// request's own: the kernel decides a route's unreachable / prohibit and a
-/// too-big DF packet before it looks at the pending error, so those come
-/// back every time.
-pub(crate) fn send_shared(
-    fd: c_int,
-    kind: Kind,
-    r: &Request<'_>,
-    ident: u16,
-    seq: u16,
-) -> Result<(), c_int> {
-    let mut tries = 0;
-    loop {
-        match send_echo(fd, kind, r, ident, seq, true) {
-            Err(e) if pending_error(e) && tries < PENDING_RETRIES => {
-                tries += 1;
-                take_pending_error(fd);
-            }
-            other => return other,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
