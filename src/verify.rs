@@ -156,6 +156,7 @@ mod evaluated {
         ICMP_SYS_C_ERROR_IO_PENDING as ERROR_IO_PENDING,
         ICMP_SYS_C_ERROR_NOT_ENOUGH_MEMORY as ERROR_NOT_ENOUGH_MEMORY,
         ICMP_SYS_C_ERROR_NOT_SUPPORTED as ERROR_NOT_SUPPORTED, ICMP_SYS_C_INFINITE as INFINITE,
+        ICMP_SYS_C_STATUS_INVALID_PARAMETER as STATUS_INVALID_PARAMETER,
         ICMP_SYS_C_WAIT_IO_COMPLETION as WAIT_IO_COMPLETION,
         ICMP_SYS_C_WAIT_OBJECT_0 as WAIT_OBJECT_0, ICMP_SYS_C_WAIT_TIMEOUT as WAIT_TIMEOUT,
     };
@@ -240,6 +241,7 @@ const OBS: Obs = {
     // The wait results and timeout of the waits around an asynchronous send.
     values!(l, evaluated; WAIT_OBJECT_0, WAIT_IO_COMPLETION, WAIT_TIMEOUT, INFINITE);
     values!(l, evaluated; AF_INET6);
+    values!(l, evaluated; STATUS_INVALID_PARAMETER);
     l
 };
 

@@ -380,6 +380,8 @@ pub fn require_netns(setup: &str) {
 /// | reply TTL of a loopback echo | non-zero | host default | host default | host default (Linux) |
 /// | first 1400-byte echo over a 1280-MTU hop, `Flags` 0 | (no DF: fragmented) | 11009 (Linux PMTU sets DF) | 11009 | success (DF cleared) |
 /// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | success | 11009 |
+/// | event and APC together (`event_and_apc_runs_apc`) | event only | both | both | event only |
+/// | non-local `IcmpSendEcho2Ex` source (`checks_source_address`) | 0 + 1214 | sent (ignored) | sent (ignored) | 0 + 1214 |
 ///
 /// Wine 10.0 runs x86_64 and i686 (`.ci/wine`, Debian 13 chroot); both
 /// architectures behave the same in every case above.
@@ -485,6 +487,25 @@ impl Backend {
             Self::Wine(_) => icmp_sys::IP_SUCCESS,
             Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
         }
+    }
+
+    /// Whether, given an event and an APC routine together, an asynchronous
+    /// send runs the routine too. Windows signals the event and never runs
+    /// the routine (Wine's conformance tests `testIcmpSendEcho` and
+    /// `test_Icmp6SendEcho`: the routine's "Unexpected APC execution" check),
+    /// as the Unix backend does; Wine 8.0 and 10.0 queue the routine as
+    /// well (`tests/conformance.rs`, `wt_echo2_event_and_apc`).
+    pub fn event_and_apc_runs_apc(&self) -> bool {
+        matches!(self, Self::Wine(_))
+    }
+
+    /// Whether a source address that is not the host's is refused at the
+    /// call with `ERROR_INVALID_NETNAME` (Windows: Wine's conformance tests,
+    /// IPv4 and IPv6; the Unix backend). Wine 8.0 and 10.0 ignore
+    /// `IcmpSendEcho2Ex`'s `SourceAddress`: the echo is sent from the
+    /// stack's own address (`netns_silent_wt_echo2ex_source_not_local`).
+    pub fn checks_source_address(&self) -> bool {
+        !matches!(self, Self::Wine(_))
     }
 }
 
