@@ -114,7 +114,9 @@ pub use imp::IcmpSendEcho;
 /// Asynchronous: **returns 0** and `GetLastError` gives
 /// [`ERROR_IO_PENDING`](crate::ipexport::ERROR_IO_PENDING) when the request was
 /// started (the docs' "returns ERROR_IO_PENDING" is wrong); on completion call
-/// [`IcmpParseReplies`].
+/// [`IcmpParseReplies`]. Given both an `Event` and an `ApcRoutine`, Windows
+/// signals the event and never runs the routine (Wine's conformance tests;
+/// the Unix backend does the same; Wine 8.0 and 10.0 run the routine too).
 ///
 /// Pitfalls: the buffer must stay in place and the handle open until
 /// completion; the APC runs only during an alertable wait of the calling

@@ -199,7 +199,11 @@ unsafe fn send(
         timeout_ms: timeout,
     };
     if asynchronous {
-        let thread = match notify.apc {
+        // With an event, the APC routine is ignored: Windows signals the
+        // event and never runs the routine (Wine's conformance tests:
+        // tests/conformance.rs, wt_echo2_event_and_apc, wt_icmp6_event_and_apc).
+        let apc = if event.is_some() { None } else { notify.apc };
+        let thread = match apc {
             Some(_) => match ThreadRef::current() {
                 Ok(t) => Some(t),
                 Err(code) => return fail(code),
@@ -208,7 +212,7 @@ unsafe fn send(
         };
         let n = engine::Notify {
             event,
-            apc: notify.apc,
+            apc,
             ctx: notify.ctx.cast_mut(),
             thread,
         };
