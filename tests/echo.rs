@@ -997,7 +997,11 @@ fn ten_thousand_in_flight_on_one_handle() {
     for k in 0..N {
         let s = &seen[k];
         if k % 10 == 0 {
-            assert_eq!(events[k / 10].wait(5000), WAIT_OBJECT_0, "request {k}: event");
+            assert_eq!(
+                events[k / 10].wait(5000),
+                WAIT_OBJECT_0,
+                "request {k}: event"
+            );
             assert_eq!(s.calls.load(Ordering::SeqCst), 0, "request {k}: APC calls");
             let n = parse_once(&mut bufs[k]);
             assert_echo_reply(&bufs[k], n, dst(k), &datas[k], 10_000);

@@ -487,7 +487,10 @@ fn no_heap_per_async_echo() {
     let echo = || {
         for (event, apc) in [
             (ev.handle(), None),
-            (ptr::null_mut(), Some(routine as unsafe extern "system" fn(_, _, _))),
+            (
+                ptr::null_mut(),
+                Some(routine as unsafe extern "system" fn(_, _, _)),
+            ),
         ] {
             // SAFETY: valid arguments; the buffer outlives the completion.
             let n = unsafe {

@@ -71,7 +71,7 @@ struct Route {
 
 impl Addresses {
     /// Reads and checks the addresses: `ERROR_INVALID_PARAMETER` for a null
-    /// IPv6 destination or a foreign family. (The all-zero destination is
+    /// IPv6 destination or a foreign family (neither `AF_INET6` nor 0). (The all-zero destination is
     /// checked by [`send`], after this.)
     ///
     /// # Safety
@@ -102,12 +102,9 @@ impl Addresses {
                 } else {
                     // SAFETY: non-null, caller's contract.
                     match unsafe { read_sockaddr_in6(src) } {
+                        // :: (`SOCKADDR_IN6::default()` included):
+                        // unspecified.
                         Some((a, _)) => (a != [0; 16]).then_some(a),
-                        // All zero, family 0 included (what
-                        // `SOCKADDR_IN6::default()` gives): unspecified, as
-                        // Windows treats it.
-                        // SAFETY: non-null, caller's contract.
-                        None if unsafe { is_all_zero(src) } => None,
                         None => return Err(ERROR_INVALID_PARAMETER),
                     }
                 };
@@ -400,8 +397,11 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     }
 }
 
-/// Reads a Windows `SOCKADDR_IN6`: (address, scope) or `None` if the family
-/// is not the Windows `AF_INET6` (23).
+/// Reads a Windows `SOCKADDR_IN6`: (address, scope), or `None` if the
+/// family is neither the Windows `AF_INET6` (23) nor 0. Family 0 is what C
+/// callers pass after `memset` + `inet_pton` into `sin6_addr` (Wine's
+/// conformance test does): Windows sends (tests/conformance.rs,
+/// `wt_icmp6_family_zero`).
 ///
 /// # Safety
 /// `sa` must point to a readable `SOCKADDR_IN6`.
@@ -409,21 +409,8 @@ unsafe fn read_sockaddr_in6(sa: *const SOCKADDR_IN6) -> Option<([u8; 16], u32)> 
     // SAFETY: per the contract; unaligned-tolerant.
     let s = unsafe { sa.read_unaligned() };
     // SAFETY: both union views are plain bytes.
-    (s.sin6_family == AF_INET6).then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
-}
-
-/// Whether a `SOCKADDR_IN6` is all zero bytes (family 0 included).
-///
-/// # Safety
-/// `sa` must point to a readable `SOCKADDR_IN6`.
-unsafe fn is_all_zero(sa: *const SOCKADDR_IN6) -> bool {
-    // SAFETY: per the contract; the struct has no padding (2+2+4+16+4
-    // bytes), so all its bytes are initialised.
-    let bytes = unsafe {
-        sa.cast::<[u8; size_of::<SOCKADDR_IN6>()]>()
-            .read_unaligned()
-    };
-    bytes == [0; size_of::<SOCKADDR_IN6>()]
+    (s.sin6_family == AF_INET6 || s.sin6_family == 0)
+        .then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
 }
 
 /// See [`crate::icmpapi::Icmp6SendEcho2`].
