@@ -177,6 +177,14 @@ unsafe fn send(
         Ok(o) => o,
         Err(code) => return fail(code),
     };
+    // An IPv6 hop limit of 0 (a zeroed IP_OPTION_INFORMATION): Windows
+    // refuses it, synchronously with 0 + IP_GENERAL_FAILURE and a status-only
+    // reply[0]; asynchronously the request completes with that reply and
+    // STATUS_INVALID_PARAMETER in its IO_STATUS_BLOCK (Wine's
+    // test_Icmp6SendEcho: tests/conformance.rs, wt_icmp6_hop_limit,
+    // wt_icmp6_hop_limit_zero_apc). IPv4 sends with the default TTL.
+    let refused = (v6 && !opts.is_null() && ttl == 0)
+        .then_some((IP_GENERAL_FAILURE, STATUS_INVALID_PARAMETER));
     let payload: &[u8] = if size == 0 {
         &[]
     } else {
@@ -215,10 +223,17 @@ unsafe fn send(
         };
         // SAFETY: the caller keeps the reply buffer until completion
         // (Windows contract); the request's data is copied by submit.
-        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n) } {
+        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n, refused) }
+        {
             Ok(()) => fail(ERROR_IO_PENDING),
             Err(code) => fail(code),
         };
+    }
+    if let Some((status, _)) = refused {
+        // SAFETY: reply is writable for reply_size bytes (caller's contract).
+        let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
+        reply::write_status(&mut out, v6, status);
+        return fail(status);
     }
     let outcome = super::cache::run(d, &r);
     // `payload` is not used after this point: the request data may lie

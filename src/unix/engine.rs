@@ -127,6 +127,9 @@ struct Rec {
     reply_size: usize,
     notify: Notify,
     iosb: IO_STATUS_BLOCK,
+    /// The `IO_STATUS_BLOCK`'s `Status` at completion (0; a refused
+    /// request's, see [`submit`]).
+    ntstatus: NTSTATUS,
 }
 
 impl Rec {
@@ -640,6 +643,9 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
 /// queue `notify`), or the Win32 error when it cannot start (nothing
 /// written, nothing signalled). The request's data is copied here.
+/// `refused`: the request is not sent but completes at once with this
+/// `IP_STATUS` (and this `NTSTATUS` in its `IO_STATUS_BLOCK`), as Windows
+/// completes a request its stack refuses after the call.
 ///
 /// # Safety
 /// `reply` is writable for `reply_size` bytes until the completion.
@@ -649,6 +655,7 @@ pub(crate) unsafe fn submit(
     reply: *mut u8,
     reply_size: usize,
     notify: Notify,
+    refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
     // A large request's data: its own mapping, made outside the lock.
     let mapped = if r.payload.len() > INLINE {
@@ -699,6 +706,7 @@ pub(crate) unsafe fn submit(
         reply_size,
         notify,
         iosb: IO_STATUS_BLOCK::default(),
+        ntstatus: refused.map_or(0, |(_, nt)| nt),
     };
     if mapped.is_null() {
         record.inline[..r.payload.len()].copy_from_slice(r.payload);
@@ -720,26 +728,32 @@ pub(crate) unsafe fn submit(
         payload: copy.payload(),
         ..*r
     };
-    let sent = sock::apply_options(&mut st.socks[sidx], &req).and_then(|()| {
-        let s = &st.socks[sidx];
-        let ident = ident.unwrap_or(0);
-        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-            .or_else(|e| {
-                // A shared socket reports an earlier request's ICMP error
-                // (IP_RECVERR's pending socket error) on its next send, once,
-                // without sending: send again. A second failure is ours.
-                if sock::pending_error(e) {
-                    sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| match e {
-                // The shared socket's send buffer is full (non-blocking).
-                libc::EAGAIN => IP_NO_RESOURCES,
-                e => sock::map_send_errno(e, r.df),
-            })
-    });
+    let sent = match refused {
+        Some((status, _)) => Err(status),
+        None => Ok(()),
+    };
+    let sent = sent
+        .and_then(|()| sock::apply_options(&mut st.socks[sidx], &req))
+        .and_then(|()| {
+            let s = &st.socks[sidx];
+            let ident = ident.unwrap_or(0);
+            sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
+                .or_else(|e| {
+                    // A shared socket reports an earlier request's ICMP error
+                    // (IP_RECVERR's pending socket error) on its next send, once,
+                    // without sending: send again. A second failure is ours.
+                    if sock::pending_error(e) {
+                        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| match e {
+                    // The shared socket's send buffer is full (non-blocking).
+                    libc::EAGAIN => IP_NO_RESOURCES,
+                    e => sock::map_send_errno(e, r.df),
+                })
+        });
     match sent {
         Ok(()) => {
             // The completion thread sleeps past this deadline: wake it (once:
@@ -771,7 +785,8 @@ pub(crate) unsafe fn submit(
 
 /// Completes a taken (DONE) record: writes its reply buffer as the
 /// synchronous path does, with the count for `IcmpParseReplies` (1, in
-/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}); then
+/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}; a
+/// refused request's `NTSTATUS`); then
 /// signals the event and queues the APC (or frees the record).
 fn complete(i: u32, outcome: Outcome) {
     // SAFETY: DONE, owned by the caller.
@@ -800,7 +815,7 @@ fn complete(i: u32, outcome: Outcome) {
         }
     };
     r.iosb = IO_STATUS_BLOCK {
-        Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
+        Anonymous: IO_STATUS_BLOCK_0 { Status: r.ntstatus },
         Information: info,
     };
     if !r.mapped.is_null() {
