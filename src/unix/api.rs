@@ -159,6 +159,13 @@ unsafe fn send(
     if route.dst == [0; 16] {
         return fail(ERROR_INVALID_NETNAME);
     }
+    // A source that is not the host's: refused at the call, synchronous or
+    // not, IPv4 and IPv6 (Windows; see sock::is_local_address).
+    if let Some(src) = &route.src {
+        if !sock::is_local_address(v6, src, route.scope_id) {
+            return fail(ERROR_INVALID_NETNAME);
+        }
+    }
     // An unknown Event handle is refused before anything starts: the backend
     // signals only events of `helper::Event` (src/unix/event.rs).
     let event = match notify.event.is_null() {
