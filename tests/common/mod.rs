@@ -382,6 +382,7 @@ pub fn require_netns(setup: &str) {
 /// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | success | 11009 |
 /// | event and APC together (`event_and_apc_runs_apc`) | event only | both | both | event only |
 /// | non-local `IcmpSendEcho2Ex` source (`checks_source_address`) | 0 + 1214 | sent (ignored) | sent (ignored) | 0 + 1214 |
+/// | async request after its thread exited (`completes_after_thread_exit`) | completes (11010) | event at once, buffer untouched | the same | completes (11010) |
 ///
 /// Wine 10.0 runs x86_64 and i686 (`.ci/wine`, Debian 13 chroot); both
 /// architectures behave the same in every case above.
@@ -505,6 +506,17 @@ impl Backend {
     /// `IcmpSendEcho2Ex`'s `SourceAddress`: the echo is sent from the
     /// stack's own address (`netns_silent_wt_echo2ex_source_not_local`).
     pub fn checks_source_address(&self) -> bool {
+        !matches!(self, Self::Wine(_))
+    }
+
+    /// Whether an asynchronous request whose issuing thread has exited (and
+    /// whose handle is closed) still completes as usual: Windows writes the
+    /// reply (`Status` `IP_REQ_TIMED_OUT` for a silent host; Wine's
+    /// `testIcmpSendEcho`, "completion is delivered even if icmp handle is
+    /// closed"), as the Unix backend does. Wine 8.0 and 10.0 signal the event
+    /// at once and leave the reply buffer untouched (the request is
+    /// cancelled: `netns_silent_wt_echo2_timeout_after_close_and_thread_exit`).
+    pub fn completes_after_thread_exit(&self) -> bool {
         !matches!(self, Self::Wine(_))
     }
 }
