@@ -1203,9 +1203,9 @@ fn wt_icmp6_destination_unspecified() {
 /// (context 0xdeadc0de; here the recorder), buffer filled with 0xcc:
 /// `ok(!ret && GetLastError() == ERROR_IO_PENDING)`; the alertable wait
 /// returns `WAIT_IO_COMPLETION`, the APC ran (`Reserved` 0, its context),
-/// `IO_STATUS_BLOCK` `Status` 0 and `Information` `sizeof(ICMPV6_ECHO_REPLY)
-/// + 32`, `Status` 0, `Address` ::1 with port, flowinfo and scope 0, the
-/// data.
+/// `IO_STATUS_BLOCK` `Status` 0 and `Information`
+/// `sizeof(ICMPV6_ECHO_REPLY) + 32`, `Status` 0, `Address` ::1 with port,
+/// flowinfo and scope 0, the data.
 #[test]
 fn wt_icmp6_apc() {
     let Some(icmp) = open6("wt_icmp6_apc") else {
