@@ -166,6 +166,10 @@ mod evaluated {
         ICMP_SYS_C_ERROR_PORT_UNREACHABLE as ERROR_PORT_UNREACHABLE,
         ICMP_SYS_C_ERROR_PROTOCOL_UNREACHABLE as ERROR_PROTOCOL_UNREACHABLE,
         ICMP_SYS_C_ERROR_SUCCESS as ERROR_SUCCESS,
+        ICMP_SYS_C_ERROR_TOO_MANY_OPEN_FILES as ERROR_TOO_MANY_OPEN_FILES,
+        ICMP_SYS_C_FALSE as FALSE, ICMP_SYS_C_TRUE as TRUE,
+        ICMP_SYS_C_WAIT_ABANDONED as WAIT_ABANDONED,
+        ICMP_SYS_C_WAIT_ABANDONED_0 as WAIT_ABANDONED_0, ICMP_SYS_C_WAIT_FAILED as WAIT_FAILED,
     };
 }
 
@@ -240,6 +244,7 @@ const OBS: Obs = {
     error_codes!(values!(l, evaluated;));
     // The wait results and timeout of the waits around an asynchronous send.
     values!(l, evaluated; WAIT_OBJECT_0, WAIT_IO_COMPLETION, WAIT_TIMEOUT, INFINITE);
+    values!(l, evaluated; WAIT_FAILED, WAIT_ABANDONED, WAIT_ABANDONED_0, TRUE, FALSE);
     values!(l, evaluated; AF_INET6);
     values!(l, evaluated; STATUS_INVALID_PARAMETER);
     l

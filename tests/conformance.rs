@@ -760,6 +760,10 @@ const FOREIGN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x77);
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_wt_echo2ex_source_not_local() {
     require_netns("silent");
+    // Event-only asynchronous sends: alone under Wine (common::run_alone_if_needed).
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let data = [0u8; ICMP_MINLEN];
     let backend = Backend::detect();
@@ -896,6 +900,10 @@ fn netns_silent_wt_echo2_timeout_after_close_and_thread_exit() {
 /// 127.0.0.1, `Status` `IP_SUCCESS`, `DataSize` 32.
 #[test]
 fn wt_echo2_event_close_in_flight() {
+    // Event-only asynchronous sends: alone under Wine (common::run_alone_if_needed).
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let event = helper::Event::new().expect("Event::new");
     let data = [0u8; SEND];
@@ -926,6 +934,10 @@ fn wt_echo2_event_close_in_flight() {
 /// `Status`, `DataSize`, the data at `reply + 1`.
 #[test]
 fn wt_echo2_event_reply() {
+    // Event-only asynchronous sends: alone under Wine (common::run_alone_if_needed).
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let event = helper::Event::new().expect("Event::new");
     let data = counting();
