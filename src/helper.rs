@@ -1701,9 +1701,9 @@ impl std::os::fd::AsFd for Event {
 ///   [Asynchronous Procedure Calls](https://learn.microsoft.com/en-us/windows/win32/sync/asynchronous-procedure-calls).
 /// - Unix: the Unix backend (`icmp_sys::unix`) queues each completed request's
 ///   APC to the thread that issued it; this runs them, with the same
-///   results. Other alertable waits of Windows (`WaitForSingleObjectEx`,
-///   `MsgWaitForMultipleObjectsEx`, ...) have no Unix counterpart: wait
-///   here.
+///   results. [`wait_alertable`] is the backend's `WaitForSingleObjectEx`;
+///   other alertable waits of Windows (`MsgWaitForMultipleObjectsEx`, ...)
+///   have no Unix counterpart.
 ///
 /// Pitfalls: an APC runs only on the thread that issued the send, and only
 /// during an alertable wait of that thread: a thread that issues sends with
