@@ -22,7 +22,7 @@
 //! cannot run it prints `SKIPPED:` with the reason
 //! (`common::skip`; a failure in CI's strict mode, `ICMP_SYS_STRICT=1`). Packets go only to
 //! loopback.
-#![cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#![cfg(all(icmp_api, unix))]
 
 mod common;
 

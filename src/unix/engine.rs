@@ -206,7 +206,7 @@ pub(crate) const MAX_SOCKETS: usize = 16;
 /// allocate a dentry and inode each time (~1/4 of `examples/ping_many`'s
 /// CPU). The link names the thread's current namespace when it is read.
 fn current_netns() -> u64 {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         if let Some(ino) = ns_link::read() {
             return ino;
@@ -227,7 +227,7 @@ fn current_netns() -> u64 {
 /// `net:[<inode>]` of the thread's namespace at that moment. A `fork` child
 /// reopens its own (the inherited descriptor names the parent's thread): a
 /// fork count, bumped by a `pthread_atfork` child handler, tells.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod ns_link {
     use core::ffi::c_void;
     use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -852,12 +852,12 @@ fn discard_apc(i: u32) {
 // ---------------------------------------------------------------------------
 
 /// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
 
 extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     unsafe {
         libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
     }
@@ -912,7 +912,7 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                     continue;
                 }
                 let (v6, kind) = what[k];
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
                     read_errqueue(k, p.fd, v6, &mut rx);
                 }
@@ -1004,7 +1004,7 @@ fn read_socket<const N: usize>(
             Err(libc::EINTR) => continue,
             Err(_) => {
                 // Linux reports ICMP errors as recv errnos too.
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 read_errqueue(sidx, fd, v6, rx);
                 continue;
             }
@@ -1039,7 +1039,7 @@ fn read_socket<const N: usize>(
 }
 
 /// Reads a shared ping socket's error queue (bounded per round).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
     let f = Fd(fd);
     for _ in 0..1024 {
@@ -1070,7 +1070,7 @@ fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut Mayb
     core::mem::forget(f); // borrowed descriptor
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;
 
