@@ -552,6 +552,33 @@ pub(crate) struct Received {
     /// An error-queue message: (origin, type, code, errno, offender).
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) queued: Option<(u8, u8, u8, u32, [u8; 16])>,
+    /// When the kernel received it (`CLOCK_REALTIME`, ns), on sockets with
+    /// [`enable_timestamps`].
+    pub(crate) arrival: Option<u64>,
+}
+
+/// Asks the kernel to stamp every received message (error-queue messages
+/// included, Linux) with its arrival time ([`Received::arrival`]):
+/// `SO_TIMESTAMPNS` on Linux, `SO_TIMESTAMP` (µs) elsewhere. The engine's
+/// shared sockets: a request is decided by when its answer arrived.
+pub(crate) fn enable_timestamps(fd: &Fd) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMP, 1);
+}
+
+/// Nanoseconds on `CLOCK_REALTIME` (the clock of [`Received::arrival`]).
+pub(crate) fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-pointer; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
@@ -596,6 +623,7 @@ pub(crate) fn receive<const N: usize>(
         options: [0; 40],
         options_len: 0,
         queued: None,
+        arrival: None,
     };
     // SAFETY: the CMSG_* walk stays inside msg_control as the kernel filled
     // it (msg_controllen updated by recvmsg); data is read unaligned.
@@ -620,6 +648,29 @@ pub(crate) fn receive<const N: usize>(
 unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, len: usize) {
     // SAFETY: per the contract.
     let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if level == libc::SOL_SOCKET
+        && ty == libc::SCM_TIMESTAMPNS
+        && len >= size_of::<libc::timespec>()
+    {
+        // SAFETY: a timespec's bytes, read unaligned.
+        let t = unsafe { data.cast::<libc::timespec>().read_unaligned() };
+        r.arrival = Some(
+            (t.tv_sec as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(t.tv_nsec as u64),
+        );
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    if level == libc::SOL_SOCKET && ty == libc::SCM_TIMESTAMP && len >= size_of::<libc::timeval>() {
+        // SAFETY: a timeval's bytes, read unaligned.
+        let t = unsafe { data.cast::<libc::timeval>().read_unaligned() };
+        r.arrival = Some(
+            (t.tv_sec as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add((t.tv_usec as u64).wrapping_mul(1000)),
+        );
+    }
     if level == libc::IPPROTO_IP
         && (ty == libc::IP_TTL || ty == libc::IP_RECVTTL)
         && !bytes.is_empty()
@@ -1365,6 +1416,26 @@ pub(crate) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
     })();
     core::mem::forget(f); // borrowed descriptor
     res
+}
+
+/// Whether the socket already sends with the request's options (TTL, TOS,
+/// DF, IP options; 0 = the socket's default): then [`apply_options`] would
+/// change nothing.
+pub(crate) fn options_current(s: &Shared, r: &Request<'_>) -> bool {
+    let ttl = if r.ttl == 0 {
+        s.default_ttl
+    } else {
+        r.ttl.into()
+    };
+    let tos = if r.tos == 0 {
+        s.default_tos
+    } else {
+        r.tos.into()
+    };
+    ttl == s.ttl
+        && tos == s.tos
+        && r.df == s.df
+        && (s.v6 || r.options == &s.options[..s.options_len])
 }
 
 /// Whether a send's errno may be a pending asynchronous socket error (an
