@@ -126,6 +126,10 @@ pub use imp::IcmpSendEcho;
 /// Wine 8.0 serves 256 requests in flight per session: a 257th still
 /// returns 0 + `ERROR_IO_PENDING` but completes at once with
 /// `STATUS_NO_MEMORY` in the `IO_STATUS_BLOCK`, its buffer untouched.
+/// Under Wine (8.0 and 10.0) an `Event` without an `ApcRoutine` corrupts the
+/// heap: Wine frees the request's `IO_STATUS_BLOCK` at the call and the
+/// completion writes its 16 bytes into that freed memory; there, give an
+/// APC (with or without the event) or send synchronously.
 pub use imp::IcmpSendEcho2;
 
 /// `IcmpSendEcho2Ex`: [`IcmpSendEcho2`] with a `SourceAddress` to send from

@@ -496,7 +496,10 @@ unsafe fn start_async_with(
 }
 
 /// `IcmpSendEcho2Ex` (from 127.0.0.1) when `ex`, else `IcmpSendEcho2`, with
-/// `notify`: (return, last error), whatever they are.
+/// `notify`: (return, last error), whatever they are. An event-only send
+/// left pending on a backend that then writes freed memory
+/// ([`Backend::event_only_async_writes_freed_memory`]) panics unless the
+/// test runs alone ([`common::run_alone_if_needed`]).
 ///
 /// # Safety
 /// When the send is pending, `data`, `buf`, the event and the APC context
@@ -548,7 +551,19 @@ unsafe fn send_async_with(
             )
         }
     };
-    (n, last_error())
+    let err = last_error();
+    let backend = Backend::detect();
+    assert!(
+        !(n == 0
+            && err == ERROR_IO_PENDING
+            && !event.is_null()
+            && apc.is_none()
+            && backend.event_only_async_writes_freed_memory()
+            && !common::running_alone()),
+        "an event-only asynchronous send pending on {backend:?}, whose completion writes \
+         freed heap memory: the test must start with common::run_alone_if_needed()"
+    );
+    (n, err)
 }
 
 /// IcmpParseReplies returns the count once, then 0.
@@ -564,6 +579,9 @@ fn parse_once(buf: &mut Guarded) -> u32 {
 }
 
 fn async_with_event(ex: bool) {
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let ev = Event::new();
     let data = payload(32, 10 + ex as u32);
@@ -1105,6 +1123,9 @@ fn sleep_alertable_runs_the_apc_on_the_issuing_thread() {
 /// waited on with a bound), on every backend.
 #[test]
 fn helper_event_is_signalled_by_an_async_send() {
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let event = helper::Event::new().expect("Event::new");
     let data = payload(32, 71);
@@ -1182,6 +1203,9 @@ fn netns_silent_timeout() {
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_timeout_async() {
     require_netns("silent");
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let ev = Event::new();
     ev.set();
@@ -1326,6 +1350,9 @@ fn netns_silent_in_flight_limit() {
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_silent_close_in_flight() {
     require_netns("silent");
+    if !common::run_alone_if_needed() {
+        return;
+    }
     // SAFETY: no preconditions.
     let h = unsafe { IcmpCreateFile() };
     assert!(h != INVALID_HANDLE_VALUE && !h.is_null());
@@ -1540,6 +1567,9 @@ fn netns_router_errors() {
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_router_errors_async() {
     require_netns("router");
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let router = Ipv4Addr::new(192, 0, 2, 254);
     let target = Ipv4Addr::new(198, 51, 100, 2);
@@ -1558,10 +1588,13 @@ fn netns_router_errors_async() {
         (Ipv4Addr::new(203, 0, 113, 3), 0, IP_REQ_TIMED_OUT, router),
     ];
     for (dst, ttl, status, from) in cases {
-        // One at a time: with several in flight, Wine 8.0 overwrote the
-        // test's own memory (a null buffer pointer, then a page fault in
-        // IcmpParseReplies), most often while the synchronous router test
-        // ran in parallel. Keep the options alive until completion too.
+        // One at a time. Wine 8.0 once overwrote this test's memory here
+        // (a null buffer pointer, then a page fault in IcmpParseReplies),
+        // most often while the synchronous router test ran in parallel: the
+        // event-only status block written into freed memory
+        // (Backend::event_only_async_writes_freed_memory), which is why the
+        // test now runs alone on Wine. The options stay alive until
+        // completion too.
         let ev = Event::new();
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
         let opts = Box::new(IP_OPTION_INFORMATION {
@@ -1622,6 +1655,9 @@ fn netns_router_errors_async() {
 #[ignore = "needs a private network namespace of .ci/netns: run by .ci/netns native or .ci/wine netns"]
 fn netns_router_loopback_source_to_outside() {
     require_netns("router");
+    if !common::run_alone_if_needed() {
+        return;
+    }
     let icmp = Icmp::open();
     let status = Backend::detect().loopback_source_to_outside();
     let data = payload(32, 54);
