@@ -330,10 +330,13 @@ pub use imp::*;
 /// The platforms of `cfg(icmp_api)` as build.rs lists them.
 fn icmp_api_platforms(build_rs: &str) -> Vec<String> {
     let at = build_rs
-        .find("matches!(os.as_str(),")
+        .find("matches!(")
         .expect("build.rs: the icmp_api OS list");
-    let at = at + "matches!(os.as_str(),".len();
-    let list = &build_rs[at..at + build_rs[at..].find(')').unwrap()];
+    let rest = build_rs[at + "matches!(".len()..]
+        .trim_start()
+        .strip_prefix("os.as_str(),")
+        .expect("build.rs: matches!(os.as_str(), <the OS list>)");
+    let list = &rest[..rest.find(')').unwrap()];
     let mut os: Vec<String> = list
         .split('"')
         .skip(1)

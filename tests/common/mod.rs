@@ -139,6 +139,11 @@ pub fn set_last_error(code: u32) {
     unsafe {
         *libc::__errno_location() = code as i32
     };
+    #[cfg(target_os = "android")]
+    // SAFETY: as above.
+    unsafe {
+        *libc::__errno() = code as i32
+    };
     #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
     // SAFETY: as above.
     unsafe {
