@@ -280,7 +280,10 @@ pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
         }
     };
     match e {
-        libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
+        // EHOSTDOWN: macOS and FreeBSD, a host on the link that did not
+        // answer ARP (for 20 s after: FreeBSD `arpresolve`, xnu's route
+        // check).
+        libc::EHOSTUNREACH | libc::EHOSTDOWN => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
         libc::EINVAL if r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst) => {
             IP_DEST_NET_UNREACHABLE
@@ -1334,6 +1337,29 @@ pub(crate) fn raw_ident() -> u16 {
     (unsafe { libc::getpid() } as u16) ^ 0x5a5a
 }
 
+/// Sets the largest receive buffer of at most `want` bytes that `set` (one
+/// `setsockopt(SO_RCVBUF)`) accepts, trying 3/4 of the last size after each
+/// refusal down to 64 KiB (FreeBSD and macOS refuse a size above their
+/// limit with `ENOBUFS` instead of capping it, as Linux does: FreeBSD's is
+/// 1 864 135 bytes by default); the size set, or `None`.
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android"),
+    allow(dead_code, reason = "Linux caps SO_RCVBUF silently: no retry there")
+)]
+fn grow_receive_buffer(want: c_int, mut set: impl FnMut(c_int) -> bool) -> Option<c_int> {
+    const FLOOR: c_int = 64 << 10;
+    let mut size = want;
+    loop {
+        if set(size) {
+            return Some(size);
+        }
+        if size <= FLOOR {
+            return None;
+        }
+        size = (size / 4 * 3).max(FLOOR);
+    }
+}
+
 /// Opens and configures a shared socket of this family and kind.
 pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
     let fd = open(v6, kind)?;
@@ -1351,7 +1377,9 @@ pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
         setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    grow_receive_buffer(big, |n| {
+        setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, n)
+    });
     let (level, ttl_name, tos_name) = ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
@@ -1438,9 +1466,39 @@ pub(crate) fn options_current(s: &Shared, r: &Request<'_>) -> bool {
         && (s.v6 || r.options == &s.options[..s.options_len])
 }
 
+/// The kernel family, for what differs between Linux (and Android) and the
+/// BSDs (macOS, iOS, FreeBSD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// Linux, Android.
+    Linux,
+    /// macOS, iOS, FreeBSD.
+    Bsd,
+}
+
+impl Kernel {
+    /// This host's.
+    pub(crate) const HOST: Kernel = if cfg!(any(target_os = "linux", target_os = "android")) {
+        Kernel::Linux
+    } else {
+        Kernel::Bsd
+    };
+}
+
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
 pub(crate) fn pending_error(e: c_int) -> bool {
+    resend_after(Kernel::HOST, e)
+}
+
+/// [`pending_error`] on `kernel`: only Linux reports an earlier request's
+/// ICMP error (`IP_RECVERR`) as the next send's error; a BSD send error is
+/// the send's own (`EHOSTDOWN` after a failed ARP, `EHOSTUNREACH` from the
+/// route), which a second send would only repeat.
+fn resend_after(kernel: Kernel, e: c_int) -> bool {
+    if kernel == Kernel::Bsd {
+        return false;
+    }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if e == libc::EREMOTEIO || e == libc::ENONET {
         return true;
@@ -1463,6 +1521,104 @@ pub(crate) fn pending_error(e: c_int) -> bool {
 mod tests {
     use super::*;
     use core::sync::atomic::AtomicUsize;
+
+    /// A request to 192.0.2.7 with no options, for the pure mappings.
+    fn request() -> Request<'static> {
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[192, 0, 2, 7]);
+        Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload: b"",
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 1000,
+        }
+    }
+
+    /// macOS and FreeBSD refuse a send to a host on the link that did not
+    /// answer ARP with `EHOSTDOWN` (for `net.link.ether.inet.max_age`'s
+    /// 20 s after; FreeBSD `arpresolve`, xnu's route check): "destination
+    /// host unreachable", as `EHOSTUNREACH`, not a general failure.
+    #[test]
+    fn ehostdown_is_destination_host_unreachable() {
+        let r = request();
+        assert_eq!(
+            map_send_errno(libc::EHOSTDOWN, &r),
+            IP_DEST_HOST_UNREACHABLE
+        );
+        assert_eq!(
+            map_send_errno(libc::EHOSTUNREACH, &r),
+            IP_DEST_HOST_UNREACHABLE
+        );
+    }
+
+    /// The resend after a pending socket error is Linux's (`IP_RECVERR`:
+    /// an earlier request's ICMP error is reported once by the next send,
+    /// without sending). BSD kernels have no such pending error: their send
+    /// errors are the send's own (`EHOSTDOWN`, `EHOSTUNREACH` from ARP or
+    /// the route), and a second send would only repeat it.
+    #[test]
+    fn resend_only_where_sends_report_earlier_errors() {
+        for e in [
+            libc::EHOSTUNREACH,
+            libc::ENETUNREACH,
+            libc::EHOSTDOWN,
+            libc::EMSGSIZE,
+            libc::ECONNREFUSED,
+        ] {
+            assert!(resend_after(Kernel::Linux, e), "Linux, errno {e}");
+            assert!(!resend_after(Kernel::Bsd, e), "BSD, errno {e}");
+        }
+        assert!(!resend_after(Kernel::Linux, libc::EINVAL));
+        assert_eq!(
+            pending_error(libc::EHOSTDOWN),
+            resend_after(Kernel::HOST, libc::EHOSTDOWN)
+        );
+    }
+
+    /// FreeBSD refuses an `SO_RCVBUF` above `sb_max_adj` (`kern.ipc.maxsockbuf`
+    /// 2 MiB × 2048 / 2304 = 1 864 135 bytes) with `ENOBUFS`, macOS above its
+    /// own limit: the shared socket's buffer is retried smaller instead of
+    /// staying at the default (FreeBSD: 9 KiB, shared with all the host's
+    /// ICMP). Linux caps silently: the first size is taken.
+    #[test]
+    fn receive_buffer_retried_smaller_until_accepted() {
+        let mut tried = [0 as c_int; 16];
+        let mut n = 0;
+        let got = grow_receive_buffer(4 << 20, |size| {
+            tried[n] = size;
+            n += 1;
+            size <= 1_864_135
+        });
+        assert_eq!(got, Some(tried[n - 1]));
+        let got = got.unwrap();
+        assert!(
+            got > 1_300_000 && got <= 1_864_135,
+            "settled at {got} (tried {:?})",
+            &tried[..n]
+        );
+        assert!(
+            tried[..n].windows(2).all(|w| w[1] < w[0]),
+            "{:?}",
+            &tried[..n]
+        );
+        assert_eq!(grow_receive_buffer(4 << 20, |_| true), Some(4 << 20));
+        // Never below the floor, bounded tries.
+        let mut calls = 0;
+        assert_eq!(
+            grow_receive_buffer(4 << 20, |_| {
+                calls += 1;
+                false
+            }),
+            None
+        );
+        assert!(calls <= 16, "{calls} tries");
+    }
 
     /// Descriptors closed without `FD_CLOEXEC` (checked in `Fd::drop`).
     static WITHOUT_CLOEXEC: AtomicUsize = AtomicUsize::new(0);
