@@ -390,7 +390,9 @@ pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
 /// sockets queue ICMP errors (`IP_RECVERR`) and report the reply's TTL,
 /// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
 /// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
-/// replies with identifier `id` (and sequence `seq`, if given).
+/// replies with identifier `id` (and sequence `seq`, if given) — unless
+/// [`kernel_filters`] is off: then a raw socket receives every ICMP message
+/// of the host, as a BSD raw socket always does.
 #[cfg_attr(
     not(any(target_os = "linux", target_os = "android")),
     allow(unused_variables)
@@ -408,6 +410,7 @@ pub(crate) fn receive_setup(
         (true, Kind::Dgram) => {
             setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
         }
+        (_, Kind::Raw) if !kernel_filters() => {}
         (true, Kind::Raw) => {
             // ICMP6_FILTER: a set bit blocks the type. Pass errors and
             // echo replies only.
@@ -1208,6 +1211,21 @@ pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
     (&HANDLES[i] as *const Desc).cast_mut().cast()
 }
 
+/// Whether Linux raw sockets get the kernel-side filters (`ICMP_FILTER` /
+/// `ICMP6_FILTER` and the BPF reply filter): yes, unless the environment
+/// variable `ICMP_SYS_KERNEL_FILTERS` is `off`. A test knob: without them a
+/// Linux raw socket receives every ICMP message of the host, errors
+/// in-band, as BSD raw sockets (macOS, FreeBSD) always do, so CI runs the
+/// user-space matching those kernels depend on (`.ci/test`, `.ci/netns
+/// native`). No effect elsewhere (no such filters there).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn kernel_filters() -> bool {
+    // SAFETY: getenv with a NUL-terminated name; as in `default_mode`.
+    let v = unsafe { libc::getenv(c"ICMP_SYS_KERNEL_FILTERS".as_ptr()) };
+    // SAFETY: getenv returned a NUL-terminated string when not null.
+    v.is_null() || unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes() != b"off"
+}
+
 /// The mode [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) and [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) use: the environment
 /// variable `ICMP_SYS_SOCKET` (`raw`, `dgram`), else [`SocketMode::Auto`].
 pub(crate) fn default_mode() -> SocketMode {
@@ -1662,6 +1680,93 @@ mod tests {
             WITHOUT_CLOEXEC.load(Ordering::Relaxed) - before,
             0,
             "sockets closed without FD_CLOEXEC"
+        );
+    }
+
+    /// The kernel-side filters of a Linux raw socket follow the
+    /// `ICMP_SYS_KERNEL_FILTERS` knob ([`kernel_filters`]): with them, a raw
+    /// socket set up for identifier 0x1234 never receives another
+    /// identifier's echo request or reply; with `off` it receives both, as a
+    /// BSD raw socket does. So the CI run with the knob off (`.ci/test`)
+    /// cannot pass with the filters silently still on, nor the normal run
+    /// with them silently off. Loopback only; root (raw sockets).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (raw sockets, an echo to 127.0.0.1)")]
+    fn raw_socket_kernel_filters_follow_the_knob() {
+        let (Ok(watch), Ok(sender)) = (open(false, Kind::Raw), open(false, Kind::Raw)) else {
+            let reason = "no raw ICMP socket (needs root or CAP_NET_RAW)";
+            assert!(
+                std::env::var_os("ICMP_SYS_STRICT").is_none_or(|v| v != "1"),
+                "raw_socket_kernel_filters_follow_the_knob cannot run: {reason} (ICMP_SYS_STRICT=1)"
+            );
+            std::println!("SKIPPED raw_socket_kernel_filters_follow_the_knob: {reason}");
+            return;
+        };
+        receive_setup(&watch, false, Kind::Raw, 0x1234, Some(1), false);
+        drain(&watch);
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let payload = b"kernel filters knob";
+        let r = Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload,
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 500,
+        };
+        send_echo(sender.0, Kind::Raw, &r, 0x4321, 7, false).expect("send to 127.0.0.1");
+        // Every echo request or reply of identifier 0x4321 that reaches
+        // `watch` within 500 ms (bounded reads).
+        let mut seen = [false; 2];
+        let mut rx = MaybeUninit::<[u8; 4096]>::uninit();
+        let t0 = now_ns();
+        for _ in 0..1000 {
+            let left = 500u64.saturating_sub((now_ns() - t0) / 1_000_000);
+            if left == 0 || seen == [true; 2] {
+                break;
+            }
+            let mut pfd = libc::pollfd {
+                fd: watch.0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, left as c_int) } <= 0 {
+                continue;
+            }
+            let Ok(m) = receive(&watch, &mut rx, libc::MSG_DONTWAIT) else {
+                continue;
+            };
+            // SAFETY: the kernel initialised the first m.len bytes.
+            let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+            if let Some(p) = reply::split_ipv4(pkt) {
+                let icmp = p.payload;
+                if icmp.len() >= 8 && icmp[4..6] == [0x43, 0x21] && icmp[8..] == payload[..] {
+                    match icmp[0] {
+                        reply::ICMP_ECHO => seen[0] = true,
+                        reply::ICMP_ECHOREPLY => seen[1] = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let on = kernel_filters();
+        assert_eq!(
+            seen,
+            [!on; 2],
+            "(request, reply) of another identifier seen by a raw socket with the \
+             kernel filters {}",
+            if on {
+                "on"
+            } else {
+                "off (ICMP_SYS_KERNEL_FILTERS=off)"
+            }
         );
     }
 
