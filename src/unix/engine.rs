@@ -325,6 +325,9 @@ struct Rec {
     reply_size: usize,
     notify: Notify,
     iosb: IO_STATUS_BLOCK,
+    /// The `IO_STATUS_BLOCK`'s `Status` at completion (0; a refused
+    /// request's, see [`submit`]).
+    ntstatus: NTSTATUS,
 }
 
 impl Rec {
@@ -935,6 +938,9 @@ fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
 /// queue `notify`), or the Win32 error when it cannot start (nothing
 /// written, nothing signalled). The request's data is copied here.
+/// `refused`: the request is not sent but completes at once with this
+/// `IP_STATUS` (and this `NTSTATUS` in its `IO_STATUS_BLOCK`), as Windows
+/// completes a request its stack refuses after the call.
 ///
 /// No lock is held across a syscall: the record is made under the engine
 /// lock (matchable from then on), the event reset and the `sendmsg` happen
@@ -951,6 +957,7 @@ pub(crate) unsafe fn submit(
     reply: *mut u8,
     reply_size: usize,
     notify: Notify,
+    refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
     // A large request's data: a pool buffer, filled outside the lock.
     let (mapped, class) = if r.payload.len() > INLINE {
@@ -1004,6 +1011,7 @@ pub(crate) unsafe fn submit(
         reply_size,
         notify,
         iosb: IO_STATUS_BLOCK::default(),
+        ntstatus: refused.map_or(0, |(_, nt)| nt),
     };
     if mapped.is_null() {
         record.inline[..r.payload.len()].copy_from_slice(r.payload);
@@ -1029,7 +1037,10 @@ pub(crate) unsafe fn submit(
         payload: copy.payload(),
         ..*r
     };
-    let sent = send_on(sidx, &req, ident.unwrap_or(0), seq);
+    let sent = match refused {
+        Some((status, _)) => Err(status),
+        None => send_on(sidx, &req, ident.unwrap_or(0), seq),
+    };
     let sent_at = sock::now_ns();
     let g = LOCK.lock();
     let st = state(&g);
@@ -1073,7 +1084,8 @@ pub(crate) unsafe fn submit(
 
 /// Completes a taken (DONE) record: writes its reply buffer as the
 /// synchronous path does, with the count for `IcmpParseReplies` (1, in
-/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}); then
+/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}; a
+/// refused request's `NTSTATUS`); then
 /// signals the event and queues the APC (or frees the record).
 fn complete(i: u32, outcome: Outcome) {
     // SAFETY: DONE, owned by the caller.
@@ -1102,7 +1114,7 @@ fn complete(i: u32, outcome: Outcome) {
         }
     };
     r.iosb = IO_STATUS_BLOCK {
-        Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
+        Anonymous: IO_STATUS_BLOCK_0 { Status: r.ntstatus },
         Information: info,
     };
     if !r.mapped.is_null() {

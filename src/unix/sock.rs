@@ -82,6 +82,25 @@ fn socket(domain: c_int, ty: c_int, proto: c_int) -> Result<Fd, c_int> {
     Ok(Fd(fd))
 }
 
+/// Whether `src` is an address of this host (in the calling thread's
+/// network namespace): a UDP socket can bind to it. Windows refuses a
+/// source that is not the host's at the call with `ERROR_INVALID_NETNAME`
+/// (Wine's conformance tests: tests/conformance.rs,
+/// `netns_silent_wt_echo2ex_source_not_local`,
+/// `netns_silent_wt_icmp6_source_not_local`); only `EADDRNOTAVAIL` says no:
+/// any other failure (no descriptor left, a link-local address without its
+/// scope) says yes and leaves the send to fail its own way.
+pub(crate) fn is_local_address(v6: bool, src: &[u8; 16], scope_id: u32) -> bool {
+    let domain = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    let Ok(fd) = socket(domain, libc::SOCK_DGRAM, 0) else {
+        return true;
+    };
+    let (sa, len) = sockaddr(v6, src, scope_id);
+    // SAFETY: sa is a valid sockaddr of len bytes; fd is ours.
+    let bound = unsafe { libc::bind(fd.0, (&sa as *const libc::sockaddr_storage).cast(), len) };
+    bound == 0 || errno() != libc::EADDRNOTAVAIL
+}
+
 /// Opens an ICMP socket; `Err(errno)` on failure.
 pub(crate) fn open(v6: bool, kind: Kind) -> Result<Fd, c_int> {
     let (domain, proto) = if v6 {
