@@ -1172,12 +1172,25 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
     let mut prev = 0u64;
     loop {
-        // Sleep until something arrives, a wake, or the earliest deadline.
+        // The round starts now: what arrived before `round.now` makes its
+        // socket readable before the poll below returns, and is read (each
+        // socket until it is empty or until a message that arrived after
+        // the round's start: a flood cannot hold the round) before anything
+        // expires with `round.now`. A socket opened after the snapshot
+        // below has only requests sent after `round.now`: none expires in
+        // this round.
+        let round = Round {
+            now: sock::now_ns(),
+            real: sock::realtime_ns(),
+            prev,
+        };
+        // What to poll, until the earliest deadline.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
+        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
         let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
@@ -1186,45 +1199,19 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
                 pfds[k + 1].fd = s.fd;
+                what[k] = (s.v6, s.kind);
             }
             let timeout = if next == u64::MAX {
                 -1
             } else {
-                next.saturating_sub(sock::now_ns())
+                next.saturating_sub(round.now)
                     .div_ceil(1_000_000)
                     .min(i32::MAX as u64) as c_int
             };
             (st.wake, timeout)
         };
-        if timeout != 0 {
-            // SAFETY: valid pollfds (negative fds are ignored).
-            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
-        }
-        // The round: what arrived before `now` is read before anything
-        // expires with `now` — every socket open now (one opened during the
-        // sleep included), each until it is empty or until a message that
-        // arrived after `now` (so a flood cannot hold the round).
-        let round = Round {
-            now: sock::now_ns(),
-            real: sock::realtime_ns(),
-            prev,
-        };
-        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
-        {
-            let g = LOCK.lock();
-            let st = state(&g);
-            for (k, s) in st.socks.iter().enumerate() {
-                pfds[k + 1] = libc::pollfd {
-                    fd: s.fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                what[k] = (s.v6, s.kind);
-            }
-        }
-        pfds[0].revents = 0;
         // SAFETY: valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
         if n > 0 {
             if pfds[0].revents != 0 {
                 // Outside the lock (a read(2)): a wake consumed here is
