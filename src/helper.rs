@@ -1106,7 +1106,13 @@ pub fn last_error() -> u32 {
 #[cfg(all(icmp_api, unix))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 #[inline]
 pub fn last_error() -> u32 {
@@ -1150,7 +1156,9 @@ pub fn last_error() -> u32 {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1362,7 +1370,9 @@ impl Drop for IcmpHandle {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1701,9 +1711,9 @@ impl std::os::fd::AsFd for Event {
 ///   [Asynchronous Procedure Calls](https://learn.microsoft.com/en-us/windows/win32/sync/asynchronous-procedure-calls).
 /// - Unix: the Unix backend (`icmp_sys::unix`) queues each completed request's
 ///   APC to the thread that issued it; this runs them, with the same
-///   results. Other alertable waits of Windows (`WaitForSingleObjectEx`,
-///   `MsgWaitForMultipleObjectsEx`, ...) have no Unix counterpart: wait
-///   here.
+///   results. [`wait_alertable`] is the backend's `WaitForSingleObjectEx`;
+///   other alertable waits of Windows (`MsgWaitForMultipleObjectsEx`, ...)
+///   have no Unix counterpart.
 ///
 /// Pitfalls: an APC runs only on the thread that issued the send, and only
 /// during an alertable wait of that thread: a thread that issues sends with
@@ -1716,7 +1726,9 @@ impl std::os::fd::AsFd for Event {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1768,7 +1780,9 @@ pub fn sleep_alertable(timeout_ms: u32) -> u32 {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1805,7 +1819,9 @@ pub fn wait_alertable(event: &Event, timeout_ms: u32) -> u32 {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]

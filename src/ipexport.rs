@@ -91,6 +91,21 @@ pub const FALSE: BOOL = 0;
 /// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block), `Status` member.
 pub type NTSTATUS = i32;
 
+/// `STATUS_INVALID_PARAMETER` (`0xC000000D`): the `Status` an
+/// [`IO_STATUS_BLOCK`] carries when an asynchronous send is refused by the
+/// stack after it started, e.g. an IPv6 echo with a hop limit (`Ttl`) of 0:
+/// the request completes (the APC runs, the event is signalled) with
+/// `Information` = `size_of::<ICMPV6_ECHO_REPLY>()` and `reply[0].Status`
+/// [`IP_GENERAL_FAILURE`] (Wine's conformance test `test_Icmp6SendEcho`,
+/// which Windows passes).
+///
+/// Microsoft Learn: [NTSTATUS Values](https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-erref/596a1078-e883-4972-9bbc-49e60bebca55).
+///
+/// Pitfall: an `NTSTATUS`, not a Win32 error: compare it with the
+/// `IO_STATUS_BLOCK`'s `Status`, never with `GetLastError`; a successful
+/// completion carries 0 and the reply's `Status` still tells the outcome.
+pub const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as NTSTATUS;
+
 /// `ADDRESS_FAMILY`: the `sin6_family` field type of [`SOCKADDR_IN6`].
 ///
 /// Microsoft Learn: [SOCKADDR_IN6_LH structure (ws2ipdef.h)](https://learn.microsoft.com/en-us/windows/win32/api/ws2ipdef/ns-ws2ipdef-sockaddr_in6_lh).

@@ -601,6 +601,7 @@ fn events_lock() -> std::sync::MutexGuard<'static, ()> {
 fn event_is_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<helper::Event>();
+    send_sync::<helper::RegisteredWait>();
 }
 
 #[cfg(icmp_api)]

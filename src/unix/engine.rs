@@ -274,7 +274,7 @@ mod pool {
         unsafe { *LOCK.0.get() = libc::PTHREAD_MUTEX_INITIALIZER };
     }
 
-    #[cfg(all(test, target_os = "linux"))]
+    #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
     pub(super) fn class_of_for_test(len: usize) -> (usize, usize) {
         let c = class_of(len);
         (c, size(c))
@@ -330,6 +330,9 @@ struct Rec {
     reply_size: usize,
     notify: Notify,
     iosb: IO_STATUS_BLOCK,
+    /// The `IO_STATUS_BLOCK`'s `Status` at completion (0; a refused
+    /// request's, see [`submit`]).
+    ntstatus: NTSTATUS,
 }
 
 impl Rec {
@@ -418,7 +421,7 @@ pub(crate) const MAX_SOCKETS: usize = 16;
 /// allocate a dentry and inode each time (~1/4 of `examples/ping_many`'s
 /// CPU). The link names the thread's current namespace when it is read.
 fn current_netns() -> u64 {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         if let Some(ino) = ns_link::read() {
             return ino;
@@ -439,7 +442,7 @@ fn current_netns() -> u64 {
 /// `net:[<inode>]` of the thread's namespace at that moment. A `fork` child
 /// reopens its own (the inherited descriptor names the parent's thread): a
 /// fork count, bumped by a `pthread_atfork` child handler, tells.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod ns_link {
     use core::ffi::c_void;
     use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -1056,6 +1059,9 @@ fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
 /// queue `notify`), or the Win32 error when it cannot start (nothing
 /// written, nothing signalled). The request's data is copied here.
+/// `refused`: the request is not sent but completes at once with this
+/// `IP_STATUS` (and this `NTSTATUS` in its `IO_STATUS_BLOCK`), as Windows
+/// completes a request its stack refuses after the call.
 ///
 /// No lock is held across a syscall: the record is made under the engine
 /// lock (matchable from then on), the event reset and the `sendmsg` happen
@@ -1072,6 +1078,7 @@ pub(crate) unsafe fn submit(
     reply: *mut u8,
     reply_size: usize,
     notify: Notify,
+    refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
     // A large request's data: a pool buffer, filled outside the lock.
     let (mapped, class) = if r.payload.len() > INLINE {
@@ -1127,6 +1134,7 @@ pub(crate) unsafe fn submit(
         reply_size,
         notify,
         iosb: IO_STATUS_BLOCK::default(),
+        ntstatus: refused.map_or(0, |(_, nt)| nt),
     };
     if mapped.is_null() {
         record.inline[..r.payload.len()].copy_from_slice(r.payload);
@@ -1152,7 +1160,10 @@ pub(crate) unsafe fn submit(
         payload: copy.payload(),
         ..*r
     };
-    let sent = send_on(sidx, &req, ident.unwrap_or(0), seq);
+    let sent = match refused {
+        Some((status, _)) => Err(status),
+        None => send_on(sidx, &req, ident.unwrap_or(0), seq),
+    };
     let sent_at = sock::now_ns();
     #[cfg(target_os = "linux")]
     if sent.is_ok() {
@@ -1200,7 +1211,8 @@ pub(crate) unsafe fn submit(
 
 /// Completes a taken (DONE) record: writes its reply buffer as the
 /// synchronous path does, with the count for `IcmpParseReplies` (1, in
-/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}); then
+/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}; a
+/// refused request's `NTSTATUS`); then
 /// signals the event and queues the APC (or frees the record).
 fn complete(i: u32, outcome: Outcome) {
     // SAFETY: DONE, owned by the caller.
@@ -1229,7 +1241,7 @@ fn complete(i: u32, outcome: Outcome) {
         }
     };
     r.iosb = IO_STATUS_BLOCK {
-        Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
+        Anonymous: IO_STATUS_BLOCK_0 { Status: r.ntstatus },
         Information: info,
     };
     if !r.mapped.is_null() {
@@ -1281,12 +1293,12 @@ fn discard_apc(i: u32) {
 // ---------------------------------------------------------------------------
 
 /// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
 
 extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     unsafe {
         libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
     }
@@ -1365,7 +1377,7 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                     continue;
                 }
                 let (v6, kind) = what[k];
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
                     read_errqueue(k, p.fd, v6, &round, &mut rx);
                 }
@@ -1515,7 +1527,7 @@ fn read_socket<const N: usize>(
             Err(libc::EINTR) => continue,
             Err(_) => {
                 // Linux reports ICMP errors as recv errnos too.
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 read_errqueue(sidx, fd, v6, round, rx);
                 continue;
             }
@@ -1541,7 +1553,7 @@ fn rtt_ms(r: &Rec, arrival: u64) -> u32 {
 
 /// Reads what a shared ping socket's error queue received before the
 /// round began.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn read_errqueue<const N: usize>(
     sidx: usize,
     fd: c_int,
@@ -1579,7 +1591,7 @@ fn read_errqueue<const N: usize>(
     core::mem::forget(f); // borrowed descriptor
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;
 

@@ -69,7 +69,7 @@ impl Raw {
 
     /// As [`Raw::new`], failing with the `errno`.
     fn new_or_errno() -> Result<Raw, c_int> {
-        #[cfg(target_os = "linux")]
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             // SAFETY: plain eventfd(2).
             let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
@@ -78,7 +78,7 @@ impl Raw {
             }
             Ok(Raw { rfd: fd, wfd: fd })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
             let mut p = [-1 as c_int; 2];
             // SAFETY: p is a valid 2-int array.
@@ -102,13 +102,13 @@ impl Raw {
 
     /// Signals (idempotent: a full pipe or counter is still signalled).
     pub(crate) fn set(self) {
-        #[cfg(target_os = "linux")]
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a local.
             unsafe { libc::write(self.wfd, (&one as *const u64).cast(), 8) };
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
             let b = 1u8;
             // SAFETY: writes 1 byte from a local; EAGAIN (full) is fine.
@@ -122,7 +122,7 @@ impl Raw {
         for _ in 0..1024 {
             // SAFETY: reads into a local buffer (an eventfd needs 8 bytes).
             let n = unsafe { libc::read(self.rfd, b.as_mut_ptr().cast(), b.len()) };
-            if n <= 0 || cfg!(target_os = "linux") {
+            if n <= 0 || cfg!(any(target_os = "linux", target_os = "android")) {
                 break;
             }
         }
@@ -166,7 +166,7 @@ impl Raw {
 
     /// Linux: consumes the eventfd's signal (reads and zeroes its counter);
     /// `true` for the one reader that found it set.
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn take(self) -> bool {
         let mut v = 0u64;
         // SAFETY: reads 8 bytes into a local; non-blocking (EAGAIN: unset).
@@ -174,7 +174,7 @@ impl Raw {
     }
 
     /// Pipes: reads one byte; `true` if there was one.
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn take_byte(self) -> bool {
         let mut b = 0u8;
         // SAFETY: reads 1 byte into a local; non-blocking.
@@ -218,10 +218,10 @@ pub(crate) struct Slot {
 const AUTO: u32 = 1;
 /// `flags`, pipes: the auto-reset event is signalled (its pipe holds one
 /// byte).
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const SIGNALLED: u32 = 2;
 /// `flags`, pipes: set / reset / take of an auto-reset event in progress.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const LOCKED: u32 = 4;
 
 impl Slot {
@@ -618,7 +618,7 @@ impl Drop for EventRef {
 }
 
 /// Pipes, auto reset: runs `f` with the slot's lock bit held.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn locked<R>(s: &Slot, f: impl FnOnce() -> R) -> R {
     let mut spins = 0u32;
     while s.flags.fetch_or(LOCKED, Ordering::Acquire) & LOCKED != 0 {
@@ -636,7 +636,7 @@ fn locked<R>(s: &Slot, f: impl FnOnce() -> R) -> R {
 }
 
 fn slot_set(s: &Slot) {
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     if s.flags.load(Ordering::Acquire) & AUTO != 0 {
         // One byte while signalled: a set of a signalled event adds nothing.
         locked(s, || {
@@ -651,7 +651,7 @@ fn slot_set(s: &Slot) {
 }
 
 fn slot_reset(s: &Slot) {
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     if s.flags.load(Ordering::Acquire) & AUTO != 0 {
         locked(s, || {
             if s.flags.fetch_and(!SIGNALLED, Ordering::AcqRel) & SIGNALLED != 0 {
@@ -668,11 +668,11 @@ fn take_slot(s: &Slot) -> bool {
     if s.flags.load(Ordering::Acquire) & AUTO == 0 {
         return raw.wait(0);
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         raw.take()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         locked(s, || {
             let was = s.flags.fetch_and(!SIGNALLED, Ordering::AcqRel) & SIGNALLED != 0;

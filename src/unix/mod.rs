@@ -1,7 +1,7 @@
 //! The Unix backend: the nine `icmpapi.h` functions implemented over kernel
-//! ICMP sockets (Linux, macOS, FreeBSD), with the Windows contract — same
-//! signatures, reply-buffer format, return values, `IP_STATUS` codes and
-//! buffer-size rules. They are re-exported by [`icmpapi`](crate::icmpapi).
+//! ICMP sockets (Linux and Android, macOS and iOS, FreeBSD), with the
+//! Windows contract — same signatures, reply-buffer format, return values,
+//! `IP_STATUS` codes and buffer-size rules. They are re-exported by [`icmpapi`](crate::icmpapi).
 //!
 //! Design:
 //! - **Handles** are the addresses of six static descriptors (IPv4/IPv6 ×
@@ -149,7 +149,13 @@ pub use sock::{SocketMode, create_handle};
 /// by the sending thread's namespace: nothing to forget for them.
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 pub fn forget_thread_sockets() {
     cache::forget_thread();

@@ -139,6 +139,11 @@ pub fn set_last_error(code: u32) {
     unsafe {
         *libc::__errno_location() = code as i32
     };
+    #[cfg(target_os = "android")]
+    // SAFETY: as above.
+    unsafe {
+        *libc::__errno() = code as i32
+    };
     #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
     // SAFETY: as above.
     unsafe {
@@ -385,6 +390,9 @@ pub fn require_netns(setup: &str) {
 /// | then the same with `IP_FLAG_DF` | 11009 | success (flag ignored) | success | 11009 |
 /// | `IcmpSendEcho2Ex` from 127.0.0.1 to an outside address | 11002 | success (source ignored) | success | 11002 (Linux `EINVAL`) |
 /// | event-only async send completes | status block written | status block written into freed heap memory | same as 8.0 | status block written |
+/// | event and APC together (`event_and_apc_runs_apc`) | event only | both | both | event only |
+/// | non-local `IcmpSendEcho2Ex` source (`checks_source_address`) | 0 + 1214 | sent (ignored) | sent (ignored) | 0 + 1214 |
+/// | async request after its thread exited (`completes_after_thread_exit`) | completes (11010) | event at once, buffer untouched | the same | completes (11010) |
 ///
 /// Wine 10.0 runs x86_64 and i686 (`.ci/wine`, Debian 13 chroot); both
 /// architectures behave the same in every case above.
@@ -509,6 +517,36 @@ impl Backend {
             Self::Wine(_) => icmp_sys::IP_SUCCESS,
             Self::Windows | Self::Unix => icmp_sys::IP_PACKET_TOO_BIG,
         }
+    }
+
+    /// Whether, given an event and an APC routine together, an asynchronous
+    /// send runs the routine too. Windows signals the event and never runs
+    /// the routine (Wine's conformance tests `testIcmpSendEcho` and
+    /// `test_Icmp6SendEcho`: the routine's "Unexpected APC execution" check),
+    /// as the Unix backend does; Wine 8.0 and 10.0 queue the routine as
+    /// well (`tests/conformance.rs`, `wt_echo2_event_and_apc`).
+    pub fn event_and_apc_runs_apc(&self) -> bool {
+        matches!(self, Self::Wine(_))
+    }
+
+    /// Whether a source address that is not the host's is refused at the
+    /// call with `ERROR_INVALID_NETNAME` (Windows: Wine's conformance tests,
+    /// IPv4 and IPv6; the Unix backend). Wine 8.0 and 10.0 ignore
+    /// `IcmpSendEcho2Ex`'s `SourceAddress`: the echo is sent from the
+    /// stack's own address (`netns_silent_wt_echo2ex_source_not_local`).
+    pub fn checks_source_address(&self) -> bool {
+        !matches!(self, Self::Wine(_))
+    }
+
+    /// Whether an asynchronous request whose issuing thread has exited (and
+    /// whose handle is closed) still completes as usual: Windows writes the
+    /// reply (`Status` `IP_REQ_TIMED_OUT` for a silent host; Wine's
+    /// `testIcmpSendEcho`, "completion is delivered even if icmp handle is
+    /// closed"), as the Unix backend does. Wine 8.0 and 10.0 signal the event
+    /// at once and leave the reply buffer untouched (the request is
+    /// cancelled: `netns_silent_wt_echo2_timeout_after_close_and_thread_exit`).
+    pub fn completes_after_thread_exit(&self) -> bool {
+        !matches!(self, Self::Wine(_))
     }
 
     /// The status of an echo from the loopback source 127.0.0.1
