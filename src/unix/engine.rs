@@ -935,7 +935,7 @@ mod reading {
 /// few messages, each peeked first into a 4 KiB stack buffer and taken only
 /// if it fits (larger ones are left to the completion thread); stops at its
 /// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn read_own(sidx: usize, fd: c_int, v6: bool, kind: Kind, own: u32) {
     if !reading::begin(sidx) {
         return;
@@ -1110,7 +1110,7 @@ pub(crate) unsafe fn submit(
     let generation = s.generation.load(Ordering::Relaxed);
     let seq = (i | ((generation & 3) << INDEX_BITS)) as u16;
     let kind = st.socks[sidx].kind;
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     let (sfd, sv6) = (st.socks[sidx].fd, st.socks[sidx].v6);
     let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
     let t0 = sock::now_ns();
@@ -1165,7 +1165,7 @@ pub(crate) unsafe fn submit(
         None => send_on(sidx, &req, ident.unwrap_or(0), seq),
     };
     let sent_at = sock::now_ns();
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if sent.is_ok() {
         read_own(sidx, sfd, sv6, kind, i);
     }
