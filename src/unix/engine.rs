@@ -59,6 +59,11 @@
 //!   answer matched before that is kept in the record and completed by the
 //!   sender). One-time work stays under it: starting the thread, opening a
 //!   shared socket.
+//! - **Quick answers** (Linux): after its `sendmsg` returned, a sender
+//!   reads what its socket already holds (a loopback answer is there) if no
+//!   other thread is reading it (`reading`), so a sequential async echo
+//!   completes without two thread wake-ups; the completion thread skips a
+//!   socket a sender is reading and expires nothing in that round.
 //! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
@@ -612,10 +617,13 @@ struct State {
     wait_until: u64,
     /// The identifier of raw-socket requests.
     raw_ident: u16,
+    /// The completion thread's current and previous round starts (see
+    /// `Round`), for senders that read their own quick answer.
+    round: (u64, u64),
     /// Per shared socket: requests in flight on it (counted from the making
     /// of their record to their `take`, so a socket a sender may still be
-    /// sending on is never closed or replaced), when it last had one (ns),
-    /// its serial (bumped whenever the slot gets a new socket).
+    /// sending on or reading is never closed or replaced), when it last had
+    /// one (ns), its serial (bumped whenever the slot gets a new socket).
     inflight: [u32; MAX_SOCKETS],
     last_used: [u64; MAX_SOCKETS],
     serial: [u32; MAX_SOCKETS],
@@ -646,6 +654,7 @@ static STATE: Global = Global(UnsafeCell::new(State {
     nheap: 0,
     wait_until: u64::MAX,
     raw_ident: 0,
+    round: (0, 0),
     inflight: [0; MAX_SOCKETS],
     last_used: [0; MAX_SOCKETS],
     serial: [0; MAX_SOCKETS],
@@ -870,6 +879,7 @@ extern "C" fn fork_child() {
         unsafe { *m.0.get() = libc::PTHREAD_MUTEX_INITIALIZER };
     }
     pool::after_fork_child();
+    reading::after_fork_child();
     release_records(st);
     // SAFETY: locked by this (the forking) thread in fork_prepare.
     unsafe { libc::pthread_mutex_unlock(LOCK.0.get()) };
@@ -1027,8 +1037,9 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
         st.nretired += 1;
     }
     // SAFETY: a slot no sender names (a free one, or one with no request
-    // in flight: its senders' records were taken after their send
-    // returned); published by the store below, under the engine lock.
+    // in flight: its senders' records were taken after their send and
+    // their own read returned); published by the store below, under the
+    // engine lock.
     unsafe { *SENDERS[i].shared.get() = s };
     st.socks[i] = s;
     st.next_serial = st.next_serial.wrapping_add(1);
@@ -1068,6 +1079,115 @@ static SENDERS: [Sender; MAX_SOCKETS] = [const {
         shared: UnsafeCell::new(NO_SOCKET),
     }
 }; MAX_SOCKETS];
+
+/// Who reads a shared socket: the completion thread (a round's drain) or
+/// a sender reading its own quick answer (`read_own`), never both at once —
+/// so a message read is always handled before the completion thread expires
+/// anything (it skips a socket a sender is reading, and expires nothing in
+/// that round).
+mod reading {
+    use super::MAX_SOCKETS;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    static READING: [AtomicBool; MAX_SOCKETS] = [const { AtomicBool::new(false) }; MAX_SOCKETS];
+
+    /// Starts reading socket `sidx`, unless another thread is.
+    pub(super) fn begin(sidx: usize) -> bool {
+        READING[sidx]
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    pub(super) fn end(sidx: usize) {
+        READING[sidx].store(false, Ordering::Release);
+    }
+
+    /// In a fork child: nobody reads.
+    pub(super) fn after_fork_child() {
+        for r in &READING {
+            r.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+/// After its `sendmsg` returned, a sender reads what its socket already
+/// holds — a loopback answer is there by then — so that a quick answer
+/// completes without a round trip through the completion thread (two
+/// thread wake-ups). Only while no other thread reads the socket; at most a
+/// few messages, each peeked first into a 4 KiB stack buffer and taken only
+/// if it fits (larger ones are left to the completion thread); stops at its
+/// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32) {
+    if !reading::begin(sidx.index) {
+        return;
+    }
+    let (check, prev) = {
+        let g = LOCK.lock();
+        state(&g).round
+    };
+    let kernel_ident = sock::kernel_ident(kind);
+    let f = Fd(fd);
+    let mut rx = MaybeUninit::<[u8; 4096]>::uninit();
+    for _ in 0..4 {
+        let m = match sock::receive(&f, &mut rx, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
+            Ok(m) if !m.truncated => m,
+            _ => break,
+        };
+        let now = sock::now_ns();
+        let round = Round {
+            now,
+            real: sock::realtime_ns(),
+            check,
+            prev,
+        };
+        let arrival = round.arrival(m.arrival);
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        let taken = handle(sidx, v6, kernel_ident, &m, pkt, arrival, &round);
+        // Drop the peeked message (ours alone: nobody else reads).
+        // SAFETY: a zero-length receive that discards the head message.
+        unsafe { libc::recv(fd, ptr::null_mut(), 0, libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
+        if taken == Some(own) {
+            break;
+        }
+    }
+    core::mem::forget(f); // borrowed descriptor
+    reading::end(sidx.index);
+}
+
+/// Handles one received message: matches it to its request and completes
+/// that (or keeps it as the request's early answer): the record's index.
+fn handle(
+    sidx: SockId,
+    v6: bool,
+    kernel_ident: bool,
+    m: &sock::Received,
+    pkt: &[u8],
+    arrival: u64,
+    round: &Round,
+) -> Option<u32> {
+    let icmp = if v6 || kernel_ident {
+        Some(pkt)
+    } else {
+        reply::split_ipv4(pkt).map(|p| p.payload)
+    };
+    let key = icmp.and_then(|icmp| reply::echo_key(icmp, v6))?;
+    match match_and_take(sidx, key, |r, e| {
+        if !round.decides(r, arrival) {
+            return None;
+        }
+        let (c, h) = sock::classify(pkt, m, v6, kernel_ident, e)?;
+        sock::outcome(c, &h, rtt_ms(r, arrival))
+    }) {
+        Matched::Taken(i, outcome) => {
+            complete(i, outcome);
+            Some(i)
+        }
+        Matched::Kept(i) => Some(i),
+        Matched::None => None,
+    }
+}
 
 /// Sends a request on shared socket `sidx` with its options (see
 /// [`Sender`]): the engine lock is not held.
@@ -1134,8 +1254,8 @@ fn send_now(
     })
 }
 
-/// Per shared socket: held by the completion thread while it reads the
-/// socket's error queue, and by a sender retrying past a pending error
+/// Per shared socket: held by the completion thread while it dequeues from
+/// the socket's error queue, and by a sender retrying past a pending error
 /// ([`send_now`]).
 static ERRQ: [Mutex; MAX_SOCKETS] = [const { Mutex::new() }; MAX_SOCKETS];
 
@@ -1200,6 +1320,13 @@ pub(crate) unsafe fn submit(
     st.inflight[sidx] += 1;
     st.last_used[sidx] = t0;
     let kind = st.socks[sidx].kind;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let (sfd, sv6) = (st.socks[sidx].fd, st.socks[sidx].v6);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let sid = SockId {
+        index: sidx,
+        serial: st.serial[sidx],
+    };
     let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
     let hold = (u64::from(r.timeout_ms).min(HOLD_MAX_MS) + HOLD_MARGIN_MS) * 1_000_000;
     let mut record = Rec {
@@ -1255,6 +1382,10 @@ pub(crate) unsafe fn submit(
         None => send_on(sidx, &req, ident.unwrap_or(0), seq),
     };
     let sent_at = sock::now_ns();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if sent.is_ok() {
+        read_own(sid, sfd, sv6, kind, i);
+    }
     let g = LOCK.lock();
     let st = state(&g);
     // SAFETY: ACTIVE (only this sender takes it now), under the lock.
@@ -1395,73 +1526,34 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     }
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
     let mut prev = 0u64;
+    let mut busy = false;
     // After failed polls: how long the last sleep instead was (ms).
     let mut backoff: u64 = 0;
     loop {
-        // Sleep until something arrives, a wake, the earliest deadline or
-        // the next idle socket's closing. Only open descriptors are polled
-        // (so never more than RLIMIT_NOFILE of them).
+        let soon = busy;
+        busy = false;
+        // The round starts now: what arrived before `round.now` makes its
+        // socket readable before the poll below returns, and is read (each
+        // socket until it is empty or until a message that arrived after
+        // the round's start: a flood cannot hold the round) before anything
+        // expires with `round.now`. A socket opened after the snapshot
+        // below has only requests sent after `round.now`: none expires in
+        // this round.
+        let now = sock::now_ns();
+        let round = Round {
+            now,
+            real: sock::realtime_ns(),
+            check: now,
+            prev,
+        };
+        // What to poll — the wake primitive and the open sockets only (so
+        // never more than RLIMIT_NOFILE entries) — until the earliest
+        // deadline or the next idle socket's closing.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
-        let (wake, timeout, nsleep) = {
-            let g = LOCK.lock();
-            let st = state(&g);
-            let now = sock::now_ns();
-            close_retired(st);
-            let idle = close_idle(st, now);
-            let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
-            st.wait_until = next;
-            pfds[0].fd = st.wake.rfd;
-            let mut n = 0;
-            for s in st.socks.iter().filter(|s| s.fd >= 0) {
-                pfds[1 + n].fd = s.fd;
-                n += 1;
-            }
-            let until = next.min(idle);
-            let timeout = if until == u64::MAX {
-                -1
-            } else {
-                until
-                    .saturating_sub(now)
-                    .div_ceil(1_000_000)
-                    .min(i32::MAX as u64) as c_int
-            };
-            (st.wake, timeout, n)
-        };
-        let mut blind = false;
-        if timeout != 0 {
-            let set = &mut pfds[..1 + nsleep];
-            // SAFETY: valid pollfds of open descriptors.
-            let rc = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, timeout) };
-            if rc < 0 && sock::errno() != libc::EINTR {
-                // Cannot wait on the set (a descriptor limit lowered below
-                // what is open: EINVAL; ENOMEM): never spin. Sleep a little
-                // (1 ms, doubling up to 64 ms while it lasts; never past
-                // the timeout), then read every socket without waiting.
-                backoff = (backoff * 2).clamp(1, 64);
-                let ms = if timeout < 0 {
-                    backoff
-                } else {
-                    backoff.min(timeout as u64)
-                };
-                sleep_ms(ms);
-                blind = true;
-            } else {
-                backoff = 0;
-            }
-        }
-        // The round: what arrived before `now` is read before anything
-        // expires with `now` — every socket open now (one opened during the
-        // sleep included), each until it is empty or until a message that
-        // arrived after `now` (so a flood cannot hold the round).
-        let round = Round {
-            now: sock::now_ns(),
-            real: sock::realtime_ns(),
-            prev,
-        };
         let mut what = [(
             SockId {
                 index: 0,
@@ -1471,18 +1563,21 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             Kind::Dgram,
         ); MAX_SOCKETS];
         let mut nsocks = 0;
-        {
+        let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
+            // Not polling now: closing is safe (see `close_idle`).
+            close_retired(st);
+            let idle = close_idle(st, round.now);
+            let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
+            st.wait_until = next;
+            st.round = (round.check, round.prev);
+            pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
                 if s.fd < 0 {
                     continue;
                 }
-                pfds[1 + nsocks] = libc::pollfd {
-                    fd: s.fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
+                pfds[1 + nsocks].fd = s.fd;
                 let id = SockId {
                     index: k,
                     serial: st.serial[k],
@@ -1490,17 +1585,39 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 what[nsocks] = (id, s.v6, s.kind);
                 nsocks += 1;
             }
-        }
-        pfds[0].revents = 0;
+            let until = next.min(idle);
+            let timeout = if until == u64::MAX {
+                -1
+            } else {
+                until
+                    .saturating_sub(round.now)
+                    .div_ceil(1_000_000)
+                    .min(i32::MAX as u64) as c_int
+            };
+            // A socket a sender was reading last round: look again soon.
+            let timeout = if soon { timeout.clamp(0, 1) } else { timeout };
+            (st.wake, timeout)
+        };
         let set = &mut pfds[..1 + nsocks];
         // SAFETY: valid pollfds of open descriptors.
-        let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, 0) };
-        if blind || (n < 0 && sock::errno() != libc::EINTR) {
-            // Without poll: try everything (reads do not wait).
-            blind = true;
+        let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, timeout) };
+        let blind = n < 0 && sock::errno() != libc::EINTR;
+        if blind {
+            // Cannot wait on the set (a descriptor limit lowered below what
+            // is open: EINVAL; ENOMEM): never spin. Sleep a little (1 ms,
+            // doubling up to 64 ms while it lasts; never past the timeout),
+            // then read every socket without waiting.
+            backoff = (backoff * 2).clamp(1, 64);
+            sleep_ms(if timeout < 0 {
+                backoff
+            } else {
+                backoff.min(timeout as u64)
+            });
             for p in set.iter_mut() {
                 p.revents = libc::POLLIN | libc::POLLERR;
             }
+        } else {
+            backoff = 0;
         }
         if n > 0 || blind {
             if set[0].revents != 0 {
@@ -1513,6 +1630,13 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                     continue;
                 }
                 let (id, v6, kind) = what[k];
+                if !reading::begin(id.index) {
+                    // A sender is reading it (its own quick answer): what
+                    // it reads it completes; what it leaves is read here in
+                    // a later round, before anything expires.
+                    busy = true;
+                    continue;
+                }
                 #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
                     read_errqueue(id, p.fd, v6, &round, &mut rx);
@@ -1520,7 +1644,13 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 if p.revents & libc::POLLIN != 0 {
                     read_socket(id, p.fd, v6, kind, &round, &mut rx);
                 }
+                reading::end(id.index);
             }
+        }
+        if busy {
+            // Not every socket was read: expire nothing this round (and its
+            // requests' first check is still to come: `prev` stays).
+            continue;
         }
         expire(round.now);
         prev = round.now;
@@ -1537,7 +1667,7 @@ fn sleep_ms(ms: u64) {
     unsafe { libc::nanosleep(&ts, ptr::null_mut()) };
 }
 
-/// A shared socket as the completion thread saw it: its slot and serial.
+/// A shared socket as a reader saw it: its slot and serial.
 #[derive(Clone, Copy)]
 struct SockId {
     index: usize,
@@ -1545,8 +1675,8 @@ struct SockId {
 }
 
 /// Closes the shared sockets with no request in flight for [`IDLE_MS`]
-/// (the completion thread, between its polls: no other thread polls or
-/// reads them, and no sender sends on a socket with nothing in flight);
+/// (the completion thread, between its polls: no other thread polls it,
+/// and no sender sends on or reads a socket with nothing in flight);
 /// returns when the next one would be due (`u64::MAX`: none).
 fn close_idle(st: &mut State, now: u64) -> u64 {
     let idle = IDLE_MS * 1_000_000;
@@ -1573,6 +1703,9 @@ fn close_idle(st: &mut State, now: u64) -> u64 {
 struct Round {
     now: u64,
     real: u64,
+    /// The start of the completion thread's current round (`now` for the
+    /// completion thread itself) and of its previous one.
+    check: u64,
     prev: u64,
 }
 
@@ -1595,9 +1728,9 @@ impl Round {
     /// later answer is not taken: the request times out.
     fn decides(&self, r: &Rec, arrival: u64) -> bool {
         arrival <= r.deadline
-            // Not yet checked: its first check is this round or a later one.
-            || r.sent_at > self.now
-            || (r.sent_at > self.prev && arrival <= self.now)
+            // Not yet checked: its first check is a later round.
+            || r.sent_at > self.check
+            || (r.sent_at > self.prev && arrival <= self.check)
     }
 }
 
@@ -1638,14 +1771,16 @@ fn match_and_take(
     sock: SockId,
     key: (u16, u16),
     check: impl FnOnce(&Rec, &Expect<'_>) -> Option<Outcome>,
-) -> Option<(u32, Outcome)> {
+) -> Matched {
     let (id, seq) = key;
     let g = LOCK.lock();
     let st = state(&g);
-    let i = st.owner_of(seq)?;
+    let Some(i) = st.owner_of(seq) else {
+        return Matched::None;
+    };
     let s = slot(i);
     if s.state.load(Ordering::Acquire) != ACTIVE {
-        return None;
+        return Matched::None;
     }
     // SAFETY: ACTIVE under the lock (its sender may read it too).
     let r = unsafe { rec_ref(i) };
@@ -1654,7 +1789,7 @@ fn match_and_take(
         || r.seq != seq
         || r.ident.is_some_and(|own| own != id)
     {
-        return None;
+        return Matched::None;
     }
     let dst_len = if r.v6 { 16 } else { 4 };
     let e = Expect {
@@ -1663,16 +1798,28 @@ fn match_and_take(
         seq: r.seq,
         payload: r.payload(),
     };
-    let outcome = check(r, &e)?;
+    let Some(outcome) = check(r, &e) else {
+        return Matched::None;
+    };
     if r.sent_at == u64::MAX {
         // Its sender completes it when its send returns (the first answer).
         if r.early.get().is_none() {
             r.early.set(Some(outcome));
         }
-        return None;
+        return Matched::Kept(i);
     }
     st.take(i);
-    Some((i, outcome))
+    Matched::Taken(i, outcome)
+}
+
+/// What [`match_and_take`] found.
+enum Matched {
+    /// Nothing (no request holds the key, or the message is not its answer).
+    None,
+    /// Record `i`'s answer, taken for completion by the caller.
+    Taken(u32, Outcome),
+    /// Record `i`'s answer, kept for its sender (still in `sendmsg`).
+    Kept(u32),
 }
 
 /// The most messages read from one socket in one round without an arrival
@@ -1708,23 +1855,7 @@ fn read_socket<const N: usize>(
         if !m.truncated {
             // SAFETY: the kernel initialised the first m.len bytes.
             let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-            let icmp = if v6 || kernel_ident {
-                Some(pkt)
-            } else {
-                reply::split_ipv4(pkt).map(|p| p.payload)
-            };
-            if let Some(key) = icmp.and_then(|icmp| reply::echo_key(icmp, v6)) {
-                let taken = match_and_take(sidx, key, |r, e| {
-                    if !round.decides(r, arrival) {
-                        return None;
-                    }
-                    let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
-                    sock::outcome(c, &h, rtt_ms(r, arrival))
-                });
-                if let Some((i, outcome)) = taken {
-                    complete(i, outcome);
-                }
-            }
+            handle(sidx, v6, kernel_ident, &m, pkt, arrival, round);
         }
         if last {
             break;
@@ -1773,7 +1904,7 @@ fn read_errqueue<const N: usize>(
                 }
                 sock::queued_outcome(&m, quoted, v6, e, rtt_ms(r, arrival))
             });
-            if let Some((i, outcome)) = taken {
+            if let Matched::Taken(i, outcome) = taken {
                 complete(i, outcome);
             }
         }
