@@ -12,10 +12,47 @@
 //! completion order. When a thread exits, its queued and later completions
 //! are discarded without running their routines (Windows drops a dead
 //! thread's APCs too); their reply buffers were still written.
+//!
+//! Layer: below `engine` (the engine's records only through [`Records`]);
+//! may use: `event`, `sock`.
 
-use super::engine;
 use super::event::{self, Id, Slot};
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+/// What a queue needs of the completed requests it holds — the engine's
+/// records, named by index — so that this module sits below the engine
+/// (the engine uses [`ThreadRef`]; this module never names the engine): each
+/// record's queue link and what to do with a record taken off a queue. The
+/// engine registers its records ([`register`]) when it starts, before it can
+/// queue any.
+pub(crate) struct Records {
+    /// The queue link of a record: next record + 1, 0 = end.
+    pub(crate) link: fn(u32) -> u32,
+    /// Sets the queue link of a record.
+    pub(crate) set_link: fn(u32, u32),
+    /// Runs a record's APC on the calling (issuing) thread and frees it.
+    pub(crate) run: fn(u32),
+    /// Frees a record whose APC will not run (its thread exited).
+    pub(crate) discard: fn(u32),
+}
+
+static RECORDS: AtomicPtr<Records> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Keeps the records queues hold (the same at every call).
+fn register(records: &'static Records) {
+    RECORDS.store(ptr_of(records), Ordering::Release);
+}
+
+fn ptr_of(r: &'static Records) -> *mut Records {
+    (r as *const Records).cast_mut()
+}
+
+/// The registered records: always there once something was queued.
+fn records() -> Option<&'static Records> {
+    let p = RECORDS.load(Ordering::Acquire);
+    // SAFETY: null or a `&'static Records` stored by `register`.
+    unsafe { p.as_ref() }
+}
 
 /// The most threads with a record at once.
 pub(crate) const MAX_THREADS: usize = 1024;
@@ -101,12 +138,13 @@ impl ThreadRef {
     /// Queues the completed engine record `rec` to the thread and wakes it;
     /// if the thread has exited, discards it (the routine never runs).
     /// Drops the reference.
-    pub(crate) fn queue(self, rec: u32) {
+    pub(crate) fn queue(self, records: &'static Records, rec: u32) {
+        register(records);
         let i = self.0 as usize;
         let q = &QUEUES[i];
         let mut head = q.load(Ordering::Acquire);
         loop {
-            engine::set_apc_link(rec, head);
+            (records.set_link)(rec, head);
             match q.compare_exchange_weak(head, rec + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(now) => head = now,
@@ -145,10 +183,13 @@ fn own_id(index: u32) -> Id {
 
 /// Frees a chain of queued records without running their routines.
 fn discard(mut head: u32) {
+    let Some(records) = records().filter(|_| head != 0) else {
+        return;
+    };
     while head != 0 {
         let rec = head - 1;
-        head = engine::apc_link(rec);
-        engine::discard_apc(rec);
+        head = (records.link)(rec);
+        (records.discard)(rec);
     }
 }
 
@@ -207,19 +248,22 @@ pub(crate) fn sleep_alertable(timeout_ms: u32) -> u32 {
 
 /// Runs a chain (newest first) oldest first.
 fn run(head: u32) {
+    let Some(records) = records() else {
+        return;
+    };
     // Reverse the chain in place.
     let mut prev = 0;
     let mut cur = head;
     while cur != 0 {
-        let next = engine::apc_link(cur - 1);
-        engine::set_apc_link(cur - 1, prev);
+        let next = (records.link)(cur - 1);
+        (records.set_link)(cur - 1, prev);
         prev = cur;
         cur = next;
     }
     let mut cur = prev;
     while cur != 0 {
-        let next = engine::apc_link(cur - 1);
-        engine::run_apc(cur - 1);
+        let next = (records.link)(cur - 1);
+        (records.run)(cur - 1);
         cur = next;
     }
 }

@@ -1,13 +1,16 @@
 //! The nine functions, with the Windows contract (documented at their
 //! re-export in [`icmpapi`](crate::icmpapi)).
+//!
+//! Layer: entry points (below `mod.rs`); may use: `cache`, `engine`, `apc`,
+//! `event`, `sock`, `reply`.
 
 #![allow(non_snake_case)]
 
 use super::apc::ThreadRef;
 use super::engine;
 use super::event::EventRef;
-use super::sock::{self, Outcome, Request};
-use super::{create_handle, default_mode, desc, reply, set_last_error};
+use super::reply::{self, write_result};
+use super::sock::{self, Request, create_handle, default_mode, desc, set_last_error};
 use crate::ipexport::*;
 use core::ffi::c_void;
 use core::mem::size_of;
@@ -232,127 +235,6 @@ unsafe fn send(
             1
         }
         Err(code) => fail(code),
-    }
-}
-
-/// Writes a request's outcome into its reply buffer, in the one format of
-/// the synchronous and asynchronous paths: one reply of the family
-/// (`Ok(bytes written)`), or for a failure with an `IP_STATUS` code a
-/// status-only `reply[0]` (`Err(code)`; other codes write nothing).
-pub(super) fn write_result(
-    out: &mut reply::OutBuf<'_>,
-    v6: bool,
-    outcome: Outcome,
-    scope_id: u32,
-    payload: reply::InBytes<'_>,
-) -> Result<usize, u32> {
-    let head = if v6 {
-        size_of::<ICMPV6_ECHO_REPLY>()
-    } else {
-        size_of::<ICMP_ECHO_REPLY>()
-    };
-    let bytes = match outcome {
-        Outcome::Echo { options_len, .. } => {
-            let end = head + payload.len();
-            let opt_at = end.next_multiple_of(8);
-            let olen = usize::from(options_len);
-            if !v6 && olen > 0 && opt_at + olen <= out.len() {
-                opt_at + olen
-            } else {
-                end
-            }
-        }
-        _ => head,
-    };
-    let written = if v6 {
-        write6(out, outcome, scope_id, payload)
-    } else {
-        write4(out, outcome, payload)
-    };
-    match written {
-        Ok(()) => Ok(bytes),
-        Err(code) => {
-            if code >= IP_STATUS_BASE {
-                write_status(out, v6, code);
-            }
-            Err(code)
-        }
-    }
-}
-
-/// Writes a status-only `reply[0]` of the family, if the buffer holds one.
-pub(super) fn write_status(out: &mut reply::OutBuf<'_>, v6: bool, code: u32) {
-    if v6 {
-        reply::write_status6(out, code);
-    } else {
-        reply::write_status4(out, code);
-    }
-}
-
-/// Writes an IPv4 outcome as one [`ICMP_ECHO_REPLY`]; `Err` for a failure.
-fn write4(
-    out: &mut reply::OutBuf<'_>,
-    outcome: Outcome,
-    payload: reply::InBytes<'_>,
-) -> Result<(), u32> {
-    let addr = |a: [u8; 16]| u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
-    match outcome {
-        Outcome::Echo {
-            from,
-            rtt,
-            ttl,
-            tos,
-            options,
-            options_len,
-        } => reply::write_reply4(
-            out,
-            &reply::Reply4 {
-                address: addr(from),
-                status: IP_SUCCESS,
-                round_trip_time: rtt,
-                ttl,
-                tos,
-                options: &options[..usize::from(options_len)],
-                data: payload,
-            },
-        ),
-        Outcome::Error {
-            status,
-            from,
-            rtt,
-            ttl,
-        } => reply::write_reply4(
-            out,
-            &reply::Reply4 {
-                address: addr(from),
-                status,
-                round_trip_time: rtt,
-                ttl,
-                tos: 0,
-                options: &[],
-                data: (&[][..]).into(),
-            },
-        ),
-        Outcome::Fail(code) => Err(code),
-    }
-}
-
-/// Writes an IPv6 outcome as one [`ICMPV6_ECHO_REPLY`] (the echo's address
-/// with the destination's scope); `Err` for a failure.
-fn write6(
-    out: &mut reply::OutBuf<'_>,
-    outcome: Outcome,
-    scope_id: u32,
-    payload: reply::InBytes<'_>,
-) -> Result<(), u32> {
-    match outcome {
-        Outcome::Echo { from, rtt, .. } => {
-            reply::write_reply6(out, from, scope_id, IP_SUCCESS, rtt, payload)
-        }
-        Outcome::Error {
-            status, from, rtt, ..
-        } => reply::write_reply6(out, from, 0, status, rtt, (&[][..]).into()),
-        Outcome::Fail(code) => Err(code),
     }
 }
 

@@ -16,8 +16,8 @@
 //!   later request's reply.
 //! - **Options** (TTL, TOS, DF, IP options) are set only when they differ
 //!   from the socket's current ones; a request without them gets the
-//!   socket's defaults back (the engine's `apply_options`). The receive
-//!   side (`IP_RECVERR`, filters) is set once, at open (`open_shared`).
+//!   socket's defaults back (`sock::apply_options`). The receive
+//!   side (`IP_RECVERR`, filters) is set once, at open (`sock::open_shared`).
 //!   A request with a source address uses a socket of its own, bound to
 //!   it (opened and closed by the request, as every request did before).
 //! - **Bounded and shrinking**: at most 4 sockets per thread; closed at
@@ -35,10 +35,12 @@
 //!
 //! Memory: one `malloc` per thread (its cache), on its first synchronous
 //! request; nothing per echo.
+//!
+//! Layer: the synchronous path (beside `engine`, never using it); may use:
+//! `sock`, `reply`.
 
-use super::engine::{self, NO_SOCKET, Shared};
-use super::sock::{self, Fd, Kind, Outcome, Request};
-use super::{Desc, SocketMode};
+use super::reply::Outcome;
+use super::sock::{self, Desc, Fd, Kind, NO_SOCKET, Request, Shared, SocketMode};
 use crate::ipexport::*;
 use core::cell::UnsafeCell;
 use core::mem::{ManuallyDrop, size_of};
@@ -101,7 +103,7 @@ static NEXT_IDENT: AtomicU16 = AtomicU16::new(0);
 /// A free identifier (not the engine's), held until [`release_ident`];
 /// `None` if all 65 535 are held.
 fn take_ident() -> Option<u16> {
-    let engine_ident = engine::raw_ident();
+    let engine_ident = sock::raw_ident();
     // Different processes start at different places (raw sockets see every
     // process's replies).
     let base = engine_ident
@@ -320,7 +322,7 @@ pub(crate) fn forget_thread() {
 /// A request on a socket of its own (opened here, closed before returning):
 /// where the cache cannot serve it.
 fn uncached(d: &Desc, r: &Request<'_>) -> Outcome {
-    match super::open(d) {
+    match sock::open_for(d) {
         Ok((fd, kind)) => sock::echo(&fd, kind, r),
         Err(code) => Outcome::Fail(code),
     }
@@ -370,7 +372,7 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
         SocketMode::Raw => Kind::Raw,
         SocketMode::Auto if have(c, Kind::Dgram) => Kind::Dgram,
         SocketMode::Auto if have(c, Kind::Raw) => Kind::Raw,
-        SocketMode::Auto => match super::open(d) {
+        SocketMode::Auto => match sock::open_for(d) {
             // The per-request path's choice (and fallback memory).
             Ok((_fd, kind)) => kind,
             Err(code) => return Outcome::Fail(code),
@@ -386,7 +388,7 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
                 None => return uncached(d, r),
             }
         };
-        match engine::open_shared(d.v6, kind, ident) {
+        match sock::open_shared(d.v6, kind, ident) {
             Ok(s) => {
                 *e = Entry {
                     s,
@@ -402,12 +404,12 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
                 if !sock::kernel_ident(kind) {
                     release_ident(ident);
                 }
-                return Outcome::Fail(super::socket_error(err));
+                return Outcome::Fail(sock::socket_error(err));
             }
         }
     }
     e.last_used = now;
-    if let Err(status) = engine::apply_options(&mut e.s, r) {
+    if let Err(status) = sock::apply_options(&mut e.s, r) {
         return Outcome::Fail(status);
     }
     e.seq = e.seq.wrapping_add(1);
@@ -421,7 +423,7 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
     let sent = sock::send_echo(fd.0, kind, r, ident, seq, false).or_else(|err| {
         // An earlier request's ICMP error is reported once by the next
         // send, without sending: send again. A second failure is ours.
-        if engine::pending_error(err) {
+        if sock::pending_error(err) {
             sock::send_echo(fd.0, kind, r, ident, seq, false)
         } else {
             Err(err)

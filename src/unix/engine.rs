@@ -30,12 +30,14 @@
 //!   it in the child (the parent's requests never complete there; their
 //!   buffers are the parent's); the child's first async send starts a new
 //!   completion thread.
+//!
+//! Layer: the asynchronous path (beside `cache`, never using it); may use:
+//! `apc`, `event`, `sock`, `reply`.
 
-use super::Desc;
-use super::apc::ThreadRef;
+use super::apc::{Records, ThreadRef};
 use super::event::{EventRef, Raw};
-use super::reply::{self, Expect};
-use super::sock::{self, Fd, Kind, Outcome, Request};
+use super::reply::{self, Expect, Outcome};
+use super::sock::{self, Desc, Fd, Kind, NO_SOCKET, Request, Shared, SocketMode};
 use crate::ipexport::*;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -168,49 +170,25 @@ unsafe fn rec(i: u32) -> &'static mut Rec {
     unsafe { (*slot(i).rec.get()).assume_init_mut() }
 }
 
-pub(crate) fn apc_link(i: u32) -> u32 {
+/// The engine's records as the APC queues see them.
+static APC_RECORDS: Records = Records {
+    link: apc_link,
+    set_link: set_apc_link,
+    run: run_apc,
+    discard: discard_apc,
+};
+
+fn apc_link(i: u32) -> u32 {
     slot(i).link.load(Ordering::Acquire)
 }
 
-pub(crate) fn set_apc_link(i: u32, next: u32) {
+fn set_apc_link(i: u32, next: u32) {
     slot(i).link.store(next, Ordering::Release);
 }
 
 // ---------------------------------------------------------------------------
 // Shared sockets
 // ---------------------------------------------------------------------------
-
-/// A shared socket and the options it currently sends with (also the
-/// entries of the synchronous path's per-thread cache, `cache`).
-#[derive(Clone, Copy)]
-pub(super) struct Shared {
-    pub(super) fd: c_int,
-    /// The network namespace it was opened in (Linux; 0 elsewhere).
-    ns: u64,
-    pub(super) kind: Kind,
-    v6: bool,
-    ttl: c_int,
-    tos: c_int,
-    df: bool,
-    options: [u8; 40],
-    options_len: usize,
-    default_ttl: c_int,
-    default_tos: c_int,
-}
-
-pub(super) const NO_SOCKET: Shared = Shared {
-    fd: -1,
-    ns: 0,
-    kind: Kind::Dgram,
-    v6: false,
-    ttl: 0,
-    tos: 0,
-    df: false,
-    options: [0; 40],
-    options_len: 0,
-    default_ttl: 0,
-    default_tos: 0,
-};
 
 /// The most shared sockets: one per family and kind (4) in each network
 /// namespace the process sends from asynchronously. Past that, an async
@@ -587,7 +565,7 @@ fn start(st: &mut State) -> Result<(), u32> {
     st.nheap = 0;
     st.wait_until = u64::MAX;
     // SAFETY: getpid has no preconditions.
-    st.raw_ident = raw_ident();
+    st.raw_ident = sock::raw_ident();
     st.wake = Raw::new()?;
     if !ATFORK.swap(true, Ordering::AcqRel) {
         // SAFETY: plain extern "C" handlers.
@@ -616,68 +594,11 @@ fn start(st: &mut State) -> Result<(), u32> {
 // Sockets
 // ---------------------------------------------------------------------------
 
-fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
-    let mut v: c_int = 0;
-    let mut len = size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: v and len are valid out-pointers.
-    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut c_int).cast(), &mut len) };
-    (rc == 0).then_some(v)
-}
-
-/// The identifier of this process's asynchronous raw-socket requests
-/// (never given to a per-thread socket of the synchronous path).
-pub(super) fn raw_ident() -> u16 {
-    // SAFETY: getpid has no preconditions.
-    (unsafe { libc::getpid() } as u16) ^ 0x5a5a
-}
-
-/// Opens and configures a shared socket of this family and kind.
-pub(super) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
-    let fd = sock::open(v6, kind)?;
-    let f = &fd;
-    // SAFETY: our descriptor.
-    unsafe {
-        let fl = libc::fcntl(fd.0, libc::F_GETFL);
-        libc::fcntl(fd.0, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
-    // Room for bursts of replies (capped by net.core.rmem_max unless
-    // privileged).
-    let big: c_int = 4 << 20;
-    #[cfg(target_os = "linux")]
-    if !sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, big) {
-        sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
-    }
-    #[cfg(not(target_os = "linux"))]
-    sock::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
-    let (level, ttl_name, tos_name) = sock::ttl_tos_names(v6);
-    let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
-    let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
-    // The state below says "no DF": make it true on every OS and family.
-    sock::set_df(f, v6, false);
-    sock::receive_setup(f, v6, kind, raw_ident, None, true);
-    let s = Shared {
-        fd: fd.0,
-        ns: 0,
-        kind,
-        v6,
-        ttl: default_ttl,
-        tos: default_tos,
-        df: false,
-        options: [0; 40],
-        options_len: 0,
-        default_ttl,
-        default_tos,
-    };
-    core::mem::forget(fd);
-    Ok(s)
-}
-
 /// The shared socket for a request on handle `d` from network namespace
 /// `ns` (opened if needed, by the calling thread, so in its namespace; the
 /// kind per the handle's mode, as the synchronous path chooses), or the
 /// Win32 error.
 fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
-    use super::SocketMode;
     let find = |st: &State, kind| {
         st.socks
             .iter()
@@ -690,7 +611,7 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
             (Some(i), _) | (None, Some(i)) => return Ok(i),
             (None, None) => {
                 // The synchronous path's choice (and fallback memory).
-                let (fd, kind) = super::open(d)?;
+                let (fd, kind) = sock::open_for(d)?;
                 drop(fd);
                 kind
             }
@@ -704,75 +625,11 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
         .iter()
         .position(|s| s.fd < 0)
         .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-    let mut s = open_shared(d.v6, kind, st.raw_ident).map_err(super::socket_error)?;
+    let mut s = sock::open_shared(d.v6, kind, st.raw_ident).map_err(sock::socket_error)?;
     s.ns = ns;
     st.socks[i] = s;
     st.wake.set(); // the completion thread polls the new socket
     Ok(i)
-}
-
-/// Sets the request's options on the shared socket where they differ.
-pub(super) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
-    let f = Fd(s.fd);
-    let res = (|| {
-        let (level, ttl_name, tos_name) = sock::ttl_tos_names(s.v6);
-        let ttl = if r.ttl == 0 {
-            s.default_ttl
-        } else {
-            r.ttl.into()
-        };
-        if ttl != s.ttl {
-            if !sock::setsockopt_int(&f, level, ttl_name, ttl) {
-                return Err(IP_GENERAL_FAILURE);
-            }
-            s.ttl = ttl;
-        }
-        let tos = if r.tos == 0 {
-            s.default_tos
-        } else {
-            r.tos.into()
-        };
-        if tos != s.tos {
-            if !sock::setsockopt_int(&f, level, tos_name, tos) {
-                return Err(IP_GENERAL_FAILURE);
-            }
-            s.tos = tos;
-        }
-        if r.df != s.df {
-            sock::set_df(&f, s.v6, r.df);
-            s.df = r.df;
-        }
-        if !s.v6 && r.options != &s.options[..s.options_len] {
-            sock::set_ip_options(&f, r.options)?;
-            let n = r.options.len().min(40);
-            s.options[..n].copy_from_slice(&r.options[..n]);
-            s.options_len = n;
-        }
-        Ok(())
-    })();
-    core::mem::forget(f); // borrowed descriptor
-    res
-}
-
-/// Whether a send's errno may be a pending asynchronous socket error (an
-/// ICMP error about an earlier request, reported once by the next call).
-pub(super) fn pending_error(e: c_int) -> bool {
-    #[cfg(target_os = "linux")]
-    if e == libc::EREMOTEIO || e == libc::ENONET {
-        return true;
-    }
-    matches!(
-        e,
-        libc::EHOSTUNREACH
-            | libc::ENETUNREACH
-            | libc::ECONNREFUSED
-            | libc::EPROTO
-            | libc::EMSGSIZE
-            | libc::EHOSTDOWN
-            | libc::ENOPROTOOPT
-            | libc::EOPNOTSUPP
-            | libc::EACCES
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -863,7 +720,7 @@ pub(crate) unsafe fn submit(
         payload: copy.payload(),
         ..*r
     };
-    let sent = apply_options(&mut st.socks[sidx], &req).and_then(|()| {
+    let sent = sock::apply_options(&mut st.socks[sidx], &req).and_then(|()| {
         let s = &st.socks[sidx];
         let ident = ident.unwrap_or(0);
         sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
@@ -871,7 +728,7 @@ pub(crate) unsafe fn submit(
                 // A shared socket reports an earlier request's ICMP error
                 // (IP_RECVERR's pending socket error) on its next send, once,
                 // without sending: send again. A second failure is ours.
-                if pending_error(e) {
+                if sock::pending_error(e) {
                     sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
                 } else {
                     Err(e)
@@ -926,23 +783,22 @@ fn complete(i: u32, outcome: Outcome) {
     } else {
         size_of::<ICMP_ECHO_REPLY>()
     };
-    let info =
-        match super::api::write_result(&mut out, r.v6, outcome, r.scope_id, r.payload().into()) {
-            Ok(n) => {
-                if !r.v6 {
-                    // The count IcmpParseReplies reads (and clears): Reserved.
-                    let one = 1u16.to_ne_bytes();
-                    out.write(core::mem::offset_of!(ICMP_ECHO_REPLY, Reserved), &one);
-                }
-                n
+    let info = match reply::write_result(&mut out, r.v6, outcome, r.scope_id, r.payload().into()) {
+        Ok(n) => {
+            if !r.v6 {
+                // The count IcmpParseReplies reads (and clears): Reserved.
+                let one = 1u16.to_ne_bytes();
+                out.write(core::mem::offset_of!(ICMP_ECHO_REPLY, Reserved), &one);
             }
-            Err(code) => {
-                if code < IP_STATUS_BASE {
-                    super::api::write_status(&mut out, r.v6, code);
-                }
-                head.min(r.reply_size)
+            n
+        }
+        Err(code) => {
+            if code < IP_STATUS_BASE {
+                reply::write_status(&mut out, r.v6, code);
             }
-        };
+            head.min(r.reply_size)
+        }
+    };
     r.iosb = IO_STATUS_BLOCK {
         Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
         Information: info,
@@ -956,7 +812,7 @@ fn complete(i: u32, outcome: Outcome) {
         e.signal();
     }
     match (r.notify.apc, r.notify.thread.take()) {
-        (Some(_), Some(t)) => t.queue(i),
+        (Some(_), Some(t)) => t.queue(&APC_RECORDS, i),
         _ => free(i),
     }
 }
@@ -974,7 +830,7 @@ fn free(i: u32) {
 
 /// Runs the APC of a completed record on the calling (issuing) thread, and
 /// frees the record first (the routine may send again).
-pub(crate) fn run_apc(i: u32) {
+fn run_apc(i: u32) {
     // SAFETY: DONE, queued to this thread, taken off its queue by it.
     let r = unsafe { rec(i) };
     let (routine, ctx, mut iosb) = (r.notify.apc, r.notify.ctx, r.iosb);
@@ -987,7 +843,7 @@ pub(crate) fn run_apc(i: u32) {
 }
 
 /// Frees a completed record whose APC will not run (its thread exited).
-pub(crate) fn discard_apc(i: u32) {
+fn discard_apc(i: u32) {
     free(i);
 }
 

@@ -20,6 +20,8 @@
 //! the last reference goes (never a write to a reused descriptor number).
 //! At most [`MAX_EVENTS`] events exist at once; [`create`] past that fails
 //! with `ERROR_NOT_ENOUGH_MEMORY`.
+//!
+//! Layer: below `apc` and `engine`; may use: `sock`.
 
 use crate::ipexport::{ERROR_NOT_ENOUGH_MEMORY, HANDLE};
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};

@@ -65,7 +65,36 @@
 //! Permissions: Linux ping sockets need the caller's group in
 //! `net.ipv4.ping_group_range` (per network namespace), raw sockets need
 //! root or `CAP_NET_RAW`; macOS needs nothing; FreeBSD needs root. Without
-//! either, a send returns 0 with [`ERROR_ACCESS_DENIED`].
+//! either, a send returns 0 with
+//! [`ERROR_ACCESS_DENIED`](crate::ipexport::ERROR_ACCESS_DENIED).
+//!
+//! Layers (issue 14, item 1): the modules form a stack read downward only —
+//! a module uses only modules below it, never one beside or above it, and
+//! never the items of this file (the top). `tests/layering.rs` enforces it
+//! (a source scan of `src/unix/*.rs`; a new module must be placed there).
+//!
+//! ```text
+//!  entry        mod.rs (public face: docs, re-exports)
+//!                 │
+//!               api (the nine functions)
+//!                 │
+//!          ┌──────┴────────────────────┐
+//!  paths   cache (synchronous)         engine (asynchronous: records,
+//!          │                           │  deadlines, completion thread)
+//!          │                          apc (APC queues; the engine's records
+//!          │                           │  through `apc::Records`)
+//!          │                          event (events, wake primitive)
+//!          └──────┬────────────────────┘
+//!  sockets      sock (handles and modes, opening incl. `open_shared`, options,
+//!                 │   send, receive, error queue, errno / last error)
+//!  pure         reply (packets → outcome → the caller's reply buffer;
+//!                     no syscalls)
+//! ```
+//!
+//! `apc` sits below `engine`: the engine owns the records (and their APC
+//! links); a queue stores record indices and reaches the records only
+//! through the `apc::Records` functions the engine passes with each queued
+//! completion.
 
 pub(crate) mod apc;
 pub(crate) mod api;
@@ -98,202 +127,8 @@ mod sock;
 #[cfg(doctest)]
 pub struct ReplyIsPrivate;
 
-use crate::ipexport::*;
-use core::mem::size_of;
-use core::sync::atomic::{AtomicBool, Ordering};
-use sock::Kind;
-
-pub(crate) use sock::errno;
-
-/// The location of the calling thread's `errno`.
-pub(crate) fn errno_location() -> *mut libc::c_int {
-    #[cfg(target_os = "linux")]
-    // SAFETY: no preconditions.
-    return unsafe { libc::__errno_location() };
-    #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
-    // SAFETY: no preconditions.
-    return unsafe { libc::__error() };
-}
-
-/// The calling thread's last error, as stored by the backend.
-pub(crate) fn last_error() -> u32 {
-    errno() as u32
-}
-
-pub(crate) fn set_last_error(code: u32) {
-    // SAFETY: the errno location is valid for the calling thread.
-    unsafe { *errno_location() = code as libc::c_int };
-}
-
-/// Which kind of socket a handle's requests use.
-///
-/// `#[non_exhaustive]`: later versions may add kinds; match with a `_` arm.
-#[cfg_attr(
-    docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
-)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SocketMode {
-    /// Datagram (Linux ping socket; macOS unprivileged ICMP socket) first,
-    /// raw socket if that is not permitted. The kind that worked is
-    /// remembered per address family.
-    Auto,
-    /// Datagram sockets only (Linux: errors through `IP_RECVERR`).
-    Datagram,
-    /// Raw sockets only (root / `CAP_NET_RAW`).
-    Raw,
-}
-
-/// The static descriptor a handle points to.
-#[repr(C, align(8))]
-pub(crate) struct Desc {
-    /// IPv6 handle.
-    pub(crate) v6: bool,
-    /// Socket kind.
-    pub(crate) mode: SocketMode,
-}
-
-static HANDLES: [Desc; 6] = [
-    Desc {
-        v6: false,
-        mode: SocketMode::Auto,
-    },
-    Desc {
-        v6: false,
-        mode: SocketMode::Datagram,
-    },
-    Desc {
-        v6: false,
-        mode: SocketMode::Raw,
-    },
-    Desc {
-        v6: true,
-        mode: SocketMode::Auto,
-    },
-    Desc {
-        v6: true,
-        mode: SocketMode::Datagram,
-    },
-    Desc {
-        v6: true,
-        mode: SocketMode::Raw,
-    },
-];
-
-/// `SocketMode::Auto`: whether raw sockets worked where datagram ones did
-/// not, per family (IPv4, IPv6).
-static PREFER_RAW: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
-
-/// The descriptor of a handle, or `None` if it is not one of ours. Compares
-/// addresses only: never dereferences a foreign value.
-pub(crate) fn desc(h: HANDLE) -> Option<&'static Desc> {
-    let base = HANDLES.as_ptr() as usize;
-    let off = (h as usize).wrapping_sub(base);
-    if off < size_of::<[Desc; 6]>() && off % size_of::<Desc>() == 0 {
-        HANDLES.get(off / size_of::<Desc>())
-    } else {
-        None
-    }
-}
-
-/// Opens a handle like [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) (`v6` false) or
-/// [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) (`v6` true) whose requests use the given kind of
-/// socket: the Unix backend's knob for choosing (and testing) the
-/// ping-socket and raw-socket paths. Close it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle).
-///
-/// Pitfall: Unix only; Windows has no equivalent.
-#[cfg_attr(
-    docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
-)]
-pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
-    let i = usize::from(v6) * 3
-        + match mode {
-            SocketMode::Auto => 0,
-            SocketMode::Datagram => 1,
-            SocketMode::Raw => 2,
-        };
-    (&HANDLES[i] as *const Desc).cast_mut().cast()
-}
-
-/// The mode [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) and [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) use: the environment
-/// variable `ICMP_SYS_SOCKET` (`raw`, `dgram`), else [`SocketMode::Auto`].
-pub(crate) fn default_mode() -> SocketMode {
-    // SAFETY: getenv with a NUL-terminated name; the result is only read
-    // here (a concurrent setenv by another thread is the caller's race, as
-    // for any getenv).
-    let v = unsafe { libc::getenv(c"ICMP_SYS_SOCKET".as_ptr()) };
-    if v.is_null() {
-        return SocketMode::Auto;
-    }
-    // SAFETY: getenv returned a NUL-terminated string.
-    match unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes() {
-        b"raw" => SocketMode::Raw,
-        b"dgram" => SocketMode::Datagram,
-        _ => SocketMode::Auto,
-    }
-}
-
-/// The Win32 error of a failed `socket()`.
-fn socket_error(e: libc::c_int) -> u32 {
-    match e {
-        libc::EACCES | libc::EPERM => ERROR_ACCESS_DENIED,
-        libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT => ERROR_NOT_SUPPORTED,
-        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => ERROR_NOT_ENOUGH_MEMORY,
-        _ => ERROR_GEN_FAILURE,
-    }
-}
-
-/// Opens the socket of a request per the handle's mode, or the Win32 error.
-pub(crate) fn open(d: &Desc) -> Result<(sock::Fd, Kind), u32> {
-    let fallback = |e: libc::c_int| {
-        matches!(
-            e,
-            libc::EACCES
-                | libc::EPERM
-                | libc::EPROTONOSUPPORT
-                | libc::ESOCKTNOSUPPORT
-                | libc::EPROTOTYPE
-        )
-    };
-    let only = |kind| {
-        sock::open(d.v6, kind)
-            .map(|fd| (fd, kind))
-            .map_err(socket_error)
-    };
-    match d.mode {
-        SocketMode::Datagram => only(Kind::Dgram),
-        SocketMode::Raw => only(Kind::Raw),
-        SocketMode::Auto => {
-            let prefer = &PREFER_RAW[usize::from(d.v6)];
-            let (first, second) = if prefer.load(Ordering::Relaxed) {
-                (Kind::Raw, Kind::Dgram)
-            } else {
-                (Kind::Dgram, Kind::Raw)
-            };
-            match sock::open(d.v6, first) {
-                Ok(fd) => Ok((fd, first)),
-                Err(e) if fallback(e) => match sock::open(d.v6, second) {
-                    Ok(fd) => {
-                        prefer.store(second == Kind::Raw, Ordering::Relaxed);
-                        Ok((fd, second))
-                    }
-                    // Report the more telling error: no permission.
-                    Err(e2) if fallback(e2) => {
-                        Err(socket_error(if e == libc::EACCES || e == libc::EPERM {
-                            e
-                        } else {
-                            e2
-                        }))
-                    }
-                    Err(e2) => Err(socket_error(e2)),
-                },
-                Err(e) => Err(socket_error(e)),
-            }
-        }
-    }
-}
+pub(crate) use sock::last_error;
+pub use sock::{SocketMode, create_handle};
 
 /// Closes the calling thread's cached sockets, those its synchronous sends
 /// (`IcmpSendEcho`, `IcmpSendEcho2`/`2Ex`, `Icmp6SendEcho2` without an event

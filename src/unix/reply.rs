@@ -13,6 +13,11 @@
 //!   status and reporting node.
 //! - [`OutBuf`], [`write_reply4`], [`write_reply6`], [`write_status4`],
 //!   [`write_status6`]: the reply-buffer writers, bounds-checked.
+//! - [`Outcome`], [`write_result`], [`write_status`]: a request's outcome
+//!   and its one writer into the caller's buffer (synchronous and
+//!   asynchronous paths).
+//!
+//! Layer: the bottom (pure); may use: nothing of `src/unix`.
 //!
 //! Not part of the API: private, except in the fuzz harness's builds
 //! (`--cfg icmp_sys_fuzz`, set by `fuzz/run`), where it is
@@ -639,6 +644,161 @@ pub fn write_status6(out: &mut OutBuf<'_>, status: IP_STATUS) {
         RoundTripTime: 0,
     };
     out.write(0, &reply6_bytes(&reply));
+}
+
+// ---------------------------------------------------------------------------
+// A request's outcome, written into the caller's buffer (both paths)
+// ---------------------------------------------------------------------------
+
+/// The result of one echo.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome {
+    /// Our echo reply (its data is the request's payload, matched exactly).
+    Echo {
+        /// The replier.
+        from: [u8; 16],
+        /// Round trip, ms.
+        rtt: u32,
+        /// TTL of the reply.
+        ttl: u8,
+        /// TOS of the reply.
+        tos: u8,
+        /// IP options of the reply.
+        options: [u8; 40],
+        /// How many bytes of `options`.
+        options_len: u8,
+    },
+    /// An ICMP error about our request.
+    Error {
+        /// The mapped `IP_STATUS`.
+        status: IP_STATUS,
+        /// The reporting node.
+        from: [u8; 16],
+        /// Time until the error, ms.
+        rtt: u32,
+        /// TTL of the error packet (0 if unknown).
+        ttl: u8,
+    },
+    /// No reply: return 0 with this last error (an `IP_STATUS` ≥ 11000 is
+    /// also written to `reply[0].Status`).
+    Fail(u32),
+}
+
+/// Writes a request's outcome into its reply buffer, in the one format of
+/// the synchronous and asynchronous paths: one reply of the family
+/// (`Ok(bytes written)`), or for a failure with an `IP_STATUS` code a
+/// status-only `reply[0]` (`Err(code)`; other codes write nothing).
+pub fn write_result(
+    out: &mut OutBuf<'_>,
+    v6: bool,
+    outcome: Outcome,
+    scope_id: u32,
+    payload: InBytes<'_>,
+) -> Result<usize, u32> {
+    let head = if v6 {
+        size_of::<ICMPV6_ECHO_REPLY>()
+    } else {
+        size_of::<ICMP_ECHO_REPLY>()
+    };
+    let bytes = match outcome {
+        Outcome::Echo { options_len, .. } => {
+            let end = head + payload.len();
+            let opt_at = end.next_multiple_of(8);
+            let olen = usize::from(options_len);
+            if !v6 && olen > 0 && opt_at + olen <= out.len() {
+                opt_at + olen
+            } else {
+                end
+            }
+        }
+        _ => head,
+    };
+    let written = if v6 {
+        write6(out, outcome, scope_id, payload)
+    } else {
+        write4(out, outcome, payload)
+    };
+    match written {
+        Ok(()) => Ok(bytes),
+        Err(code) => {
+            if code >= IP_STATUS_BASE {
+                write_status(out, v6, code);
+            }
+            Err(code)
+        }
+    }
+}
+
+/// Writes a status-only `reply[0]` of the family, if the buffer holds one.
+pub fn write_status(out: &mut OutBuf<'_>, v6: bool, code: u32) {
+    if v6 {
+        write_status6(out, code);
+    } else {
+        write_status4(out, code);
+    }
+}
+
+/// Writes an IPv4 outcome as one [`ICMP_ECHO_REPLY`]; `Err` for a failure.
+fn write4(out: &mut OutBuf<'_>, outcome: Outcome, payload: InBytes<'_>) -> Result<(), u32> {
+    let addr = |a: [u8; 16]| u32::from_ne_bytes([a[0], a[1], a[2], a[3]]);
+    match outcome {
+        Outcome::Echo {
+            from,
+            rtt,
+            ttl,
+            tos,
+            options,
+            options_len,
+        } => write_reply4(
+            out,
+            &Reply4 {
+                address: addr(from),
+                status: IP_SUCCESS,
+                round_trip_time: rtt,
+                ttl,
+                tos,
+                options: &options[..usize::from(options_len)],
+                data: payload,
+            },
+        ),
+        Outcome::Error {
+            status,
+            from,
+            rtt,
+            ttl,
+        } => write_reply4(
+            out,
+            &Reply4 {
+                address: addr(from),
+                status,
+                round_trip_time: rtt,
+                ttl,
+                tos: 0,
+                options: &[],
+                data: (&[][..]).into(),
+            },
+        ),
+        Outcome::Fail(code) => Err(code),
+    }
+}
+
+/// Writes an IPv6 outcome as one [`ICMPV6_ECHO_REPLY`] (the echo's address
+/// with the destination's scope); `Err` for a failure.
+fn write6(
+    out: &mut OutBuf<'_>,
+    outcome: Outcome,
+    scope_id: u32,
+    payload: InBytes<'_>,
+) -> Result<(), u32> {
+    match outcome {
+        Outcome::Echo { from, rtt, .. } => {
+            write_reply6(out, from, scope_id, IP_SUCCESS, rtt, payload)
+        }
+        Outcome::Error {
+            status, from, rtt, ..
+        } => write_reply6(out, from, 0, status, rtt, (&[][..]).into()),
+        Outcome::Fail(code) => Err(code),
+    }
 }
 
 #[cfg(test)]

@@ -13,13 +13,21 @@
 //!
 //! Nothing here allocates: packets are sent from the caller's data with a
 //! two-part `sendmsg`, received into a stack buffer.
+//!
+//! Also what both paths share: the handles (static descriptors [`Desc`] of
+//! a family and [`SocketMode`]; [`create_handle`], [`desc`]), the choice of socket kind ([`open_for`]), the shared-socket
+//! state with its option setter ([`Shared`], [`open_shared`],
+//! [`apply_options`]; the engine's sockets and the entries of `cache`),
+//! [`pending_error`], [`raw_ident`], and the thread's last error (`errno`).
+//!
+//! Layer: sockets, below both paths; may use: `reply`.
 
 #[cfg(target_os = "linux")]
 use super::reply::QueuedError;
-use super::reply::{self, Classified, Expect};
+use super::reply::{self, Classified, Expect, Outcome};
 use crate::ipexport::*;
 use core::mem::{MaybeUninit, size_of, zeroed};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use libc::{c_int, c_void, socklen_t};
 
 /// The kind of ICMP socket.
@@ -34,7 +42,7 @@ pub(crate) enum Kind {
 /// The calling thread's `errno`.
 pub(crate) fn errno() -> c_int {
     // SAFETY: the errno location is valid for the calling thread.
-    unsafe { *super::errno_location() }
+    unsafe { *errno_location() }
 }
 
 /// An open socket, closed on drop.
@@ -147,40 +155,6 @@ pub(crate) struct Request<'a> {
     pub options: &'a [u8],
     /// Timeout, ms.
     pub timeout_ms: u32,
-}
-
-/// The result of one echo.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Outcome {
-    /// Our echo reply (its data is the request's payload, matched exactly).
-    Echo {
-        /// The replier.
-        from: [u8; 16],
-        /// Round trip, ms.
-        rtt: u32,
-        /// TTL of the reply.
-        ttl: u8,
-        /// TOS of the reply.
-        tos: u8,
-        /// IP options of the reply.
-        options: [u8; 40],
-        /// How many bytes of `options`.
-        options_len: u8,
-    },
-    /// An ICMP error about our request.
-    Error {
-        /// The mapped `IP_STATUS`.
-        status: IP_STATUS,
-        /// The reporting node.
-        from: [u8; 16],
-        /// Time until the error, ms.
-        rtt: u32,
-        /// TTL of the error packet (0 if unknown).
-        ttl: u8,
-    },
-    /// No reply: return 0 with this last error (an `IP_STATUS` ≥ 11000 is
-    /// also written to `reply[0].Status`).
-    Fail(u32),
 }
 
 /// Nanoseconds on the monotonic clock.
@@ -1035,6 +1009,352 @@ pub(crate) fn outcome(c: Classified<'_>, h: &Header, rtt: u32) -> Option<Outcome
     }
 }
 
+// ---------------------------------------------------------------------------
+// Errors, handle descriptors and socket choice (both paths)
+// ---------------------------------------------------------------------------
+
+/// The location of the calling thread's `errno`.
+pub(crate) fn errno_location() -> *mut libc::c_int {
+    #[cfg(target_os = "linux")]
+    // SAFETY: no preconditions.
+    return unsafe { libc::__errno_location() };
+    #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+    // SAFETY: no preconditions.
+    return unsafe { libc::__error() };
+}
+
+/// The calling thread's last error, as stored by the backend.
+pub(crate) fn last_error() -> u32 {
+    errno() as u32
+}
+
+pub(crate) fn set_last_error(code: u32) {
+    // SAFETY: the errno location is valid for the calling thread.
+    unsafe { *errno_location() = code as libc::c_int };
+}
+
+/// Which kind of socket a handle's requests use.
+///
+/// `#[non_exhaustive]`: later versions may add kinds; match with a `_` arm.
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketMode {
+    /// Datagram (Linux ping socket; macOS unprivileged ICMP socket) first,
+    /// raw socket if that is not permitted. The kind that worked is
+    /// remembered per address family.
+    Auto,
+    /// Datagram sockets only (Linux: errors through `IP_RECVERR`).
+    Datagram,
+    /// Raw sockets only (root / `CAP_NET_RAW`).
+    Raw,
+}
+
+/// The static descriptor a handle points to.
+#[repr(C, align(8))]
+pub(crate) struct Desc {
+    /// IPv6 handle.
+    pub(crate) v6: bool,
+    /// Socket kind.
+    pub(crate) mode: SocketMode,
+}
+
+static HANDLES: [Desc; 6] = [
+    Desc {
+        v6: false,
+        mode: SocketMode::Auto,
+    },
+    Desc {
+        v6: false,
+        mode: SocketMode::Datagram,
+    },
+    Desc {
+        v6: false,
+        mode: SocketMode::Raw,
+    },
+    Desc {
+        v6: true,
+        mode: SocketMode::Auto,
+    },
+    Desc {
+        v6: true,
+        mode: SocketMode::Datagram,
+    },
+    Desc {
+        v6: true,
+        mode: SocketMode::Raw,
+    },
+];
+
+/// The descriptor of a handle, or `None` if it is not one of ours. Compares
+/// addresses only: never dereferences a foreign value.
+pub(crate) fn desc(h: HANDLE) -> Option<&'static Desc> {
+    let base = HANDLES.as_ptr() as usize;
+    let off = (h as usize).wrapping_sub(base);
+    if off < size_of::<[Desc; 6]>() && off % size_of::<Desc>() == 0 {
+        HANDLES.get(off / size_of::<Desc>())
+    } else {
+        None
+    }
+}
+
+/// Opens a handle like [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) (`v6` false) or
+/// [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) (`v6` true) whose requests use the given kind of
+/// socket: the Unix backend's knob for choosing (and testing) the
+/// ping-socket and raw-socket paths. Close it with [`IcmpCloseHandle`](crate::icmpapi::IcmpCloseHandle).
+///
+/// Pitfall: Unix only; Windows has no equivalent.
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+)]
+pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
+    let i = usize::from(v6) * 3
+        + match mode {
+            SocketMode::Auto => 0,
+            SocketMode::Datagram => 1,
+            SocketMode::Raw => 2,
+        };
+    (&HANDLES[i] as *const Desc).cast_mut().cast()
+}
+
+/// The mode [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) and [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) use: the environment
+/// variable `ICMP_SYS_SOCKET` (`raw`, `dgram`), else [`SocketMode::Auto`].
+pub(crate) fn default_mode() -> SocketMode {
+    // SAFETY: getenv with a NUL-terminated name; the result is only read
+    // here (a concurrent setenv by another thread is the caller's race, as
+    // for any getenv).
+    let v = unsafe { libc::getenv(c"ICMP_SYS_SOCKET".as_ptr()) };
+    if v.is_null() {
+        return SocketMode::Auto;
+    }
+    // SAFETY: getenv returned a NUL-terminated string.
+    match unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes() {
+        b"raw" => SocketMode::Raw,
+        b"dgram" => SocketMode::Datagram,
+        _ => SocketMode::Auto,
+    }
+}
+
+/// `SocketMode::Auto`: whether raw sockets worked where datagram ones did
+/// not, per family (IPv4, IPv6).
+static PREFER_RAW: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+
+/// The Win32 error of a failed `socket()`.
+pub(crate) fn socket_error(e: libc::c_int) -> u32 {
+    match e {
+        libc::EACCES | libc::EPERM => ERROR_ACCESS_DENIED,
+        libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT => ERROR_NOT_SUPPORTED,
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => ERROR_NOT_ENOUGH_MEMORY,
+        _ => ERROR_GEN_FAILURE,
+    }
+}
+
+/// Opens the socket of a request per the handle's mode, or the Win32 error.
+pub(crate) fn open_for(d: &Desc) -> Result<(Fd, Kind), u32> {
+    let fallback = |e: libc::c_int| {
+        matches!(
+            e,
+            libc::EACCES
+                | libc::EPERM
+                | libc::EPROTONOSUPPORT
+                | libc::ESOCKTNOSUPPORT
+                | libc::EPROTOTYPE
+        )
+    };
+    let only = |kind| open(d.v6, kind).map(|fd| (fd, kind)).map_err(socket_error);
+    match d.mode {
+        SocketMode::Datagram => only(Kind::Dgram),
+        SocketMode::Raw => only(Kind::Raw),
+        SocketMode::Auto => {
+            let prefer = &PREFER_RAW[usize::from(d.v6)];
+            let (first, second) = if prefer.load(Ordering::Relaxed) {
+                (Kind::Raw, Kind::Dgram)
+            } else {
+                (Kind::Dgram, Kind::Raw)
+            };
+            match open(d.v6, first) {
+                Ok(fd) => Ok((fd, first)),
+                Err(e) if fallback(e) => match open(d.v6, second) {
+                    Ok(fd) => {
+                        prefer.store(second == Kind::Raw, Ordering::Relaxed);
+                        Ok((fd, second))
+                    }
+                    // Report the more telling error: no permission.
+                    Err(e2) if fallback(e2) => {
+                        Err(socket_error(if e == libc::EACCES || e == libc::EPERM {
+                            e
+                        } else {
+                            e2
+                        }))
+                    }
+                    Err(e2) => Err(socket_error(e2)),
+                },
+                Err(e) => Err(socket_error(e)),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared sockets: the engine's, and the entries of the synchronous path's cache
+// ---------------------------------------------------------------------------
+
+/// A shared socket and the options it currently sends with (also the
+/// entries of the synchronous path's per-thread cache, `cache`).
+#[derive(Clone, Copy)]
+pub(crate) struct Shared {
+    pub(crate) fd: c_int,
+    /// The network namespace it was opened in (Linux; 0 elsewhere).
+    pub(crate) ns: u64,
+    pub(crate) kind: Kind,
+    pub(crate) v6: bool,
+    pub(crate) ttl: c_int,
+    pub(crate) tos: c_int,
+    pub(crate) df: bool,
+    pub(crate) options: [u8; 40],
+    pub(crate) options_len: usize,
+    pub(crate) default_ttl: c_int,
+    pub(crate) default_tos: c_int,
+}
+
+pub(crate) const NO_SOCKET: Shared = Shared {
+    fd: -1,
+    ns: 0,
+    kind: Kind::Dgram,
+    v6: false,
+    ttl: 0,
+    tos: 0,
+    df: false,
+    options: [0; 40],
+    options_len: 0,
+    default_ttl: 0,
+    default_tos: 0,
+};
+
+fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
+    let mut v: c_int = 0;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid out-pointers.
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut c_int).cast(), &mut len) };
+    (rc == 0).then_some(v)
+}
+
+/// The identifier of this process's asynchronous raw-socket requests
+/// (never given to a per-thread socket of the synchronous path).
+pub(crate) fn raw_ident() -> u16 {
+    // SAFETY: getpid has no preconditions.
+    (unsafe { libc::getpid() } as u16) ^ 0x5a5a
+}
+
+/// Opens and configures a shared socket of this family and kind.
+pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
+    let fd = open(v6, kind)?;
+    let f = &fd;
+    // SAFETY: our descriptor.
+    unsafe {
+        let fl = libc::fcntl(fd.0, libc::F_GETFL);
+        libc::fcntl(fd.0, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    // Room for bursts of replies (capped by net.core.rmem_max unless
+    // privileged).
+    let big: c_int = 4 << 20;
+    #[cfg(target_os = "linux")]
+    if !setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, big) {
+        setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    }
+    #[cfg(not(target_os = "linux"))]
+    setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    let (level, ttl_name, tos_name) = ttl_tos_names(v6);
+    let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
+    let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
+    // The state below says "no DF": make it true on every OS and family.
+    set_df(f, v6, false);
+    receive_setup(f, v6, kind, raw_ident, None, true);
+    let s = Shared {
+        fd: fd.0,
+        ns: 0,
+        kind,
+        v6,
+        ttl: default_ttl,
+        tos: default_tos,
+        df: false,
+        options: [0; 40],
+        options_len: 0,
+        default_ttl,
+        default_tos,
+    };
+    core::mem::forget(fd);
+    Ok(s)
+}
+
+/// Sets the request's options on the shared socket where they differ.
+pub(crate) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_STATUS> {
+    let f = Fd(s.fd);
+    let res = (|| {
+        let (level, ttl_name, tos_name) = ttl_tos_names(s.v6);
+        let ttl = if r.ttl == 0 {
+            s.default_ttl
+        } else {
+            r.ttl.into()
+        };
+        if ttl != s.ttl {
+            if !setsockopt_int(&f, level, ttl_name, ttl) {
+                return Err(IP_GENERAL_FAILURE);
+            }
+            s.ttl = ttl;
+        }
+        let tos = if r.tos == 0 {
+            s.default_tos
+        } else {
+            r.tos.into()
+        };
+        if tos != s.tos {
+            if !setsockopt_int(&f, level, tos_name, tos) {
+                return Err(IP_GENERAL_FAILURE);
+            }
+            s.tos = tos;
+        }
+        if r.df != s.df {
+            set_df(&f, s.v6, r.df);
+            s.df = r.df;
+        }
+        if !s.v6 && r.options != &s.options[..s.options_len] {
+            set_ip_options(&f, r.options)?;
+            let n = r.options.len().min(40);
+            s.options[..n].copy_from_slice(&r.options[..n]);
+            s.options_len = n;
+        }
+        Ok(())
+    })();
+    core::mem::forget(f); // borrowed descriptor
+    res
+}
+
+/// Whether a send's errno may be a pending asynchronous socket error (an
+/// ICMP error about an earlier request, reported once by the next call).
+pub(crate) fn pending_error(e: c_int) -> bool {
+    #[cfg(target_os = "linux")]
+    if e == libc::EREMOTEIO || e == libc::ENONET {
+        return true;
+    }
+    matches!(
+        e,
+        libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::ECONNREFUSED
+            | libc::EPROTO
+            | libc::EMSGSIZE
+            | libc::EHOSTDOWN
+            | libc::ENOPROTOOPT
+            | libc::EOPNOTSUPP
+            | libc::EACCES
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1059,7 +1379,7 @@ mod tests {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok();
         if hit {
-            super::super::set_last_error(libc::EINTR as u32);
+            set_last_error(libc::EINTR as u32);
         }
         hit
     }
