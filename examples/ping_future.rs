@@ -78,7 +78,9 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         }
     }
     if addrs.is_empty() {
-        addrs = (1..=64).map(|i| std::net::Ipv4Addr::new(127, 0, 0, i)).collect();
+        addrs = (1..=64)
+            .map(|i| std::net::Ipv4Addr::new(127, 0, 0, i))
+            .collect();
     }
     if addrs.len() > 256 {
         return Err(format!(
@@ -106,9 +108,7 @@ fn main() -> ExitCode {
 
 #[cfg(not(icmp_api))]
 fn run(_: &Options) -> ExitCode {
-    eprintln!(
-        "ping_future: icmp-sys has ICMP functions only on Windows, Linux, macOS and FreeBSD"
-    );
+    eprintln!("ping_future: icmp-sys has ICMP functions only on Windows, Linux, macOS and FreeBSD");
     ExitCode::FAILURE
 }
 
@@ -141,8 +141,8 @@ fn run(options: &Options) -> ExitCode {
         .collect();
     // Bound: every request completes within its timeout, and the registered
     // wait's own timeout ends a future whose event never comes.
-    let limit = std::time::Duration::from_millis(u64::from(options.timeout_ms)) * 2
-        + icmp::GRACE * 2;
+    let limit =
+        std::time::Duration::from_millis(u64::from(options.timeout_ms)) * 2 + icmp::GRACE * 2;
     let Some(outcomes) = run_all(futures, limit) else {
         eprintln!("ping_future: requests still pending after {limit:?}: stopped");
         // Exit without freeing what the pending requests may still write.
@@ -152,7 +152,11 @@ fn run(options: &Options) -> ExitCode {
     let mut denied = false;
     for (addr, outcome) in options.addrs.iter().zip(&outcomes) {
         match *outcome {
-            Outcome::Reply { status, rtt_ms, bytes } if status == icmp_sys::IP_SUCCESS => {
+            Outcome::Reply {
+                status,
+                rtt_ms,
+                bytes,
+            } if status == icmp_sys::IP_SUCCESS => {
                 answered += 1;
                 let time = if rtt_ms == 0 {
                     "<1ms".to_string()
@@ -213,7 +217,11 @@ mod icmp {
     #[derive(Clone, Copy, Debug)]
     pub enum Outcome {
         /// One reply: the echo reply (`IP_SUCCESS`) or an ICMP error's status.
-        Reply { status: u32, rtt_ms: u32, bytes: usize },
+        Reply {
+            status: u32,
+            rtt_ms: u32,
+            bytes: usize,
+        },
         /// The request completed without a reply: its status
         /// (`IP_REQ_TIMED_OUT` for a timeout).
         NoReply(u32),
@@ -336,9 +344,7 @@ mod icmp {
             let context = (&*signal as *const Signal).cast_mut().cast::<c_void>();
             // Once: the event fires one callback. The wait's own timeout
             // bounds it: the request's timeout plus a grace period.
-            let limit = self
-                .timeout_ms
-                .saturating_add(GRACE.as_millis() as u32);
+            let limit = self.timeout_ms.saturating_add(GRACE.as_millis() as u32);
             // SAFETY: the context (`signal`) outlives the registration: the
             // `RegisteredWait` is dropped first (see `Drop`).
             let wait = match unsafe { event.register_wait(on_completed, context, limit, true) } {

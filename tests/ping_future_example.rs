@@ -39,7 +39,10 @@ fn bad_arguments_exit_2_with_usage() {
         (&["-w", "0"], "Bad value for option -w"),
         (&["-w", "60001"], "Bad value for option -w"),
         (&["-w", "abc", "127.0.0.1"], "Bad value for option -w"),
-        (&["localhost"], "Bad address localhost: IPv4 addresses only."),
+        (
+            &["localhost"],
+            "Bad address localhost: IPv4 addresses only.",
+        ),
         (&["::1"], "Bad address ::1: IPv4 addresses only."),
         (&too_many, "Too many addresses (257): at most 256 per run."),
     ];

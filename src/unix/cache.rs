@@ -433,7 +433,7 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
         Ok(()) => sock::wait_reply(&fd, kind, r, ident, seq),
         Err(err) => Outcome::Fail(match err {
             libc::EAGAIN => IP_NO_RESOURCES,
-            err => sock::map_send_errno(err, r.df),
+            err => sock::map_send_errno(err, r),
         }),
     };
     e.dirty = !matches!(out, Outcome::Echo { .. });

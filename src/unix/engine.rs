@@ -737,7 +737,7 @@ pub(crate) unsafe fn submit(
             .map_err(|e| match e {
                 // The shared socket's send buffer is full (non-blocking).
                 libc::EAGAIN => IP_NO_RESOURCES,
-                e => sock::map_send_errno(e, r.df),
+                e => sock::map_send_errno(e, r),
             })
     });
     match sent {

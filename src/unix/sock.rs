@@ -265,12 +265,27 @@ unsafe fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
     }
 }
 
-/// The `IP_STATUS` of a failed `sendmsg` (reference §7.4, non-ICMP outcomes).
-pub(crate) fn map_send_errno(e: c_int, df: bool) -> IP_STATUS {
+/// The `IP_STATUS` of request `r`'s failed `sendmsg` (reference §7.4,
+/// non-ICMP outcomes). A loopback source to an address outside the host:
+/// Linux refuses the route with `EINVAL`; Windows sends with the strong host
+/// model (a packet leaves only through the interface of its source, and the
+/// loopback interface has no route out): `IP_DEST_NET_UNREACHABLE`, as for
+/// any missing route (`ENETUNREACH`).
+pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
+    let loopback = |a: &[u8; 16]| {
+        if r.v6 {
+            a[..15] == [0; 15] && a[15] == 1
+        } else {
+            a[0] == 127
+        }
+    };
     match e {
         libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
-        libc::EMSGSIZE if df => IP_PACKET_TOO_BIG,
+        libc::EINVAL if r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst) => {
+            IP_DEST_NET_UNREACHABLE
+        }
+        libc::EMSGSIZE if r.df => IP_PACKET_TOO_BIG,
         libc::ENOBUFS | libc::ENOMEM => IP_NO_RESOURCES,
         _ => IP_GENERAL_FAILURE,
     }
@@ -890,7 +905,7 @@ pub(crate) fn echo(fd: &Fd, kind: Kind, r: &Request<'_>) -> Outcome {
         drain(fd);
     }
     if let Err(e) = send_echo(fd.0, kind, r, id, seq, false) {
-        return Outcome::Fail(map_send_errno(e, r.df));
+        return Outcome::Fail(map_send_errno(e, r));
     }
     wait_reply(fd, kind, r, id, seq)
 }
