@@ -27,9 +27,20 @@
 //!   stored. The `RegisteredWait` is dropped (unregistered, waiting for a
 //!   callback that is running) before the `Signal` is freed and before the
 //!   event is closed, exactly once: see [`Echo`]'s `Drop`.
+//! - Each send also names an `ApcRoutine`, a no-op: Wine (8.0 and 10.0)
+//!   given an `Event` and no `ApcRoutine` frees the request's
+//!   `IO_STATUS_BLOCK` (a 32-byte heap block of its own) at the call and
+//!   writes it when the request completes, corrupting whatever was allocated
+//!   there meanwhile (measured: most 32-byte blocks allocated right after the
+//!   sends; here the futures' wakers and the registered waits' records, a
+//!   crash in a thread-pool callback). With an `ApcRoutine` Wine keeps the
+//!   block until the APC has run. Windows ignores or runs an APC given next
+//!   to an `Event` depending on the version; the Unix backend runs it: a
+//!   no-op is harmless everywhere.
 //! - [`run_all`] is the executor: it polls each future once, then only the
-//!   ones whose waker was called, sleeping on a condition variable in
-//!   between (no busy polling), and bounds every wait.
+//!   ones whose waker was called, sleeping in between in an alertable wait
+//!   on an auto-reset event the wakers set (`helper::wait_alertable`: no busy
+//!   polling, and the sends' APCs run there), and bounds every wait.
 //!
 //! One code path on Windows, under Wine, and natively on Linux, macOS and
 //! FreeBSD over the crate's Unix backend.
@@ -197,10 +208,12 @@ mod icmp {
     use core::sync::atomic::{AtomicBool, Ordering};
     use core::task::{Context, Poll, Waker};
     use icmp_sys::helper::{self, Event, IcmpHandle, RegisteredWait, ReplyBuffer};
-    use icmp_sys::{ERROR_IO_PENDING, IP_REQ_TIMED_OUT, IcmpParseReplies, IcmpSendEcho2};
+    use icmp_sys::{
+        ERROR_IO_PENDING, IO_STATUS_BLOCK, IP_REQ_TIMED_OUT, IcmpParseReplies, IcmpSendEcho2,
+    };
     use std::future::Future;
     use std::net::Ipv4Addr;
-    use std::sync::{Arc, Condvar, Mutex, PoisonError};
+    use std::sync::{Arc, Mutex, PoisonError};
     use std::task::Wake;
     use std::time::{Duration, Instant};
 
@@ -270,6 +283,12 @@ mod icmp {
         }
     }
 
+    /// The `ApcRoutine` of every send: nothing to do (the event and its
+    /// registered wait report the completion). It exists for Wine, which
+    /// keeps the request's `IO_STATUS_BLOCK` alive only when an APC is given
+    /// (see the module docs); it runs in the executor's alertable wait.
+    unsafe extern "system" fn keep_io_status(_: *mut c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+
     /// The future of one echo request to `addr`.
     pub struct Echo<'a> {
         icmp: &'a IcmpHandle,
@@ -319,7 +338,7 @@ mod icmp {
                 IcmpSendEcho2(
                     self.icmp.as_raw(),
                     event.handle(),
-                    None,
+                    Some(keep_io_status),
                     null(),
                     helper::ipaddr(self.addr),
                     DATA.as_ptr().cast(),
@@ -467,10 +486,10 @@ mod icmp {
     }
 
     /// The executor's ready queue: the indices of the futures whose waker
-    /// was called, and the condition variable `run_all` sleeps on.
+    /// was called, and the auto-reset event `run_all` sleeps on.
     struct Ready {
         queue: Mutex<Vec<usize>>,
-        wake: Condvar,
+        wake: Event,
     }
 
     /// The waker of future `index`: queues it and wakes the executor.
@@ -490,12 +509,13 @@ mod icmp {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(self.index);
-            self.ready.wake.notify_one();
+            self.ready.wake.set();
         }
     }
 
     /// Runs every future to completion on this thread; their outputs in
-    /// order, or `None` when some were still pending after `limit`.
+    /// order, or `None` when some were still pending after `limit` (or no
+    /// event could be made).
     pub fn run_all<T>(
         mut futures: Vec<Pin<Box<dyn Future<Output = T> + '_>>>,
         limit: Duration,
@@ -503,7 +523,9 @@ mod icmp {
         let n = futures.len();
         let ready = Arc::new(Ready {
             queue: Mutex::new((0..n).collect()),
-            wake: Condvar::new(),
+            // Auto reset: a set between two waits is not lost, and one wait
+            // consumes it.
+            wake: Event::create(false, false).ok()?,
         });
         let wakers: Vec<Waker> = (0..n)
             .map(|index| {
@@ -517,21 +539,21 @@ mod icmp {
         let mut left = n;
         let deadline = Instant::now() + limit;
         while left > 0 {
-            let batch = {
-                let mut queue = ready.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                while queue.is_empty() {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return None;
-                    }
-                    queue = ready
-                        .wake
-                        .wait_timeout(queue, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+            let batch =
+                core::mem::take(&mut *ready.queue.lock().unwrap_or_else(PoisonError::into_inner));
+            if batch.is_empty() {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
                 }
-                core::mem::take(&mut *queue)
-            };
+                // Alertable: the sends' APCs run here. A waker's set comes
+                // after its push, so nothing queued is slept through.
+                let ms = (deadline - now)
+                    .as_millis()
+                    .clamp(1, u128::from(u32::MAX - 1));
+                helper::wait_alertable(&ready.wake, ms as u32);
+                continue;
+            }
             for index in batch {
                 if outputs[index].is_some() {
                     continue; // woken again after it finished

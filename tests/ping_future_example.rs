@@ -91,8 +91,8 @@ fn sixty_four_loopback_futures_all_answer() {
         lines[0], "Pinging 64 hosts at once, each awaited as a future:",
         "{ctx}"
     );
-    for i in 1..=64 {
-        assert_answered(lines[i], &format!("127.0.0.{i}"), &ctx);
+    for (i, line) in (1..=64).zip(&lines[1..65]) {
+        assert_answered(line, &format!("127.0.0.{i}"), &ctx);
     }
     assert_eq!(lines[65], "64 of 64 answered.", "{ctx}");
     assert!(run.stderr.is_empty(), "{ctx}");
