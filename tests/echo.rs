@@ -1138,6 +1138,123 @@ fn helper_event_is_signalled_by_an_async_send() {
     }
 }
 
+/// The environment variable that makes
+/// [`event_only_send_and_the_io_status_block`] run its child part.
+const IOSB_CHILD: &str = "ICMP_SYS_IOSB_CHILD";
+
+/// The child part of [`event_only_send_and_the_io_status_block`], in a
+/// process of its own (the memory it lets Wine overwrite is its own, but
+/// another test thread could have taken it): 128 loopback sends, each with
+/// its own event (and a no-op APC when `with_apc`), each followed at once by
+/// a block of four pointers' size (Wine's) of 0x55; waits for every event (bounded), then prints how
+/// many blocks changed.
+fn iosb_child(with_apc: bool) {
+    unsafe extern "system" fn noop(_: *mut c_void, _: *mut IO_STATUS_BLOCK, _: u32) {}
+    let icmp = Icmp::open();
+    let data = payload(32, 72);
+    let mut live = Vec::new();
+    for i in 0..128u8 {
+        let event = helper::Event::new().expect("Event::new");
+        let mut buf = Guarded::new(helper::reply_buffer_size_async(32));
+        let dst = helper::ipaddr(Ipv4Addr::new(127, 0, 0, i + 1));
+        let apc: PIO_APC_ROUTINE = if with_apc { Some(noop) } else { None };
+        // SAFETY: data, buf and event outlive the request (kept in `live`
+        // until every event was waited for).
+        let n = unsafe {
+            IcmpSendEcho2(
+                icmp.as_raw(),
+                event.handle(),
+                apc,
+                ptr::null(),
+                dst,
+                data.as_ptr().cast(),
+                data.len() as u16,
+                ptr::null(),
+                buf.ptr(),
+                buf.size(),
+                TIMEOUT_MS,
+            )
+        };
+        assert_eq!((n, last_error()), (0, ERROR_IO_PENDING), "send {i}");
+        // Right after the send: a block of the size Wine frees there (four
+        // pointers: 32 bytes on 64-bit targets, 16 on 32-bit ones).
+        let block = Box::new([0x55u8; 4 * size_of::<usize>()]);
+        live.push((event, buf, block));
+    }
+    for (i, (event, ..)) in live.iter().enumerate() {
+        assert!(event.wait(5000), "send {i}: completed within 5 s");
+    }
+    // Let the APCs run (Wine frees its block there; the Unix backend and
+    // Windows run or drop them).
+    for _ in 0..100 {
+        if helper::sleep_alertable(10) == 0 {
+            break;
+        }
+    }
+    let changed = live
+        .iter()
+        .filter(|(.., b)| b.iter().any(|&x| x != 0x55))
+        .count();
+    println!("IOSB-CHILD changed {changed} of 128");
+}
+
+/// An asynchronous send with an `Event` and no `ApcRoutine` must not write
+/// outside the caller's reply buffer after it returned. Wine 8.0 and 10.0
+/// do: they free the request's `IO_STATUS_BLOCK` (in a heap block of four
+/// pointers: 32 bytes, or 16 on 32-bit targets) at the call and write it at
+/// completion (the status, then the reply size, in its second half) into
+/// whatever took the block — the cause of the
+/// issue-16 crash in Wine's thread pool ([`Backend::event_only_send_corrupts_heap`]).
+/// With a no-op `ApcRoutine` as well, no backend writes there. Each case
+/// runs in a child process (this test binary, `IOSB_CHILD` set).
+#[test]
+fn event_only_send_and_the_io_status_block() {
+    if let Ok(mode) = std::env::var(IOSB_CHILD) {
+        return iosb_child(mode == "apc");
+    }
+    let backend = Backend::detect();
+    for (mode, corrupts) in [
+        ("event", backend.event_only_send_corrupts_heap()),
+        ("apc", false),
+    ] {
+        let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
+            .args([
+                "--exact",
+                "event_only_send_and_the_io_status_block",
+                "--nocapture",
+            ])
+            .args(["--test-threads", "1"])
+            .env(IOSB_CHILD, mode)
+            .output()
+            .expect("run the child");
+        let stdout = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        let ctx = format!(
+            "child {mode}: {:?}\n--- stdout ---\n{stdout}--- stderr ---\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{ctx}");
+        let changed: usize = stdout
+            .lines()
+            .find_map(|l| l.split("IOSB-CHILD changed ").nth(1))
+            .and_then(|l| l.strip_suffix(" of 128"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count\n{ctx}"));
+        println!("{mode}: {changed} of 128 blocks allocated after the sends were overwritten");
+        if corrupts {
+            assert!(
+                changed > 0,
+                "{backend:?} no longer corrupts: update Backend\n{ctx}"
+            );
+        } else {
+            assert_eq!(
+                changed, 0,
+                "{backend:?}: memory written after the call\n{ctx}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Private network namespaces (`.ci/netns`: natively `.ci/netns native`,
 // under Wine `.ci/wine netns`)
