@@ -28,7 +28,10 @@ fn main() {
     // `fuzz/coverage`, through RUSTFLAGS); makes `unix::reply` public for it.
     println!("cargo::rustc-check-cfg=cfg(icmp_sys_fuzz)");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if matches!(os.as_str(), "windows" | "linux" | "macos" | "freebsd") {
+    if matches!(
+        os.as_str(),
+        "windows" | "linux" | "android" | "macos" | "ios" | "freebsd"
+    ) {
         println!("cargo::rustc-cfg=icmp_api");
     }
     #[cfg(feature = "bindgen")]

@@ -227,7 +227,7 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
         print_outcome(&outcome, opts.size);
         // Unix backend: no permission for any ICMP socket. Every further
         // request would fail the same way: explain the fix and stop.
-        #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+        #[cfg(unix)]
         if matches!(outcome, Outcome::Failed(icmp_sys::ERROR_ACCESS_DENIED)) {
             common::print_permission_help("ping");
             return ExitCode::from(1);

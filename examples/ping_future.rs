@@ -34,9 +34,9 @@
 //!   there meanwhile (measured: most 32-byte blocks allocated right after the
 //!   sends; here the futures' wakers and the registered waits' records, a
 //!   crash in a thread-pool callback). With an `ApcRoutine` Wine keeps the
-//!   block until the APC has run. Windows ignores or runs an APC given next
-//!   to an `Event` depending on the version; the Unix backend runs it: a
-//!   no-op is harmless everywhere.
+//!   block until the APC has run (README pitfall 14). Windows and the Unix
+//!   backend never run an APC given next to an `Event`: the no-op is
+//!   harmless there.
 //! - [`run_all`] is the executor: it polls each future once, then only the
 //!   ones whose waker was called, sleeping in between in an alertable wait
 //!   on an auto-reset event the wakers set (`helper::wait_alertable`: no busy

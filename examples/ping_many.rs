@@ -286,7 +286,7 @@ fn main() -> ExitCode {
     for (addr, outcomes) in &results {
         print_host(*addr, outcomes);
     }
-    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    #[cfg(unix)]
     if results.iter().any(|(_, o)| {
         o.iter()
             .any(|o| matches!(o, Outcome::Failed(icmp_sys::ERROR_ACCESS_DENIED)))

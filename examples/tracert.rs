@@ -230,7 +230,7 @@ fn run(opts: &Options, addr: IpAddr, scope_id: u32) -> ExitCode {
             *probe = tracer.echo(addr, scope_id, &data, Some(ttl), opts.timeout_ms);
             // Unix backend: no permission for any ICMP socket. Every further
             // probe would fail the same way: say so and stop.
-            #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+            #[cfg(unix)]
             if matches!(probe, Probe::Failed(icmp_sys::ERROR_ACCESS_DENIED)) {
                 eprintln!(
                     "tracert: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, \

@@ -1,12 +1,16 @@
 //! A thin, safe helper for calling the raw API correctly: reply-buffer sizing
 //! and alignment, bounds-checked reading of replies, address conversion, the
-//! names of the `IP_STATUS` codes, an owned ICMP handle, and what an
-//! asynchronous send needs around it on every OS: an [`Event`] to signal and
-//! [`sleep_alertable`] to run its APC.
+//! names of the `IP_STATUS` codes, an owned ICMP handle, Win32 errors as Rust
+//! errors ([`Win32Error`]; `io_error` with the `std` feature), and what an asynchronous send
+//! needs around it on every OS, as Windows code writes it: an [`Event`]
+//! (manual or auto reset) to signal, [`sleep_alertable`] and
+//! [`wait_alertable`] to run its APC, [`Event::register_wait`] for a
+//! callback when it is signalled.
 //!
 //! Nothing here calls the network. Everything but the last error,
-//! `IcmpHandle`, `Event` and `sleep_alertable` (where the crate has the nine
-//! functions) works on every target.
+//! `IcmpHandle`, `Event`, `RegisteredWait`, `sleep_alertable` and
+//! `wait_alertable` (where the crate has the nine functions) works on every
+//! target.
 //!
 //! ```
 //! use icmp_sys::helper::{self, ReplyBuffer};
@@ -890,6 +894,196 @@ mod win {
     windows_link::link!("kernel32.dll" "system" fn ResetEvent(hEvent: HANDLE) -> BOOL);
     windows_link::link!("kernel32.dll" "system" fn CloseHandle(hObject: HANDLE) -> BOOL);
     windows_link::link!("kernel32.dll" "system" fn SleepEx(dwMilliseconds: u32, bAlertable: BOOL) -> u32);
+    windows_link::link!("kernel32.dll" "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: u32, bAlertable: BOOL) -> u32);
+    windows_link::link!("kernel32.dll" "system" fn RegisterWaitForSingleObject(phNewWaitObject: *mut HANDLE, hObject: HANDLE, Callback: unsafe extern "system" fn(*mut c_void, u8), Context: *const c_void, dwMilliseconds: u32, dwFlags: u32) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn UnregisterWaitEx(WaitHandle: HANDLE, CompletionEvent: HANDLE) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn GetCurrentProcess() -> HANDLE);
+    windows_link::link!("kernel32.dll" "system" fn DuplicateHandle(hSourceProcessHandle: HANDLE, hSourceHandle: HANDLE, hTargetProcessHandle: HANDLE, lpTargetHandle: *mut HANDLE, dwDesiredAccess: u32, bInheritHandle: BOOL, dwOptions: u32) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn GetProcessHeap() -> HANDLE);
+    windows_link::link!("kernel32.dll" "system" fn HeapAlloc(hHeap: HANDLE, dwFlags: u32, dwBytes: usize) -> *mut c_void);
+    windows_link::link!("kernel32.dll" "system" fn HeapFree(hHeap: HANDLE, dwFlags: u32, lpMem: *const c_void) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn TlsAlloc() -> u32);
+    windows_link::link!("kernel32.dll" "system" fn TlsFree(dwTlsIndex: u32) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn TlsGetValue(dwTlsIndex: u32) -> *mut c_void);
+    windows_link::link!("kernel32.dll" "system" fn TlsSetValue(dwTlsIndex: u32, lpTlsValue: *const c_void) -> BOOL);
+
+    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    /// A registered wait's callback and context, passed to the thread pool
+    /// as the context of [`trampoline`] (heap-allocated: the
+    /// `RegisteredWait` may move).
+    struct Record {
+        callback: unsafe extern "system" fn(*mut c_void, u8),
+        context: *mut c_void,
+        /// The duplicated event handle the wait waits on.
+        event: HANDLE,
+        /// Set by a drop inside the callback of a once-wait: the trampoline
+        /// frees the record (and closes `event`) when the callback returns.
+        free_after: AtomicBool,
+    }
+
+    /// The wait handle and its record.
+    #[derive(Debug)]
+    pub(super) struct Registration {
+        wait: HANDLE,
+        record: *mut c_void,
+        once: bool,
+    }
+    // SAFETY: a thread-pool wait handle and a heap record, usable and
+    // freed from any thread (the record's fields are read-only but for the
+    // atomic flag).
+    unsafe impl Send for Registration {}
+    // SAFETY: no method of `&Registration` does anything.
+    unsafe impl Sync for Registration {}
+
+    const TLS_OUT_OF_INDEXES: u32 = u32::MAX;
+    const DUPLICATE_SAME_ACCESS: u32 = 2;
+    const WT_EXECUTEDEFAULT: u32 = 0;
+    const WT_EXECUTEONLYONCE: u32 = 8;
+
+    /// The TLS slot holding, on a thread running a wait's callback, that
+    /// wait's record (how a drop knows it runs inside its own callback).
+    static TLS: AtomicU32 = AtomicU32::new(TLS_OUT_OF_INDEXES);
+
+    fn tls() -> Option<u32> {
+        let i = TLS.load(Ordering::Acquire);
+        if i != TLS_OUT_OF_INDEXES {
+            return Some(i);
+        }
+        // SAFETY: no preconditions.
+        let new = unsafe { TlsAlloc() };
+        if new == TLS_OUT_OF_INDEXES {
+            return None;
+        }
+        match TLS.compare_exchange(TLS_OUT_OF_INDEXES, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Some(new),
+            Err(won) => {
+                // SAFETY: our own, unused index.
+                unsafe { TlsFree(new) };
+                Some(won)
+            }
+        }
+    }
+
+    /// Frees a record and closes its event handle.
+    ///
+    /// # Safety
+    /// `r` from [`register_wait`], no callback of it running or to come.
+    unsafe fn free(r: *mut Record) {
+        // SAFETY: per the contract: the handle and the allocation are ours.
+        unsafe {
+            CloseHandle((*r).event);
+            HeapFree(GetProcessHeap(), 0, r.cast());
+        }
+    }
+
+    unsafe extern "system" fn trampoline(ctx: *mut c_void, timed_out: u8) {
+        let r = ctx.cast::<Record>();
+        let slot = TLS.load(Ordering::Acquire);
+        // SAFETY: the slot exists (made before the registration); the record
+        // lives until the wait is unregistered and its callbacks returned.
+        unsafe {
+            let outer = TlsGetValue(slot);
+            TlsSetValue(slot, ctx);
+            ((*r).callback)((*r).context, timed_out);
+            TlsSetValue(slot, outer);
+            if (*r).free_after.load(Ordering::Acquire) {
+                // A once-wait dropped inside this, its only callback.
+                free(r);
+            }
+        }
+    }
+
+    pub(super) fn register_wait(
+        event: HANDLE,
+        callback: unsafe extern "system" fn(*mut c_void, u8),
+        context: *mut c_void,
+        timeout_ms: u32,
+        once: bool,
+    ) -> Result<Registration, u32> {
+        if tls().is_none() {
+            return Err(super::last_error());
+        }
+        let mut dup: HANDLE = core::ptr::null_mut();
+        // SAFETY: a valid event handle of this process; dup is an out-pointer.
+        let ok = unsafe {
+            let me = GetCurrentProcess();
+            DuplicateHandle(me, event, me, &mut dup, 0, 0, DUPLICATE_SAME_ACCESS)
+        };
+        if ok == 0 {
+            return Err(super::last_error());
+        }
+        // SAFETY: plain allocation from the process heap.
+        let r = unsafe { HeapAlloc(GetProcessHeap(), 0, core::mem::size_of::<Record>()) }
+            .cast::<Record>();
+        if r.is_null() {
+            // SAFETY: our duplicate.
+            unsafe { CloseHandle(dup) };
+            return Err(crate::ipexport::ERROR_NOT_ENOUGH_MEMORY);
+        }
+        // SAFETY: r is a fresh allocation of a Record's size (the heap
+        // aligns to 8/16).
+        unsafe {
+            r.write(Record {
+                callback,
+                context,
+                event: dup,
+                free_after: AtomicBool::new(false),
+            })
+        };
+        let mut wait: HANDLE = core::ptr::null_mut();
+        let flags = if once {
+            WT_EXECUTEONLYONCE
+        } else {
+            WT_EXECUTEDEFAULT
+        };
+        // SAFETY: wait is an out-pointer; the record outlives the wait.
+        let ok = unsafe {
+            RegisterWaitForSingleObject(&mut wait, dup, trampoline, r.cast(), timeout_ms, flags)
+        };
+        if ok == 0 {
+            let e = super::last_error();
+            // SAFETY: never registered.
+            unsafe { free(r) };
+            return Err(e);
+        }
+        Ok(Registration {
+            wait,
+            record: r.cast(),
+            once,
+        })
+    }
+
+    pub(super) fn unregister(reg: &Registration) {
+        let r = reg.record.cast::<Record>();
+        let inside = TLS
+            .load(Ordering::Acquire)
+            .ne(&TLS_OUT_OF_INDEXES)
+            // SAFETY: a valid TLS index.
+            .then(|| unsafe { TlsGetValue(TLS.load(Ordering::Acquire)) })
+            == Some(reg.record);
+        if inside {
+            // Inside this wait's own callback: the blocking form would wait
+            // for itself. Unregister without waiting.
+            // SAFETY: our registered wait handle, unregistered once.
+            unsafe { UnregisterWaitEx(reg.wait, core::ptr::null_mut()) };
+            if reg.once {
+                // Its only callback is this one: the trampoline frees the
+                // record when it returns.
+                // SAFETY: the record is alive (we run inside its callback).
+                unsafe { (*r).free_after.store(true, Ordering::Release) };
+            }
+            // Not once: other callbacks may still be queued; the record
+            // and the duplicated handle stay (documented).
+        } else {
+            // SAFETY: our registered wait handle, unregistered once; waits
+            // for every callback to return, after which none comes.
+            unsafe {
+                UnregisterWaitEx(reg.wait, crate::ipexport::INVALID_HANDLE_VALUE);
+                free(r);
+            }
+        }
+    }
 }
 
 /// The calling thread's last error: `GetLastError()` on Windows.
@@ -916,7 +1110,13 @@ pub fn last_error() -> u32 {
 #[cfg(all(icmp_api, unix))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 #[inline]
 pub fn last_error() -> u32 {
@@ -960,7 +1160,9 @@ pub fn last_error() -> u32 {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1116,13 +1318,15 @@ impl Drop for IcmpHandle {
 /// - Unix: an event of the Unix backend (`icmp_sys::unix`): a file
 ///   descriptor that is readable while the event is signalled (`fd()`), so
 ///   that `poll`, epoll, kqueue or an async runtime (tokio's `AsyncFd`) can
-///   wait on it alongside other descriptors. At most 4096 events exist at
-///   once; only these events are accepted as the `Event` parameter there
-///   (any other value: 0 + `ERROR_INVALID_HANDLE`).
+///   wait on it alongside other descriptors. As many events as the
+///   process has descriptors (`RLIMIT_NOFILE`); only these events are
+///   accepted as the `Event` parameter there (any other value: 0 +
+///   `ERROR_INVALID_HANDLE`).
 ///
-/// **Manual reset** on every OS: once signalled it stays signalled —
-/// every [`wait`](Self::wait) returns `true` — until [`reset`](Self::reset).
-/// (As `CreateEventW(NULL, TRUE, FALSE, NULL)`; the API never resets it.)
+/// [`Event::new`] is **manual reset** on every OS: once signalled it stays
+/// signalled — every [`wait`](Self::wait) returns `true` — until
+/// [`reset`](Self::reset) (as `CreateEventW(NULL, TRUE, FALSE, NULL)`; the
+/// API never resets it). [`Event::create`] also makes auto-reset events.
 ///
 /// ```
 /// # #[cfg(feature = "alloc")] {
@@ -1170,7 +1374,9 @@ impl Drop for IcmpHandle {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1191,18 +1397,59 @@ unsafe impl Sync for Event {}
 
 #[cfg(icmp_api)]
 impl Event {
-    /// A new manual-reset event, not signalled, or the error code
-    /// (`GetLastError` on Windows; on Unix the backend's Windows error code,
-    /// e.g. [`ERROR_NOT_ENOUGH_MEMORY`](crate::ipexport::ERROR_NOT_ENOUGH_MEMORY)
+    /// A new manual-reset event, not signalled (= [`create(true, false)`](Self::create)),
+    /// or the error code (`GetLastError` on Windows; on Unix the backend's
+    /// Windows error code, e.g.
+    /// [`ERROR_TOO_MANY_OPEN_FILES`](crate::ipexport::ERROR_TOO_MANY_OPEN_FILES)
     /// when no descriptor is left).
     ///
     /// Microsoft Learn: [CreateEventW function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-createeventw).
     #[inline]
     pub fn new() -> Result<Self, u32> {
+        Self::create(true, false)
+    }
+
+    /// A new event with `CreateEventW`'s flags: `manual_reset`
+    /// (`bManualReset`) and `initial_state` (`bInitialState`: signalled
+    /// from the start), or the error code.
+    ///
+    /// - **Manual reset** (`true`): once signalled it stays signalled —
+    ///   every wait returns at once — until [`reset`](Self::reset).
+    /// - **Auto reset** (`false`): a satisfied wait ([`wait`](Self::wait),
+    ///   [`wait_alertable`], a [`register_wait`](Self::register_wait)
+    ///   callback with `timed_out == 0`) resets it: one [`set`](Self::set)
+    ///   releases exactly one waiter, however many wait; setting a signalled
+    ///   event changes nothing (two sets before a wait release one waiter).
+    ///
+    /// Every event has its own kernel object (Windows) or descriptor (Unix:
+    /// an `eventfd` on Linux, a pipe elsewhere): the number of events is
+    /// limited only by the process's handles / descriptors (`RLIMIT_NOFILE`).
+    ///
+    /// # Errors
+    /// `GetLastError()` on Windows. On Unix
+    /// [`ERROR_TOO_MANY_OPEN_FILES`](crate::ipexport::ERROR_TOO_MANY_OPEN_FILES)
+    /// when the process (`EMFILE`, `RLIMIT_NOFILE`) or the system (`ENFILE`)
+    /// has no descriptor left,
+    /// [`ERROR_NOT_ENOUGH_MEMORY`](crate::ipexport::ERROR_NOT_ENOUGH_MEMORY)
+    /// when the kernel has no memory for one.
+    ///
+    /// Microsoft Learn: [CreateEventW function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-createeventw).
+    ///
+    /// Pitfall: an auto-reset event as an asynchronous send's `Event` is
+    /// consumed by whichever wait sees it first: wait for it in one place.
+    #[inline]
+    pub fn create(manual_reset: bool, initial_state: bool) -> Result<Self, u32> {
         #[cfg(windows)]
         {
-            // SAFETY: default security, manual reset, not signalled, unnamed.
-            let handle = unsafe { win::CreateEventW(core::ptr::null(), 1, 0, core::ptr::null()) };
+            // SAFETY: default security, the given flags, unnamed.
+            let handle = unsafe {
+                win::CreateEventW(
+                    core::ptr::null(),
+                    manual_reset.into(),
+                    initial_state.into(),
+                    core::ptr::null(),
+                )
+            };
             if handle.is_null() {
                 return Err(last_error());
             }
@@ -1210,7 +1457,7 @@ impl Event {
         }
         #[cfg(unix)]
         {
-            crate::unix::event::create().map(|handle| Self { handle })
+            crate::unix::event::create(manual_reset, initial_state).map(|handle| Self { handle })
         }
     }
 
@@ -1227,7 +1474,8 @@ impl Event {
     /// Waits until the event is signalled, at most `timeout_ms` milliseconds
     /// ([`INFINITE`](crate::ipexport::INFINITE): no limit; 0: just test).
     /// `true` when signalled, `false` when the time elapsed first. Does not
-    /// reset the event (manual reset).
+    /// reset a manual-reset event; resets an auto-reset one (the wait
+    /// consumed the signal).
     ///
     /// Microsoft Learn: [WaitForSingleObject function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobject).
     ///
@@ -1295,6 +1543,107 @@ impl Event {
     #[cfg(unix)]
     pub fn fd(&self) -> core::ffi::c_int {
         crate::unix::event::fd(self.handle)
+    }
+
+    /// Registers `callback(context, timed_out)` to run on a thread of the
+    /// system (Windows' thread pool; on Unix the backend's one waiter
+    /// thread) when the event is signalled (`timed_out == 0`) or when
+    /// `timeout_ms` elapsed first (`timed_out == 1`;
+    /// [`INFINITE`](crate::ipexport::INFINITE): never). The callback is a
+    /// `WAITORTIMERCALLBACK`; `timed_out` is its `BOOLEAN`. Unregistered when
+    /// the returned [`RegisteredWait`] is dropped.
+    ///
+    /// - `once == true` (`WT_EXECUTEONLYONCE`): one callback, then the wait
+    ///   is over (still drop the `RegisteredWait`).
+    /// - `once == false` (`WT_EXECUTEDEFAULT`): the wait re-arms after each
+    ///   callback, and the timeout restarts after each. On an **auto-reset**
+    ///   event the satisfied wait resets it: one callback per
+    ///   [`set`](Self::set). On a **manual-reset** event that stays
+    ///   signalled the callback runs again and again (as on Windows) until
+    ///   you [`reset`](Self::reset) it or drop the registration.
+    ///
+    /// The registration holds the event itself (Windows: a duplicated
+    /// handle; Unix: a reference to the backend's event): dropping the
+    /// `Event` first is allowed, the wait keeps waiting on it.
+    ///
+    /// - Windows: `RegisterWaitForSingleObject(.., WT_EXECUTEONLYONCE or
+    ///   WT_EXECUTEDEFAULT)`; callbacks run on thread-pool threads, and with
+    ///   `once == false` two callbacks of one wait may run at once.
+    /// - Unix: one waiter thread of the backend (started on first use) polls
+    ///   every registered event's descriptor with its timeout — never a
+    ///   thread per wait — and runs the callbacks on itself, one at a time:
+    ///   a slow callback delays the others.
+    ///
+    /// Microsoft Learn: [RegisterWaitForSingleObject function (winbase.h)](https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-registerwaitforsingleobject);
+    /// [WAITORTIMERCALLBACK callback function (winnt.h)](https://learn.microsoft.com/en-us/windows/win32/api/winnt/nc-winnt-waitortimercallback).
+    ///
+    /// ```
+    /// use icmp_sys::helper::Event;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// unsafe extern "system" fn done(ctx: *mut core::ffi::c_void, timed_out: u8) {
+    ///     // SAFETY: ctx is the &AtomicU32 below, alive until the wait is dropped.
+    ///     let fired = unsafe { &*(ctx as *const AtomicU32) };
+    ///     fired.store(if timed_out != 0 { 2 } else { 1 }, Ordering::SeqCst);
+    /// }
+    ///
+    /// let event = Event::create(false, false).expect("an auto-reset event");
+    /// let fired = AtomicU32::new(0);
+    /// // SAFETY: `fired` outlives `wait` (dropped below, before it).
+    /// let wait = unsafe {
+    ///     event.register_wait(done, &fired as *const AtomicU32 as *mut _, 10_000, true)
+    /// }
+    /// .expect("register_wait");
+    /// event.set(); // e.g. the completion of an asynchronous send
+    /// for _ in 0..10_000 {
+    ///     if fired.load(Ordering::SeqCst) != 0 { break; }
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// drop(wait); // unregisters; waits for a running callback
+    /// assert_eq!(fired.load(Ordering::SeqCst), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// `GetLastError()` on Windows; on Unix the backend's Windows error
+    /// code (`ERROR_NOT_ENOUGH_MEMORY` when the waiter thread or its table
+    /// cannot be made).
+    ///
+    /// # Safety
+    /// `callback` is called with `context` on another thread, any time from
+    /// now until the `RegisteredWait` is dropped (dropping it waits for a
+    /// running callback, except inside that callback): `context` must stay
+    /// valid for that, and be usable from another thread, per
+    /// `callback`'s own contract.
+    ///
+    /// Pitfalls: **re-entrancy** — dropping the `RegisteredWait` *inside its
+    /// own callback* is allowed and does not deadlock: it unregisters
+    /// without waiting (Windows: `UnregisterWaitEx(h, NULL)`; the blocking
+    /// `UnregisterWaitEx(h, INVALID_HANDLE_VALUE)` would wait for itself),
+    /// detected per thread on both OSes; on Windows, for a `once == false`
+    /// wait dropped that way, a small record (three words) and the
+    /// duplicated event handle are not freed, as further callbacks of it may
+    /// still be queued: prefer dropping from outside. Dropping it inside
+    /// *another* wait's callback blocks until that wait's running callback
+    /// returns (on Unix none runs: one callback at a time). Never block a
+    /// callback on something only another callback provides (on Unix they
+    /// run one after the other).
+    pub unsafe fn register_wait(
+        &self,
+        callback: unsafe extern "system" fn(context: *mut core::ffi::c_void, timed_out: u8),
+        context: *mut core::ffi::c_void,
+        timeout_ms: u32,
+        once: bool,
+    ) -> Result<RegisteredWait, u32> {
+        #[cfg(windows)]
+        {
+            win::register_wait(self.handle, callback, context, timeout_ms, once)
+                .map(|inner| RegisteredWait { inner })
+        }
+        #[cfg(unix)]
+        {
+            crate::unix::wait::register(self.handle, callback, context, timeout_ms, once)
+                .map(|inner| RegisteredWait { inner })
+        }
     }
 }
 
@@ -1366,9 +1715,9 @@ impl std::os::fd::AsFd for Event {
 ///   [Asynchronous Procedure Calls](https://learn.microsoft.com/en-us/windows/win32/sync/asynchronous-procedure-calls).
 /// - Unix: the Unix backend (`icmp_sys::unix`) queues each completed request's
 ///   APC to the thread that issued it; this runs them, with the same
-///   results. Other alertable waits of Windows (`WaitForSingleObjectEx`,
-///   `MsgWaitForMultipleObjectsEx`, ...) have no Unix counterpart: wait
-///   here.
+///   results. [`wait_alertable`] is the backend's `WaitForSingleObjectEx`;
+///   other alertable waits of Windows (`MsgWaitForMultipleObjectsEx`, ...)
+///   have no Unix counterpart.
 ///
 /// Pitfalls: an APC runs only on the thread that issued the send, and only
 /// during an alertable wait of that thread: a thread that issues sends with
@@ -1381,7 +1730,9 @@ impl std::os::fd::AsFd for Event {
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -1396,4 +1747,274 @@ pub fn sleep_alertable(timeout_ms: u32) -> u32 {
     {
         crate::unix::apc::sleep_alertable(timeout_ms)
     }
+}
+
+/// Waits for `event` alertably, at most `timeout_ms` milliseconds
+/// ([`INFINITE`](crate::ipexport::INFINITE): no limit), as
+/// `WaitForSingleObjectEx(event, timeout_ms, TRUE)`. Returns
+///
+/// - [`WAIT_OBJECT_0`](crate::ipexport::WAIT_OBJECT_0): the event is
+///   signalled (an auto-reset event is reset: the wait consumed it);
+/// - [`WAIT_IO_COMPLETION`](crate::ipexport::WAIT_IO_COMPLETION) (192): one
+///   or more of this thread's APCs (the `ApcRoutine`s of its asynchronous
+///   sends) ran — the event may still be unsignalled: wait again;
+/// - [`WAIT_TIMEOUT`](crate::ipexport::WAIT_TIMEOUT): neither within the
+///   time.
+///
+/// Order: an event that is already signalled wins — `WAIT_OBJECT_0`, and
+/// queued APCs stay queued for the next alertable wait. Microsoft Learn does
+/// not state the order; Windows' kernel and Wine (`check_wait` in its
+/// server) test the object first, and the behaviour suite checks it on Wine
+/// and on Unix.
+///
+/// - Windows: `WaitForSingleObjectEx`.
+/// - Unix: polls the event's descriptor and this thread's APC wake
+///   descriptor together, and runs the queued APCs as [`sleep_alertable`]
+///   does.
+///
+/// Microsoft Learn: [WaitForSingleObjectEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobjectex).
+///
+/// Pitfall: `WAIT_IO_COMPLETION` is not "completed": loop until
+/// `WAIT_OBJECT_0` or your own count of completions, with a deadline.
+/// [`WAIT_FAILED`](crate::ipexport::WAIT_FAILED) is returned only for a
+/// broken event (never for an `Event` that is alive).
+#[cfg(icmp_api)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        windows,
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
+)]
+#[inline]
+pub fn wait_alertable(event: &Event, timeout_ms: u32) -> u32 {
+    #[cfg(windows)]
+    {
+        // SAFETY: a valid event handle, owned by `event`; APCs of this
+        // thread run here.
+        unsafe { win::WaitForSingleObjectEx(event.handle, timeout_ms, 1) }
+    }
+    #[cfg(unix)]
+    {
+        crate::unix::apc::wait_alertable(event.handle, timeout_ms)
+    }
+}
+
+/// A wait registered by [`Event::register_wait`]: unregistered when
+/// dropped. `Send + Sync`: drop it on any thread.
+///
+/// Dropping it unregisters the wait and **waits for a callback that is
+/// running** (`UnregisterWaitEx(h, INVALID_HANDLE_VALUE)`), so that the
+/// callback's `context` may be freed right after; inside the wait's own
+/// callback it unregisters without waiting (see
+/// [`Event::register_wait`]'s pitfalls).
+///
+/// Microsoft Learn: [UnregisterWaitEx function (winbase.h)](https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-unregisterwaitex).
+///
+/// Pitfall: `std::mem::forget` on it leaves the wait registered for good,
+/// calling into a `context` that may be gone.
+#[cfg(icmp_api)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        windows,
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
+)]
+#[derive(Debug)]
+#[must_use = "dropping it unregisters the wait at once"]
+pub struct RegisteredWait {
+    #[cfg(windows)]
+    inner: win::Registration,
+    #[cfg(unix)]
+    inner: crate::unix::wait::Registration,
+}
+
+#[cfg(icmp_api)]
+impl Drop for RegisteredWait {
+    /// Unregisters the wait: `UnregisterWaitEx`.
+    ///
+    /// Microsoft Learn: [UnregisterWaitEx function (winbase.h)](https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-unregisterwaitex).
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(windows)]
+        win::unregister(&self.inner);
+        #[cfg(unix)]
+        crate::unix::wait::unregister(&self.inner);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Win32 errors as Rust errors
+// ---------------------------------------------------------------------------
+
+/// A Win32 error code (`GetLastError`, the `Err` of this module's
+/// functions), or an `IP_STATUS` code, as a Rust error. `Display` gives its
+/// text; with the `std` feature it converts to `std::io::Error` (see
+/// `io_error`).
+///
+/// No Microsoft Learn page: the crate's own wrapper. The codes and texts:
+/// [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
+///
+/// Pitfall: on Unix a Win32 code is not an `errno`: never pass it to
+/// `std::io::Error::from_raw_os_error` there (8, `ERROR_NOT_ENOUGH_MEMORY`,
+/// would print "Exec format error").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Win32Error(pub u32);
+
+/// The texts of the Win32 errors this crate reports (Microsoft Learn's
+/// System Error Codes pages).
+const WIN32_MESSAGES: &[(u32, &str)] = &[
+    (0, "The operation completed successfully."),
+    (4, "The system cannot open the file."),
+    (5, "Access is denied."),
+    (6, "The handle is invalid."),
+    (
+        8,
+        "Not enough memory resources are available to process this command.",
+    ),
+    (31, "A device attached to the system is not functioning."),
+    (50, "The request is not supported."),
+    (87, "The parameter is incorrect."),
+    (120, "This function is not supported on this system."),
+    (122, "The data area passed to a system call is too small."),
+    (258, "The wait operation timed out."),
+    (997, "Overlapped I/O operation is in progress."),
+    (1214, "The format of the specified network name is invalid."),
+    (
+        1231,
+        "The network location cannot be reached. For information about network troubleshooting, see Windows Help.",
+    ),
+    (
+        1232,
+        "The network location cannot be reached. For information about network troubleshooting, see Windows Help.",
+    ),
+    (
+        1233,
+        "The network location cannot be reached. For information about network troubleshooting, see Windows Help.",
+    ),
+    (
+        1234,
+        "No service is operating at the destination network endpoint on the remote system.",
+    ),
+    (
+        1460,
+        "This operation returned because the timeout period expired.",
+    ),
+];
+
+impl Win32Error {
+    /// The code's text: Microsoft Learn's for the Win32 errors the crate
+    /// reports, [`status_description`] for `IP_STATUS` codes, `None` for
+    /// others (on Windows, `FormatMessageW` knows them all).
+    ///
+    /// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
+    #[must_use]
+    pub fn message(self) -> Option<&'static str> {
+        if let Some(&(_, m)) = WIN32_MESSAGES.iter().find(|(c, _)| *c == self.0) {
+            return Some(m);
+        }
+        if self.0 >= crate::ipexport::IP_STATUS_BASE {
+            return status_description(self.0);
+        }
+        None
+    }
+
+    /// The [`std::io::ErrorKind`] that fits the code, as Rust's standard
+    /// library decodes it on Windows (`ERROR_ACCESS_DENIED` →
+    /// `PermissionDenied`, `ERROR_NOT_ENOUGH_MEMORY` → `OutOfMemory`,
+    /// `ERROR_INVALID_PARAMETER` → `InvalidInput`, `WAIT_TIMEOUT` and
+    /// `ERROR_TIMEOUT` → `TimedOut`, `ERROR_CALL_NOT_IMPLEMENTED` →
+    /// `Unsupported`, `ERROR_NETWORK_UNREACHABLE` / `ERROR_HOST_UNREACHABLE`
+    /// → `NetworkUnreachable` / `HostUnreachable`), plus, for `IP_STATUS`
+    /// codes, `IP_REQ_TIMED_OUT` → `TimedOut` and the unreachable
+    /// destinations; `Other` for the rest.
+    ///
+    /// No Microsoft Learn page: Rust's error kinds.
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn kind(self) -> std::io::ErrorKind {
+        use crate::ipexport as x;
+        use std::io::ErrorKind as K;
+        match self.0 {
+            x::ERROR_ACCESS_DENIED => K::PermissionDenied,
+            x::ERROR_NOT_ENOUGH_MEMORY | 14 => K::OutOfMemory,
+            x::ERROR_INVALID_PARAMETER => K::InvalidInput,
+            x::WAIT_TIMEOUT | 1460 | x::IP_REQ_TIMED_OUT => K::TimedOut,
+            x::ERROR_CALL_NOT_IMPLEMENTED => K::Unsupported,
+            x::ERROR_NETWORK_UNREACHABLE | x::IP_DEST_NET_UNREACHABLE => K::NetworkUnreachable,
+            x::ERROR_HOST_UNREACHABLE | x::IP_DEST_HOST_UNREACHABLE | x::IP_DEST_UNREACHABLE => {
+                K::HostUnreachable
+            }
+            _ => K::Other,
+        }
+    }
+}
+
+impl fmt::Display for Win32Error {
+    /// The text and the code: `"Access is denied. (Win32 error 5)"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message() {
+            Some(m) => write!(f, "{m} (Win32 error {})", self.0),
+            None => write!(f, "Win32 error {}", self.0),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Win32Error {}
+
+/// Feature `std`: see [`io_error`].
+#[cfg(feature = "std")]
+impl From<Win32Error> for std::io::Error {
+    #[inline]
+    fn from(e: Win32Error) -> Self {
+        #[cfg(windows)]
+        {
+            std::io::Error::from_raw_os_error(e.0 as i32)
+        }
+        #[cfg(not(windows))]
+        {
+            std::io::Error::new(e.kind(), e)
+        }
+    }
+}
+
+/// Feature `std`: a Win32 error code (or `IP_STATUS` code) as a
+/// [`std::io::Error`] that is right on every OS — where code written for
+/// Windows uses `std::io::Error::from_raw_os_error(code)`.
+///
+/// - Windows: `from_raw_os_error(code)`: the system's text and kind,
+///   `raw_os_error() == Some(code)`.
+/// - Elsewhere: an error of the fitting kind ([`Win32Error::kind`]) whose
+///   text is the code's ([`Win32Error::message`]) and whose inner error is
+///   the [`Win32Error`] (`get_ref()` + `downcast_ref` gives the code back);
+///   `raw_os_error()` is `None`, as the code is not an `errno`.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use icmp_sys::{helper, ERROR_NOT_ENOUGH_MEMORY};
+/// let e = helper::io_error(ERROR_NOT_ENOUGH_MEMORY);
+/// assert_eq!(e.kind(), std::io::ErrorKind::OutOfMemory);
+/// # }
+/// ```
+///
+/// No Microsoft Learn page: Rust's error type. The codes:
+/// [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
+///
+/// Pitfall: on Windows an `IP_STATUS` code (11000 and up) is not a system
+/// error code: `FormatMessage` gives no or an unrelated (Winsock) text for
+/// it; name it with [`status_name`] / [`status_description`] there.
+#[cfg(feature = "std")]
+#[inline]
+pub fn io_error(code: u32) -> std::io::Error {
+    Win32Error(code).into()
 }

@@ -114,7 +114,9 @@ pub use imp::IcmpSendEcho;
 /// Asynchronous: **returns 0** and `GetLastError` gives
 /// [`ERROR_IO_PENDING`](crate::ipexport::ERROR_IO_PENDING) when the request was
 /// started (the docs' "returns ERROR_IO_PENDING" is wrong); on completion call
-/// [`IcmpParseReplies`].
+/// [`IcmpParseReplies`]. Given both an `Event` and an `ApcRoutine`, Windows
+/// signals the event and never runs the routine (Wine's conformance tests;
+/// the Unix backend does the same; Wine 8.0 and 10.0 run the routine too).
 ///
 /// Pitfalls: the buffer must stay in place and the handle open until
 /// completion; the APC runs only during an alertable wait of the calling
@@ -126,6 +128,10 @@ pub use imp::IcmpSendEcho;
 /// Wine 8.0 serves 256 requests in flight per session: a 257th still
 /// returns 0 + `ERROR_IO_PENDING` but completes at once with
 /// `STATUS_NO_MEMORY` in the `IO_STATUS_BLOCK`, its buffer untouched.
+/// Under Wine (8.0 and 10.0) an `Event` without an `ApcRoutine` corrupts the
+/// heap: Wine frees the request's `IO_STATUS_BLOCK` at the call and the
+/// completion writes its 16 bytes into that freed memory; there, give an
+/// APC (with or without the event) or send synchronously.
 pub use imp::IcmpSendEcho2;
 
 /// `IcmpSendEcho2Ex`: [`IcmpSendEcho2`] with a `SourceAddress` to send from
@@ -134,8 +140,10 @@ pub use imp::IcmpSendEcho2;
 /// Microsoft Learn: [IcmpSendEcho2Ex function (icmpapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/icmpapi/nf-icmpapi-icmpsendecho2ex).
 ///
 /// Pitfalls: as [`IcmpSendEcho2`]; `SourceAddress` 0 lets the stack choose;
-/// Wine ignores it. mingw-w64 10's header lacks this function (its import
-/// library has it).
+/// one the host does not have fails at the call with
+/// [`ERROR_INVALID_NETNAME`](crate::ipexport::ERROR_INVALID_NETNAME) (Windows
+/// and the Unix backend); Wine ignores it. mingw-w64 10's header lacks this
+/// function (its import library has it).
 pub use imp::IcmpSendEcho2Ex;
 
 /// `Icmp6SendEcho2`: sends one IPv6 echo request, synchronously or
@@ -149,8 +157,15 @@ pub use imp::IcmpSendEcho2Ex;
 /// helper.
 ///
 /// Pitfalls: the addresses are Windows [`SOCKADDR_IN6`](crate::ipexport::SOCKADDR_IN6)
-/// with `sin6_family` = 23; the reply has **no data size**;
-/// Wine 8.0 fails with [`ERROR_CALL_NOT_IMPLEMENTED`](crate::ipexport::ERROR_CALL_NOT_IMPLEMENTED).
+/// with `sin6_family` = 23 (0 is accepted too: Windows reads the address
+/// of a zeroed structure filled by `inet_pton`); the reply has **no data
+/// size**; a `RequestOptions` with `Ttl` (the hop limit) 0 is refused:
+/// synchronously 0 + `IP_GENERAL_FAILURE`, asynchronously a completion
+/// with `Status` 11050 and
+/// [`STATUS_INVALID_PARAMETER`](crate::ipexport::STATUS_INVALID_PARAMETER)
+/// in the `IO_STATUS_BLOCK` (pass null options for the default); a source
+/// the host does not have fails at the call with `ERROR_INVALID_NETNAME`;
+/// Wine 8.0 and 10.0 fail with [`ERROR_CALL_NOT_IMPLEMENTED`](crate::ipexport::ERROR_CALL_NOT_IMPLEMENTED).
 pub use imp::Icmp6SendEcho2;
 
 /// `IcmpParseReplies`: returns the number of replies in a buffer filled by an

@@ -1,9 +1,9 @@
 //! Types and constants of `ipexport.h`, plus the few outside types the
 //! `icmpapi.h` signatures need (`HANDLE`, `IO_STATUS_BLOCK`,
 //! `PIO_APC_ROUTINE`, `SOCKADDR_IN6`), the Win32 error codes the API
-//! reports through `GetLastError`, and the wait results of the waits around
-//! an asynchronous send (`WAIT_OBJECT_0`, `WAIT_TIMEOUT`,
-//! `WAIT_IO_COMPLETION`, `INFINITE`).
+//! reports through `GetLastError`, `TRUE`/`FALSE`, and the wait results of
+//! the waits around an asynchronous send (`WAIT_OBJECT_0`, `WAIT_TIMEOUT`,
+//! `WAIT_IO_COMPLETION`, `WAIT_FAILED`, `WAIT_ABANDONED(_0)`, `INFINITE`).
 //!
 //! Everything here compiles on every target, so that documentation, the
 //! [`helper`](crate::helper) module and host tests work anywhere. Widths are
@@ -71,10 +71,40 @@ pub const INVALID_HANDLE_VALUE: HANDLE = usize::MAX as HANDLE;
 /// Microsoft Learn: [Windows Data Types](https://learn.microsoft.com/en-us/windows/win32/winprog/windows-data-types).
 pub type BOOL = i32;
 
+/// `TRUE` (1): the [`BOOL`] that Win32 functions return on success and take
+/// for "yes" (e.g. `CreateEventW`'s `bManualReset`).
+///
+/// Microsoft Learn: [Windows Data Types](https://learn.microsoft.com/en-us/windows/win32/winprog/windows-data-types), `BOOL`.
+///
+/// Pitfall: a `BOOL` result is true when non-zero, not only when `TRUE`:
+/// test `!= FALSE`, never `== TRUE`.
+pub const TRUE: BOOL = 1;
+
+/// `FALSE` (0): the [`BOOL`] that Win32 functions return on failure (then
+/// read the last error).
+///
+/// Microsoft Learn: [Windows Data Types](https://learn.microsoft.com/en-us/windows/win32/winprog/windows-data-types), `BOOL`.
+pub const FALSE: BOOL = 0;
+
 /// `NTSTATUS`: a 32-bit NT status code, as stored in [`IO_STATUS_BLOCK`].
 ///
 /// Microsoft Learn: [IO_STATUS_BLOCK structure (wdm.h)](https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/wdm/ns-wdm-_io_status_block), `Status` member.
 pub type NTSTATUS = i32;
+
+/// `STATUS_INVALID_PARAMETER` (`0xC000000D`): the `Status` an
+/// [`IO_STATUS_BLOCK`] carries when an asynchronous send is refused by the
+/// stack after it started, e.g. an IPv6 echo with a hop limit (`Ttl`) of 0:
+/// the request completes (the APC runs, the event is signalled) with
+/// `Information` = `size_of::<ICMPV6_ECHO_REPLY>()` and `reply[0].Status`
+/// [`IP_GENERAL_FAILURE`] (Wine's conformance test `test_Icmp6SendEcho`,
+/// which Windows passes).
+///
+/// Microsoft Learn: [NTSTATUS Values](https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-erref/596a1078-e883-4972-9bbc-49e60bebca55).
+///
+/// Pitfall: an `NTSTATUS`, not a Win32 error: compare it with the
+/// `IO_STATUS_BLOCK`'s `Status`, never with `GetLastError`; a successful
+/// completion carries 0 and the reply's `Status` still tells the outcome.
+pub const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as NTSTATUS;
 
 /// `ADDRESS_FAMILY`: the `sin6_family` field type of [`SOCKADDR_IN6`].
 ///
@@ -877,6 +907,13 @@ pub const ERROR_SUCCESS: u32 = 0;
 ///
 /// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
 pub const ERROR_ACCESS_DENIED: u32 = 5;
+/// `ERROR_TOO_MANY_OPEN_FILES` (4): "The system cannot open the file." On
+/// Unix, [`helper::Event::create`](crate::helper::Event::create) reports it
+/// when the process has no descriptor left (`EMFILE`/`ENFILE`: the
+/// `RLIMIT_NOFILE` limit or the system's), as Wine reports `EMFILE`.
+///
+/// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
+pub const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 /// `ERROR_INVALID_HANDLE` (6): an invalid ICMP handle (Windows 2003 and
 /// earlier; later versions report [`ERROR_INVALID_PARAMETER`]).
 ///
@@ -1004,3 +1041,27 @@ pub const WAIT_TIMEOUT: u32 = 258;
 /// `0xFFFFFFFF` with `ERROR_INVALID_PARAMETER`), and bound your own waits
 /// anyway: the request's timeout completes it.
 pub const INFINITE: u32 = 0xFFFF_FFFF;
+
+/// `WAIT_FAILED` (`0xFFFFFFFF`): a wait function failed (e.g. an invalid
+/// handle); the error is in `GetLastError`.
+///
+/// Microsoft Learn: [WaitForSingleObjectEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobjectex).
+///
+/// Pitfall: the same value as [`INFINITE`], in the other direction: a
+/// result, never a timeout to pass.
+pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
+
+/// `WAIT_ABANDONED_0` (`0x80`): the wait ended because the thread that
+/// owned the awaited mutex object exited without releasing it.
+///
+/// Microsoft Learn: [WaitForSingleObjectEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobjectex).
+///
+/// Pitfall: only mutex objects are abandoned; an event wait (the only
+/// object of this crate) never returns it.
+pub const WAIT_ABANDONED_0: u32 = 0x80;
+
+/// `WAIT_ABANDONED` (`0x80`): the name `WaitForSingleObject(Ex)` documents
+/// for [`WAIT_ABANDONED_0`].
+///
+/// Microsoft Learn: [WaitForSingleObjectEx function (synchapi.h)](https://learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitforsingleobjectex).
+pub const WAIT_ABANDONED: u32 = WAIT_ABANDONED_0;

@@ -58,7 +58,9 @@ pub mod helper;
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]
@@ -71,7 +73,9 @@ pub mod ipexport;
     doc(cfg(any(
         windows,
         target_os = "linux",
+        target_os = "android",
         target_os = "macos",
+        target_os = "ios",
         target_os = "freebsd"
     )))
 )]

@@ -330,10 +330,13 @@ pub use imp::*;
 /// The platforms of `cfg(icmp_api)` as build.rs lists them.
 fn icmp_api_platforms(build_rs: &str) -> Vec<String> {
     let at = build_rs
-        .find("matches!(os.as_str(),")
+        .find("matches!(")
         .expect("build.rs: the icmp_api OS list");
-    let at = at + "matches!(os.as_str(),".len();
-    let list = &build_rs[at..at + build_rs[at..].find(')').unwrap()];
+    let rest = build_rs[at + "matches!(".len()..]
+        .trim_start()
+        .strip_prefix("os.as_str(),")
+        .expect("build.rs: matches!(os.as_str(), <the OS list>)");
+    let list = &rest[..rest.find(')').unwrap()];
     let mut os: Vec<String> = list
         .split('"')
         .skip(1)
@@ -397,4 +400,89 @@ fn docs_rs_badges_name_the_icmp_api_platforms_of_build_rs() {
             "{at}: doc(cfg) badge lists {os:?}; build.rs enables icmp_api on {all:?}"
         );
     }
+}
+
+/// The conformance cases of `tests/conformance.rs` (`#[test]` functions).
+fn conformance_cases(text: &str) -> Vec<String> {
+    let mut cases = Vec::new();
+    let mut test_attr = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t == "#[test]" {
+            test_attr = true;
+        } else if let Some(rest) = t.strip_prefix("fn ") {
+            if test_attr {
+                cases.push(ident(rest));
+            }
+            test_attr = false;
+        } else if !t.starts_with("#[") && !t.starts_with("///") && !t.is_empty() {
+            test_attr = false;
+        }
+    }
+    cases
+}
+
+/// README's conformance table: (case, cells) of each row.
+fn conformance_table(readme: &str) -> Vec<(String, Vec<String>)> {
+    let start = readme
+        .find("## Conformance with Windows")
+        .expect("README has a '## Conformance with Windows' section");
+    let section = &readme[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    section[..end]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect();
+            (cells[0].trim_matches('`').to_string(), cells)
+        })
+        .collect()
+}
+
+/// Issue 15: README's conformance table lists exactly the cases of
+/// `tests/conformance.rs`, once each, in the file's order, each row with a
+/// cell for Windows, Wine 8.0, Wine 10.0 and Unix; and the Unix column says
+/// `=` (as Windows) in every row: the Unix backend departs nowhere.
+#[test]
+fn readme_conformance_table_is_the_cases() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| {
+        std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("reading {p}: {e}"))
+    };
+    let cases = conformance_cases(&read("tests/conformance.rs"));
+    let rows = conformance_table(&read("README.md"));
+    assert!(cases.len() >= 20, "conformance cases found: {cases:?}");
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        cases.iter().map(String::as_str).collect::<Vec<_>>(),
+        "README's conformance table vs the #[test] cases of tests/conformance.rs"
+    );
+    for (name, cells) in &rows {
+        assert_eq!(
+            cells.len(),
+            5,
+            "{name}: case, Windows, Wine 8.0, Wine 10.0, Unix"
+        );
+        assert_eq!(
+            cells[4], "=",
+            "{name}: the Unix backend departs from Windows"
+        );
+    }
+}
+
+#[test]
+fn the_conformance_table_check_sees_rows_and_cases() {
+    let readme = "x\n## Conformance with Windows: t\n\n| Case | W | 8 | 10 | U |\n\
+                  |---|---|---|---|---|\n| `wt_a` | 1 | = | = | = |\n| `wt_b` | 2 | 3 | = | x |\n\
+                  \n## Next\n| `wt_c` | 1 | = | = | = |\n";
+    let rows = conformance_table(readme);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].1, ["`wt_b`", "2", "3", "=", "x"]);
+    let src = "#[test]\nfn wt_a() {}\n\nfn helper() {}\n#[test]\n#[ignore = \"x\"]\nfn netns_silent_wt_b() {}\n";
+    assert_eq!(conformance_cases(src), ["wt_a", "netns_silent_wt_b"]);
 }

@@ -26,6 +26,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("engine", 4),
     // The engine's APC queues, then its events (apc uses event).
     ("apc", 3),
+    // Registered waits: one waiter thread over events (beside apc).
+    ("wait", 3),
     ("event", 2),
     // Sockets: everything both paths use.
     ("sock", 1),

@@ -169,6 +169,8 @@ const WINDOWS_SYS: Obs = {
 
     error_codes!(values!(l, f;));
     values!(l, f; WAIT_OBJECT_0, WAIT_IO_COMPLETION, WAIT_TIMEOUT);
+    values!(l, f; WAIT_FAILED, WAIT_ABANDONED, WAIT_ABANDONED_0);
+    consts!(l, f; TRUE, FALSE);
     {
         use windows_sys::Win32::System::Threading as thr;
         values!(l, thr; INFINITE);
@@ -202,6 +204,11 @@ const WINAPI: Obs = {
     {
         use winapi::um::winbase as wb;
         values!(l, wb; WAIT_OBJECT_0, WAIT_IO_COMPLETION, INFINITE);
+        values!(l, wb; WAIT_FAILED, WAIT_ABANDONED, WAIT_ABANDONED_0);
+    }
+    {
+        use winapi::shared::minwindef as mw;
+        consts!(l, mw; TRUE, FALSE);
     }
     values!(l, def; AF_INET6);
     // No `um::icmpapi` module: `wa_um_probe::icmpapi` resolves to the empty

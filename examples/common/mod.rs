@@ -218,14 +218,14 @@ pub enum Outcome {
 
 /// Explains an `ERROR_ACCESS_DENIED` from the Unix backend (see
 /// `icmp_sys::unix`): no ping socket and no raw socket were permitted.
-#[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+#[cfg(unix)]
 #[allow(dead_code, reason = "used by ping and ping_many, not by tracert")]
 pub fn print_permission_help(program: &str) {
     let forced = std::env::var("ICMP_SYS_SOCKET").ok();
     eprintln!(
         "{program}: no permission to send ICMP echo requests (ERROR_ACCESS_DENIED, error 5)."
     );
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
             .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -244,7 +244,7 @@ pub fn print_permission_help(program: &str) {
         eprintln!("{program}:   sudo setcap cap_net_raw+ep <this {program} binary>");
         eprintln!("{program}:   run it as root");
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     eprintln!(
         "{program}: ICMP sockets need root on this OS ({}): run it as root.",
         std::env::consts::OS

@@ -246,6 +246,67 @@ pub(crate) fn sleep_alertable(timeout_ms: u32) -> u32 {
     }
 }
 
+/// Waits for the event `h` alertably: `WaitForSingleObjectEx(h, timeout_ms,
+/// TRUE)`. The event first: if it is signalled, `WAIT_OBJECT_0` (an
+/// auto-reset event is reset; queued APCs stay queued); else this thread's
+/// queued APCs run and the result is [`WAIT_IO_COMPLETION`]; else
+/// `WAIT_TIMEOUT` once `timeout_ms` elapsed (`u32::MAX`: no limit). The
+/// event's descriptor and the thread's wake descriptor are polled together.
+/// `WAIT_FAILED` for a handle that is not an open event.
+pub(crate) fn wait_alertable(h: crate::ipexport::HANDLE, timeout_ms: u32) -> u32 {
+    use crate::ipexport::{WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
+    let Some(ev) = event::EventRef::new(h) else {
+        return WAIT_FAILED;
+    };
+    let Ok(t) = ThreadRef::current() else {
+        // No record possible: nothing can be queued to this thread.
+        return if ev.wait(timeout_ms) {
+            WAIT_OBJECT_0
+        } else {
+            WAIT_TIMEOUT
+        };
+    };
+    let i = t.0 as usize;
+    let wake = THREADS[i].raw();
+    let deadline = super::sock::now_ns().saturating_add(u64::from(timeout_ms) * 1_000_000);
+    loop {
+        if ev.take() {
+            return WAIT_OBJECT_0;
+        }
+        wake.reset();
+        let head = QUEUES[i].swap(0, Ordering::AcqRel);
+        if head != 0 {
+            run(head);
+            return WAIT_IO_COMPLETION;
+        }
+        let left: libc::c_int = if timeout_ms == u32::MAX {
+            -1
+        } else {
+            let now = super::sock::now_ns();
+            if now >= deadline {
+                return WAIT_TIMEOUT;
+            }
+            (deadline - now)
+                .div_ceil(1_000_000)
+                .min(libc::c_int::MAX as u64) as libc::c_int
+        };
+        let mut fds = [
+            libc::pollfd {
+                fd: ev.rfd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake.rfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds; EINTR and the rest loop to the checks.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, left) };
+    }
+}
+
 /// Runs a chain (newest first) oldest first.
 fn run(head: u32) {
     let Some(records) = records() else {

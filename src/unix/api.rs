@@ -71,7 +71,7 @@ struct Route {
 
 impl Addresses {
     /// Reads and checks the addresses: `ERROR_INVALID_PARAMETER` for a null
-    /// IPv6 destination or a foreign family. (The all-zero destination is
+    /// IPv6 destination or a foreign family (neither `AF_INET6` nor 0). (The all-zero destination is
     /// checked by [`send`], after this.)
     ///
     /// # Safety
@@ -102,12 +102,9 @@ impl Addresses {
                 } else {
                     // SAFETY: non-null, caller's contract.
                     match unsafe { read_sockaddr_in6(src) } {
+                        // :: (`SOCKADDR_IN6::default()` included):
+                        // unspecified.
                         Some((a, _)) => (a != [0; 16]).then_some(a),
-                        // All zero, family 0 included (what
-                        // `SOCKADDR_IN6::default()` gives): unspecified, as
-                        // Windows treats it.
-                        // SAFETY: non-null, caller's contract.
-                        None if unsafe { is_all_zero(src) } => None,
                         None => return Err(ERROR_INVALID_PARAMETER),
                     }
                 };
@@ -162,6 +159,13 @@ unsafe fn send(
     if route.dst == [0; 16] {
         return fail(ERROR_INVALID_NETNAME);
     }
+    // A source that is not the host's: refused at the call, synchronous or
+    // not, IPv4 and IPv6 (Windows; see sock::is_local_address).
+    if let Some(src) = &route.src {
+        if !sock::is_local_address(v6, src, route.scope_id) {
+            return fail(ERROR_INVALID_NETNAME);
+        }
+    }
     // An unknown Event handle is refused before anything starts: the backend
     // signals only events of `helper::Event` (src/unix/event.rs).
     let event = match notify.event.is_null() {
@@ -180,6 +184,14 @@ unsafe fn send(
         Ok(o) => o,
         Err(code) => return fail(code),
     };
+    // An IPv6 hop limit of 0 (a zeroed IP_OPTION_INFORMATION): Windows
+    // refuses it, synchronously with 0 + IP_GENERAL_FAILURE and a status-only
+    // reply[0]; asynchronously the request completes with that reply and
+    // STATUS_INVALID_PARAMETER in its IO_STATUS_BLOCK (Wine's
+    // test_Icmp6SendEcho: tests/conformance.rs, wt_icmp6_hop_limit,
+    // wt_icmp6_hop_limit_zero_apc). IPv4 sends with the default TTL.
+    let refused = (v6 && !opts.is_null() && ttl == 0)
+        .then_some((IP_GENERAL_FAILURE, STATUS_INVALID_PARAMETER));
     let payload: &[u8] = if size == 0 {
         &[]
     } else {
@@ -199,7 +211,11 @@ unsafe fn send(
         timeout_ms: timeout,
     };
     if asynchronous {
-        let thread = match notify.apc {
+        // With an event, the APC routine is ignored: Windows signals the
+        // event and never runs the routine (Wine's conformance tests:
+        // tests/conformance.rs, wt_echo2_event_and_apc, wt_icmp6_event_and_apc).
+        let apc = if event.is_some() { None } else { notify.apc };
+        let thread = match apc {
             Some(_) => match ThreadRef::current() {
                 Ok(t) => Some(t),
                 Err(code) => return fail(code),
@@ -208,16 +224,23 @@ unsafe fn send(
         };
         let n = engine::Notify {
             event,
-            apc: notify.apc,
+            apc,
             ctx: notify.ctx.cast_mut(),
             thread,
         };
         // SAFETY: the caller keeps the reply buffer until completion
         // (Windows contract); the request's data is copied by submit.
-        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n) } {
+        return match unsafe { engine::submit(d, &r, reply.cast(), reply_size as usize, n, refused) }
+        {
             Ok(()) => fail(ERROR_IO_PENDING),
             Err(code) => fail(code),
         };
+    }
+    if let Some((status, _)) = refused {
+        // SAFETY: reply is writable for reply_size bytes (caller's contract).
+        let mut out = unsafe { reply::OutBuf::from_raw(reply.cast(), reply_size as usize) };
+        reply::write_status(&mut out, v6, status);
+        return fail(status);
     }
     let outcome = super::cache::run(d, &r);
     // `payload` is not used after this point: the request data may lie
@@ -396,8 +419,11 @@ pub unsafe extern "system" fn IcmpSendEcho2Ex(
     }
 }
 
-/// Reads a Windows `SOCKADDR_IN6`: (address, scope) or `None` if the family
-/// is not the Windows `AF_INET6` (23).
+/// Reads a Windows `SOCKADDR_IN6`: (address, scope), or `None` if the
+/// family is neither the Windows `AF_INET6` (23) nor 0. Family 0 is what C
+/// callers pass after `memset` + `inet_pton` into `sin6_addr` (Wine's
+/// conformance test does): Windows sends (tests/conformance.rs,
+/// `wt_icmp6_family_zero`).
 ///
 /// # Safety
 /// `sa` must point to a readable `SOCKADDR_IN6`.
@@ -405,21 +431,8 @@ unsafe fn read_sockaddr_in6(sa: *const SOCKADDR_IN6) -> Option<([u8; 16], u32)> 
     // SAFETY: per the contract; unaligned-tolerant.
     let s = unsafe { sa.read_unaligned() };
     // SAFETY: both union views are plain bytes.
-    (s.sin6_family == AF_INET6).then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
-}
-
-/// Whether a `SOCKADDR_IN6` is all zero bytes (family 0 included).
-///
-/// # Safety
-/// `sa` must point to a readable `SOCKADDR_IN6`.
-unsafe fn is_all_zero(sa: *const SOCKADDR_IN6) -> bool {
-    // SAFETY: per the contract; the struct has no padding (2+2+4+16+4
-    // bytes), so all its bytes are initialised.
-    let bytes = unsafe {
-        sa.cast::<[u8; size_of::<SOCKADDR_IN6>()]>()
-            .read_unaligned()
-    };
-    bytes == [0; size_of::<SOCKADDR_IN6>()]
+    (s.sin6_family == AF_INET6 || s.sin6_family == 0)
+        .then_some((unsafe { s.sin6_addr.u.Byte }, s.sin6_scope_id))
 }
 
 /// See [`crate::icmpapi::Icmp6SendEcho2`].

@@ -11,9 +11,11 @@
 //!   record ([`MAX_IN_FLIGHT`] records: 14 bits of index, 2 of generation).
 //!   The record then checks the message fully (source, quoted destination,
 //!   echoed data) with the same classification as the synchronous path.
-//!   Per-request TTL, TOS, DF and IP options are socket options, set under
-//!   the engine lock right before the request's `sendmsg`, and only when
-//!   they differ from the socket's current ones; the source address goes in
+//!   Per-request TTL, TOS, DF and IP options are socket options, set right
+//!   before the request's `sendmsg` under that socket's own lock held
+//!   exclusively, and only when they differ from the socket's current ones
+//!   (requests with the current options — the default — send under it held
+//!   shared: see `Sender`); the source address goes in
 //!   an `IP_PKTINFO` / `IPV6_PKTINFO` control message (Linux; ignored on
 //!   macOS/FreeBSD).
 //! - **One completion thread** (`pthread_create`, started on first use,
@@ -22,10 +24,32 @@
 //!   the reply buffer (the synchronous path's writer), fills the
 //!   `IO_STATUS_BLOCK`, signals the event, queues the APC to the issuing
 //!   thread. Never a thread per request.
+//! - **Decided by arrival** (issue 14, item 2): the shared sockets stamp
+//!   what they receive with its arrival time (`SO_TIMESTAMPNS`; elsewhere
+//!   `SO_TIMESTAMP`). Each round of the completion thread notes its start,
+//!   then reads every socket open at that time (one opened meanwhile
+//!   included) until it is empty or a message arrived after the start, and
+//!   only then expires the requests whose deadline is at or before the
+//!   start. An answer decides its request if it arrived by the request's
+//!   deadline or by the request's first check (the first round that started
+//!   after its `sendmsg` returned), however late the thread reads it; a
+//!   later one does not (the request times out, as on Windows). A deadline
+//!   is never earlier than the return of the request's `sendmsg` (the record
+//!   enters the deadline heap then), so timeout 0 keeps its meaning: the
+//!   answer that is there at the first check (a loopback reply) wins, as for
+//!   a synchronous send. The round trip is measured to the arrival.
+//! - **Locks**: the engine lock is a `pthread` mutex (waiters park, no
+//!   yield storms), never held across a syscall on the send path: the
+//!   record is made under it, the event reset and the `sendmsg` happen
+//!   outside it, the record enters the heap under it after the send (an
+//!   answer matched before that is kept in the record and completed by the
+//!   sender). One-time work stays under it: starting the thread, opening a
+//!   shared socket.
 //! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
-//!   copied into its record, larger data into its own mapping.
+//!   copied into its record, larger data (up to 65 535 bytes) into a buffer
+//!   of the size-classed `pool` (reused: no `mmap`/`munmap` per request).
 //! - **fork**: a child does not inherit the engine: `pthread_atfork` resets
 //!   it in the child (the parent's requests never complete there; their
 //!   buffers are the parent's); the child's first async send starts a new
@@ -56,39 +80,201 @@ pub(crate) const INLINE: usize = 128;
 // Lock
 // ---------------------------------------------------------------------------
 
-/// A spin lock that yields: short critical sections only; resettable in a
-/// fork child (it has no owner thread to lose).
-struct SpinLock(AtomicBool);
+/// A `pthread` mutex: a waiter parks in the kernel (futex) instead of
+/// spinning or yielding; critical sections are short and make no syscall
+/// (no `sendmsg`, `setsockopt`, `read`/`write` of a wake or event under it);
+/// held across `fork` by the forking thread (prepare handler), released in
+/// both parent and child.
+struct Mutex(UnsafeCell<libc::pthread_mutex_t>);
 
-struct Guard;
+// SAFETY: a pthread mutex is made to be shared between threads.
+unsafe impl Sync for Mutex {}
 
-impl SpinLock {
-    fn lock(&self) -> Guard {
-        let mut spins = 0u32;
-        while self
-            .0
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            spins += 1;
-            if spins < 64 {
-                core::hint::spin_loop();
-            } else {
-                // SAFETY: no preconditions.
-                unsafe { libc::sched_yield() };
-            }
-        }
-        Guard
+impl Mutex {
+    const fn new() -> Self {
+        Mutex(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER))
+    }
+
+    fn lock(&'static self) -> Guard {
+        // SAFETY: an initialised mutex; not recursive (no caller locks twice).
+        unsafe { libc::pthread_mutex_lock(self.0.get()) };
+        Guard(self)
     }
 }
+
+struct Guard(&'static Mutex);
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        LOCK.0.store(false, Ordering::Release);
+        // SAFETY: locked by this thread (`Mutex::lock`).
+        unsafe { libc::pthread_mutex_unlock(self.0.0.get()) };
     }
 }
 
-static LOCK: SpinLock = SpinLock(AtomicBool::new(false));
+/// The engine lock: records, free list, deadline heap, socket table.
+static LOCK: Mutex = Mutex::new();
+
+// ---------------------------------------------------------------------------
+// Payload pool
+// ---------------------------------------------------------------------------
+
+/// The request data of records over [`INLINE`] bytes: size-classed buffers
+/// (256 B, 512 B, … 64 KiB), reused, so an async echo of any size up to
+/// 65 500 bytes makes no `mmap`/`munmap` and no heap allocation once the
+/// pool holds what the process keeps in flight.
+///
+/// Classes below 4 KiB are carved from 64 KiB mappings and kept for the
+/// process's life (at most as many as were in flight at once: ≤ 16 384 ×
+/// 3.75 KiB); classes of 4 KiB and more are one mapping each, kept while the
+/// idle ones total at most [`pool::IDLE_LIMIT`], unmapped past it. Free
+/// buffers are linked through their first word; the pool's own mutex is
+/// held only to push or pop (mappings are made and unmapped outside it).
+mod pool {
+    use super::Mutex;
+    use core::cell::UnsafeCell;
+    use core::ptr;
+
+    const MIN_SHIFT: u32 = 8;
+    const CLASSES: usize = 9; // 256 B ..= 64 KiB
+    /// Classes from this one on are one mapping per buffer.
+    const FIRST_LARGE: usize = 4; // 4 KiB
+    const CHUNK: usize = 64 * 1024;
+    /// The most idle bytes of the large classes kept for reuse.
+    pub(super) const IDLE_LIMIT: usize = 32 << 20;
+
+    struct Free {
+        heads: [*mut u8; CLASSES],
+        idle_large: usize,
+    }
+
+    struct Pool(UnsafeCell<Free>);
+    // SAFETY: every access holds LOCK below (or is a fork child's single
+    // thread).
+    unsafe impl Sync for Pool {}
+
+    static LOCK: Mutex = Mutex::new();
+    static POOL: Pool = Pool(UnsafeCell::new(Free {
+        heads: [ptr::null_mut(); CLASSES],
+        idle_large: 0,
+    }));
+
+    /// A class's buffer size.
+    const fn size(class: usize) -> usize {
+        1 << (MIN_SHIFT as usize + class)
+    }
+
+    /// The class of `len` bytes (1 ..= 65 536).
+    fn class_of(len: usize) -> usize {
+        let bits = usize::BITS - (len.max(1) - 1).leading_zeros();
+        bits.saturating_sub(MIN_SHIFT) as usize
+    }
+
+    fn map(bytes: usize) -> Option<*mut u8> {
+        // SAFETY: an anonymous private mapping.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        (p != libc::MAP_FAILED).then_some(p.cast())
+    }
+
+    fn pop(class: usize) -> Option<*mut u8> {
+        let _g = LOCK.lock();
+        // SAFETY: under the pool lock.
+        let f = unsafe { &mut *POOL.0.get() };
+        let p = f.heads[class];
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a free buffer of this class: its first word links the next.
+        f.heads[class] = unsafe { p.cast::<*mut u8>().read() };
+        if class >= FIRST_LARGE {
+            f.idle_large -= size(class);
+        }
+        Some(p)
+    }
+
+    /// Links a chain `first ..= last` (linked through their first words)
+    /// into a class's free list.
+    fn push_chain(class: usize, first: *mut u8, last: *mut u8, bytes: usize) {
+        let _g = LOCK.lock();
+        // SAFETY: under the pool lock; the chain is the caller's.
+        let f = unsafe { &mut *POOL.0.get() };
+        // SAFETY: last is a buffer of the chain, at least a word long.
+        unsafe { last.cast::<*mut u8>().write(f.heads[class]) };
+        f.heads[class] = first;
+        if class >= FIRST_LARGE {
+            f.idle_large += bytes;
+        }
+    }
+
+    /// A buffer for `len` bytes (129 ..= 65 536): (buffer, class).
+    pub(super) fn take(len: usize) -> Option<(*mut u8, u8)> {
+        let class = class_of(len);
+        debug_assert!(class < CLASSES && size(class) >= len);
+        if let Some(p) = pop(class) {
+            return Some((p, class as u8));
+        }
+        let n = if class >= FIRST_LARGE {
+            1
+        } else {
+            CHUNK / size(class)
+        };
+        let base = map(size(class) * n)?;
+        if n > 1 {
+            // Keep the first, link the rest.
+            for k in 1..n - 1 {
+                // SAFETY: inside the fresh mapping; word-aligned offsets.
+                unsafe {
+                    base.add(k * size(class))
+                        .cast::<*mut u8>()
+                        .write(base.add((k + 1) * size(class)))
+                };
+            }
+            // SAFETY: inside the fresh mapping.
+            let (first, last) = unsafe { (base.add(size(class)), base.add((n - 1) * size(class))) };
+            push_chain(class, first, last, 0);
+        }
+        Some((base, class as u8))
+    }
+
+    /// Gives back a buffer from [`take`].
+    pub(super) fn give(p: *mut u8, class: u8) {
+        let class = usize::from(class);
+        if class >= FIRST_LARGE {
+            let _g = LOCK.lock();
+            // SAFETY: under the pool lock.
+            let f = unsafe { &mut *POOL.0.get() };
+            if f.idle_large + size(class) > IDLE_LIMIT {
+                drop(_g);
+                // SAFETY: a mapping of size(class) bytes made by take.
+                unsafe { libc::munmap(p.cast(), size(class)) };
+                return;
+            }
+        }
+        push_chain(class, p, p, size(class));
+    }
+
+    /// In a fork child: the pool lock may be held by a thread that does not
+    /// exist here (the free lists themselves are whole: pushes and pops
+    /// finish under the lock).
+    pub(super) fn after_fork_child() {
+        // SAFETY: single-threaded here; re-initialises the lock.
+        unsafe { *LOCK.0.get() = libc::PTHREAD_MUTEX_INITIALIZER };
+    }
+
+    #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+    pub(super) fn class_of_for_test(len: usize) -> (usize, usize) {
+        let c = class_of(len);
+        (c, size(c))
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Records
@@ -99,6 +285,9 @@ const FREE: u32 = 0;
 const ACTIVE: u32 = 1;
 /// Taken for completion (or completed, APC queued): owned by its completer.
 const DONE: u32 = 2;
+
+/// `Rec::heap_pos` of a record not (yet) in the deadline heap.
+const NOT_IN_HEAP: usize = usize::MAX;
 
 /// How a request reports completion.
 pub(crate) struct Notify {
@@ -119,14 +308,26 @@ struct Rec {
     scope_id: u32,
     t0: u64,
     deadline: u64,
+    /// Its position in the deadline heap; [`NOT_IN_HEAP`] until its send
+    /// returned.
     heap_pos: usize,
+    /// When its `sendmsg` returned (`u64::MAX` until then).
+    sent_at: u64,
+    /// What the completion thread matched before the send returned (set
+    /// under the engine lock while the sender may read the record: a Cell).
+    early: core::cell::Cell<Option<Outcome>>,
     payload_len: usize,
+    /// Its data when over [`INLINE`] bytes: a [`pool`] buffer and its class.
     mapped: *mut u8,
+    class: u8,
     inline: [u8; INLINE],
     reply: *mut u8,
     reply_size: usize,
     notify: Notify,
     iosb: IO_STATUS_BLOCK,
+    /// The `IO_STATUS_BLOCK`'s `Status` at completion (0; a refused
+    /// request's, see [`submit`]).
+    ntstatus: NTSTATUS,
 }
 
 impl Rec {
@@ -170,6 +371,15 @@ unsafe fn rec(i: u32) -> &'static mut Rec {
     unsafe { (*slot(i).rec.get()).assume_init_mut() }
 }
 
+/// A shared view of a record.
+///
+/// # Safety
+/// The caller holds the engine lock with the slot ACTIVE, or owns the slot.
+unsafe fn rec_ref(i: u32) -> &'static Rec {
+    // SAFETY: per the contract; initialised at submit before ACTIVE.
+    unsafe { (*slot(i).rec.get()).assume_init_ref() }
+}
+
 /// The engine's records as the APC queues see them.
 static APC_RECORDS: Records = Records {
     link: apc_link,
@@ -206,7 +416,7 @@ pub(crate) const MAX_SOCKETS: usize = 16;
 /// allocate a dentry and inode each time (~1/4 of `examples/ping_many`'s
 /// CPU). The link names the thread's current namespace when it is read.
 fn current_netns() -> u64 {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         if let Some(ino) = ns_link::read() {
             return ino;
@@ -227,7 +437,7 @@ fn current_netns() -> u64 {
 /// `net:[<inode>]` of the thread's namespace at that moment. A `fork` child
 /// reopens its own (the inherited descriptor names the parent's thread): a
 /// fork count, bumped by a `pthread_atfork` child handler, tells.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod ns_link {
     use core::ffi::c_void;
     use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -401,11 +611,6 @@ fn map(bytes: usize) -> Option<*mut u8> {
     (p != libc::MAP_FAILED).then_some(p.cast())
 }
 
-fn unmap(p: *mut u8, bytes: usize) {
-    // SAFETY: a mapping of `bytes` made by `map`.
-    unsafe { libc::munmap(p.cast(), bytes) };
-}
-
 // ---------------------------------------------------------------------------
 // Deadline heap (indexed: a record knows its position)
 // ---------------------------------------------------------------------------
@@ -490,9 +695,13 @@ impl State {
         }
     }
 
-    /// Takes an ACTIVE record for completion: out of the heap, DONE.
+    /// Takes an ACTIVE record for completion: out of the heap (if its send
+    /// had returned), DONE.
     fn take(&mut self, i: u32) {
-        self.heap_remove(i);
+        // SAFETY: an ACTIVE record, under the lock.
+        if unsafe { rec(i).heap_pos } != NOT_IN_HEAP {
+            self.heap_remove(i);
+        }
         slot(i).state.store(DONE, Ordering::Release);
     }
 }
@@ -508,7 +717,8 @@ extern "C" fn fork_prepare() {
 }
 
 extern "C" fn fork_parent() {
-    LOCK.0.store(false, Ordering::Release);
+    // SAFETY: locked by this thread in fork_prepare.
+    unsafe { libc::pthread_mutex_unlock(LOCK.0.get()) };
 }
 
 extern "C" fn fork_child() {
@@ -529,8 +739,18 @@ extern "C" fn fork_child() {
     // The parent's requests are forgotten when (if) this child starts its
     // own engine: `start` frees every record then (touching the records'
     // pages only in a child that sends asynchronously).
+    for c in &SENDERS {
+        // SAFETY: single-threaded here: no sender holds it any more (a
+        // parent's thread that held it does not exist here).
+        unsafe {
+            *c.lock.get() = libc::PTHREAD_RWLOCK_INITIALIZER;
+            *c.shared.get() = NO_SOCKET;
+        }
+    }
+    pool::after_fork_child();
     super::apc::after_fork_child();
-    LOCK.0.store(false, Ordering::Release);
+    // SAFETY: locked by this (the forking) thread in fork_prepare.
+    unsafe { libc::pthread_mutex_unlock(LOCK.0.get()) };
 }
 
 /// Starts the engine on first use (mappings, wake primitive, completion
@@ -627,6 +847,13 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
         .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
     let mut s = sock::open_shared(d.v6, kind, st.raw_ident).map_err(sock::socket_error)?;
     s.ns = ns;
+    // Arrival times decide between an answer and a timeout.
+    let f = Fd(s.fd);
+    sock::enable_timestamps(&f);
+    core::mem::forget(f); // the socket is the table's
+    // SAFETY: a slot no sender can name yet (published by the store below,
+    // under the engine lock).
+    unsafe { *SENDERS[i].shared.get() = s };
     st.socks[i] = s;
     st.wake.set(); // the completion thread polls the new socket
     Ok(i)
@@ -636,10 +863,91 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
 // Submit
 // ---------------------------------------------------------------------------
 
+/// What a sender needs of a shared socket outside the engine lock: the
+/// socket and the options it currently sends with, under the socket's own
+/// read-write lock — held shared across `sendmsg` by requests that send
+/// with the socket's current options (the common case: they never wait on
+/// each other nor on the engine), exclusively by a request that must change
+/// them first (`setsockopt`, then its `sendmsg`, so that no other packet
+/// goes out with its options). Set up by `socket_for` under the engine lock
+/// before the socket's index is published; sockets are never closed while
+/// the process runs (a `fork` child resets every cell).
+struct Sender {
+    lock: UnsafeCell<libc::pthread_rwlock_t>,
+    shared: UnsafeCell<Shared>,
+}
+
+// SAFETY: `shared` is written only under `lock` held exclusively (or before
+// the socket is published, or in a fork child's single thread).
+unsafe impl Sync for Sender {}
+
+static SENDERS: [Sender; MAX_SOCKETS] = [const {
+    Sender {
+        lock: UnsafeCell::new(libc::PTHREAD_RWLOCK_INITIALIZER),
+        shared: UnsafeCell::new(NO_SOCKET),
+    }
+}; MAX_SOCKETS];
+
+/// Sends a request on shared socket `sidx` with its options (see
+/// [`Sender`]): the engine lock is not held.
+fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), IP_STATUS> {
+    let c = &SENDERS[sidx];
+    let lock = c.lock.get();
+    // SAFETY: an initialised rwlock; shared access to `shared` under it.
+    unsafe {
+        libc::pthread_rwlock_rdlock(lock);
+        let s = &*c.shared.get();
+        if sock::options_current(s, req) {
+            let sent = send_now(s, req, ident, seq);
+            libc::pthread_rwlock_unlock(lock);
+            return sent;
+        }
+        libc::pthread_rwlock_unlock(lock);
+    }
+    // SAFETY: as above; exclusive access to `shared` under the write lock.
+    unsafe {
+        libc::pthread_rwlock_wrlock(lock);
+        let s = &mut *c.shared.get();
+        let sent = sock::apply_options(s, req).and_then(|()| send_now(s, req, ident, seq));
+        libc::pthread_rwlock_unlock(lock);
+        sent
+    }
+}
+
+/// One `sendmsg` of the echo on a shared socket, or its `IP_STATUS`.
+fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), IP_STATUS> {
+    sock::send_echo(s.fd, s.kind, req, ident, seq, true)
+        .or_else(|e| {
+            // A shared socket reports an earlier request's ICMP error
+            // (IP_RECVERR's pending socket error) on its next send, once,
+            // without sending: send again. A second failure is ours.
+            if sock::pending_error(e) {
+                sock::send_echo(s.fd, s.kind, req, ident, seq, true)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| match e {
+            // The shared socket's send buffer is full (non-blocking).
+            libc::EAGAIN => IP_NO_RESOURCES,
+            e => sock::map_send_errno(e, req),
+        })
+}
+
 /// Starts an asynchronous request on handle `d`: `Ok` once it is on its way
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
 /// queue `notify`), or the Win32 error when it cannot start (nothing
 /// written, nothing signalled). The request's data is copied here.
+/// `refused`: the request is not sent but completes at once with this
+/// `IP_STATUS` (and this `NTSTATUS` in its `IO_STATUS_BLOCK`), as Windows
+/// completes a request its stack refuses after the call.
+///
+/// No lock is held across a syscall: the record is made under the engine
+/// lock (matchable from then on), the event reset and the `sendmsg` happen
+/// outside it, and the record enters the deadline heap under the lock once
+/// its send returned (so nothing expires before its send, and a request's
+/// deadline is never earlier than that). An answer matched before then is
+/// kept in the record and completed here, by the sender.
 ///
 /// # Safety
 /// `reply` is writable for `reply_size` bytes until the completion.
@@ -649,15 +957,16 @@ pub(crate) unsafe fn submit(
     reply: *mut u8,
     reply_size: usize,
     notify: Notify,
+    refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
-    // A large request's data: its own mapping, made outside the lock.
-    let mapped = if r.payload.len() > INLINE {
-        let p = map(r.payload.len()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-        // SAFETY: a fresh mapping of payload.len() bytes.
+    // A large request's data: a pool buffer, filled outside the lock.
+    let (mapped, class) = if r.payload.len() > INLINE {
+        let (p, class) = pool::take(r.payload.len()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        // SAFETY: a pool buffer of at least payload.len() bytes.
         unsafe { ptr::copy_nonoverlapping(r.payload.as_ptr(), p, r.payload.len()) };
-        p
+        (p, class)
     } else {
-        ptr::null_mut()
+        (ptr::null_mut(), 0)
     };
     let ns = current_netns();
     let g = LOCK.lock();
@@ -668,7 +977,7 @@ pub(crate) unsafe fn submit(
         other => {
             drop(g);
             if !mapped.is_null() {
-                unmap(mapped, r.payload.len());
+                pool::give(mapped, class);
             }
             return Err(other.err().unwrap_or(ERROR_NOT_ENOUGH_MEMORY));
         }
@@ -691,14 +1000,18 @@ pub(crate) unsafe fn submit(
         scope_id: r.scope_id,
         t0,
         deadline: t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000),
-        heap_pos: 0,
+        heap_pos: NOT_IN_HEAP,
+        sent_at: u64::MAX,
+        early: core::cell::Cell::new(None),
         payload_len: r.payload.len(),
         mapped,
+        class,
         inline: [0; INLINE],
         reply,
         reply_size,
         notify,
         iosb: IO_STATUS_BLOCK::default(),
+        ntstatus: refused.map_or(0, |(_, nt)| nt),
     };
     if mapped.is_null() {
         record.inline[..r.payload.len()].copy_from_slice(r.payload);
@@ -707,62 +1020,62 @@ pub(crate) unsafe fn submit(
     unsafe { (*s.rec.get()).write(record) };
     s.link.store(0, Ordering::Relaxed);
     s.state.store(ACTIVE, Ordering::Release);
-    st.heap_push(i);
-    // Send from the copy (the caller's buffers may overlap the reply).
-    // SAFETY: ACTIVE under the lock.
-    let copy = unsafe { rec(i) };
+    drop(g);
+    // Until this sender puts it in the heap, only it completes the record
+    // (the completion thread keeps what it matches in `early`; nothing
+    // expires it), so the record and its data stay as written.
+    // SAFETY: ACTIVE, not in the heap: read only here, written only under
+    // the engine lock in fields read below under it (`early`).
+    let copy = unsafe { &*(*s.rec.get()).as_ptr() };
     // The request starts: its event is unsignalled until it completes (as
     // Windows and Wine do, even if the caller left it signalled).
     if let Some(e) = &copy.notify.event {
         e.reset();
     }
+    // Send from the copy (the caller's buffers may overlap the reply).
     let req = Request {
         payload: copy.payload(),
         ..*r
     };
-    let sent = sock::apply_options(&mut st.socks[sidx], &req).and_then(|()| {
-        let s = &st.socks[sidx];
-        let ident = ident.unwrap_or(0);
-        sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-            .or_else(|e| {
-                // A shared socket reports an earlier request's ICMP error
-                // (IP_RECVERR's pending socket error) on its next send, once,
-                // without sending: send again. A second failure is ours.
-                if sock::pending_error(e) {
-                    sock::send_echo(s.fd, s.kind, &req, ident, seq, true)
-                } else {
-                    Err(e)
+    let sent = match refused {
+        Some((status, _)) => Err(status),
+        None => send_on(sidx, &req, ident.unwrap_or(0), seq),
+    };
+    let sent_at = sock::now_ns();
+    let g = LOCK.lock();
+    let st = state(&g);
+    // SAFETY: ACTIVE (only this sender takes it now), under the lock.
+    let rec = unsafe { rec(i) };
+    let outcome = match sent {
+        Ok(()) => match rec.early.take() {
+            // Answered during the send (loopback).
+            Some(o) => o,
+            None => {
+                rec.sent_at = sent_at;
+                rec.deadline = rec.deadline.max(sent_at);
+                let deadline = rec.deadline;
+                st.heap_push(i);
+                // The completion thread sleeps past this deadline: wake it
+                // (once: later sends see the deadline it will wake for),
+                // after the unlock (no write(2) under the lock).
+                let wake = (deadline < st.wait_until).then_some(st.wake);
+                if wake.is_some() {
+                    st.wait_until = deadline;
                 }
-            })
-            .map_err(|e| match e {
-                // The shared socket's send buffer is full (non-blocking).
-                libc::EAGAIN => IP_NO_RESOURCES,
-                e => sock::map_send_errno(e, r),
-            })
-    });
-    match sent {
-        Ok(()) => {
-            // The completion thread sleeps past this deadline: wake it (once:
-            // later sends see the deadline it will wake for), after the
-            // unlock (no write(2) under the lock).
-            let wake = (copy.deadline < st.wait_until).then_some(st.wake);
-            if wake.is_some() {
-                st.wait_until = copy.deadline;
+                drop(g);
+                if let Some(w) = wake {
+                    w.set();
+                }
+                return Ok(());
             }
-            drop(g);
-            if let Some(w) = wake {
-                w.set();
-            }
-            Ok(())
-        }
-        Err(status) => {
-            // On its way from the caller's view: completes with the status.
-            st.take(i);
-            drop(g);
-            complete(i, Outcome::Fail(status));
-            Ok(())
-        }
-    }
+        },
+        // On its way from the caller's view: completes with the status.
+        Err(status) => Outcome::Fail(status),
+    };
+    st.take(i);
+    drop(g);
+    complete(i, outcome);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -771,7 +1084,8 @@ pub(crate) unsafe fn submit(
 
 /// Completes a taken (DONE) record: writes its reply buffer as the
 /// synchronous path does, with the count for `IcmpParseReplies` (1, in
-/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}); then
+/// `Reserved`) on success; fills its `IO_STATUS_BLOCK` ({0, bytes}; a
+/// refused request's `NTSTATUS`); then
 /// signals the event and queues the APC (or frees the record).
 fn complete(i: u32, outcome: Outcome) {
     // SAFETY: DONE, owned by the caller.
@@ -800,11 +1114,11 @@ fn complete(i: u32, outcome: Outcome) {
         }
     };
     r.iosb = IO_STATUS_BLOCK {
-        Anonymous: IO_STATUS_BLOCK_0 { Status: 0 },
+        Anonymous: IO_STATUS_BLOCK_0 { Status: r.ntstatus },
         Information: info,
     };
     if !r.mapped.is_null() {
-        unmap(r.mapped, r.payload_len);
+        pool::give(r.mapped, r.class);
         r.mapped = ptr::null_mut();
         r.payload_len = 0;
     }
@@ -852,12 +1166,12 @@ fn discard_apc(i: u32) {
 // ---------------------------------------------------------------------------
 
 /// The name of the completion thread (Linux: `/proc/<pid>/task/*/comm`).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) const THREAD_NAME: &core::ffi::CStr = c"icmp-sys-async";
 
 extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     // SAFETY: names this thread (≤ 15 bytes + NUL, as Linux requires).
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     unsafe {
         libc::pthread_setname_np(libc::pthread_self(), THREAD_NAME.as_ptr());
     }
@@ -868,73 +1182,130 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, ptr::null_mut());
     }
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
+    let mut prev = 0u64;
     loop {
-        // What to poll, until the earliest deadline.
+        // Sleep until something arrives, a wake, or the earliest deadline.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
-        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
-        let wake;
-        let timeout = {
+        let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
-            wake = st.wake;
             let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
             st.wait_until = next;
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
                 pfds[k + 1].fd = s.fd;
-                what[k] = (s.v6, s.kind);
             }
-            if next == u64::MAX {
+            let timeout = if next == u64::MAX {
                 -1
             } else {
                 next.saturating_sub(sock::now_ns())
                     .div_ceil(1_000_000)
                     .min(i32::MAX as u64) as c_int
-            }
+            };
+            (st.wake, timeout)
         };
+        if timeout != 0 {
+            // SAFETY: valid pollfds (negative fds are ignored).
+            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        }
+        // The round: what arrived before `now` is read before anything
+        // expires with `now` — every socket open now (one opened during the
+        // sleep included), each until it is empty or until a message that
+        // arrived after `now` (so a flood cannot hold the round).
+        let round = Round {
+            now: sock::now_ns(),
+            real: sock::realtime_ns(),
+            prev,
+        };
+        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
+        {
+            let g = LOCK.lock();
+            let st = state(&g);
+            for (k, s) in st.socks.iter().enumerate() {
+                pfds[k + 1] = libc::pollfd {
+                    fd: s.fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                what[k] = (s.v6, s.kind);
+            }
+        }
+        pfds[0].revents = 0;
         // SAFETY: valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
         if n > 0 {
             if pfds[0].revents != 0 {
                 // Outside the lock (a read(2)): a wake consumed here is
                 // never lost, the next round reads the heap again.
                 wake.reset();
             }
-            // What arrived first: a reply already received by a deadline
-            // wins over the deadline (a Timeout of 0 still gets a loopback
-            // reply, as a synchronous send does).
             for (k, p) in pfds[1..].iter().enumerate() {
                 if p.revents == 0 {
                     continue;
                 }
                 let (v6, kind) = what[k];
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
-                    read_errqueue(k, p.fd, v6, &mut rx);
+                    read_errqueue(k, p.fd, v6, &round, &mut rx);
                 }
                 if p.revents & libc::POLLIN != 0 {
-                    read_socket(k, p.fd, v6, kind, &mut rx);
+                    read_socket(k, p.fd, v6, kind, &round, &mut rx);
                 }
             }
         }
-        expire();
+        expire(round.now);
+        prev = round.now;
     }
 }
 
-/// Completes every request whose deadline has passed with
+/// One round of the completion thread: its start on the monotonic clock
+/// (`now`) and on the realtime clock (`real`, the clock of the kernel's
+/// arrival stamps), and the previous round's start (`prev`).
+struct Round {
+    now: u64,
+    real: u64,
+    prev: u64,
+}
+
+impl Round {
+    /// A message's arrival on the monotonic clock (its kernel stamp, or
+    /// the round's start without one).
+    fn arrival(&self, stamp: Option<u64>) -> u64 {
+        match stamp {
+            Some(t) if t <= self.real => self.now.saturating_sub(self.real - t),
+            Some(t) => self.now.saturating_add(t - self.real),
+            None => self.now,
+        }
+    }
+
+    /// Whether an answer that arrived at `arrival` decides request `r`:
+    /// it arrived by the request's deadline (never earlier than its send's
+    /// return), or by the request's first check — the first round that
+    /// started after its send returned (timeout 0's meaning: what is there
+    /// when the request is first checked, as for a synchronous send). A
+    /// later answer is not taken: the request times out.
+    fn decides(&self, r: &Rec, arrival: u64) -> bool {
+        arrival <= r.deadline
+            // Not yet checked: its first check is this round or a later one.
+            || r.sent_at > self.now
+            || (r.sent_at > self.prev && arrival <= self.now)
+    }
+}
+
+/// Completes every request whose deadline is at or before `now` (the
+/// round's start: every answer that arrived before it has been read) with
 /// `IP_REQ_TIMED_OUT`, in batches (the lock is not held while completing).
-fn expire() {
+fn expire(now: u64) {
     loop {
         let mut expired = [0u32; 256];
         let mut nexp = 0;
         {
             let g = LOCK.lock();
             let st = state(&g);
-            let now = sock::now_ns();
             while st.nheap > 0 && nexp < expired.len() {
                 let i = st.heap_at(0);
                 if st.key(0) > now {
@@ -956,7 +1327,8 @@ fn expire() {
 
 /// The ACTIVE record that (identifier, sequence) on socket `sidx` names, if
 /// any, with its expectation checked by `check`; taken for completion when
-/// `check` gives an outcome.
+/// `check` gives an outcome — or, while its sender is still in `sendmsg`,
+/// kept in the record for the sender to complete.
 fn match_and_take(
     sidx: usize,
     key: (u16, u16),
@@ -970,8 +1342,8 @@ fn match_and_take(
     if s.state.load(Ordering::Acquire) != ACTIVE {
         return None;
     }
-    // SAFETY: ACTIVE under the lock.
-    let r = unsafe { rec(i) };
+    // SAFETY: ACTIVE under the lock (its sender may read it too).
+    let r = unsafe { rec_ref(i) };
     if r.sock != sidx || r.seq != seq || r.ident.is_some_and(|own| own != id) {
         return None;
     }
@@ -983,94 +1355,121 @@ fn match_and_take(
         payload: r.payload(),
     };
     let outcome = check(r, &e)?;
+    if r.sent_at == u64::MAX {
+        // Its sender completes it when its send returns (the first answer).
+        if r.early.get().is_none() {
+            r.early.set(Some(outcome));
+        }
+        return None;
+    }
     st.take(i);
     Some((i, outcome))
 }
 
-/// Reads what a shared socket received (bounded per round).
+/// The most messages read from one socket in one round without an arrival
+/// stamp later than the round's start (a guard: with stamps, a flood ends
+/// the round at its first message that arrived after the round began).
+const READS_PER_ROUND: usize = 4 * MAX_IN_FLIGHT;
+
+/// Reads what a shared socket received before the round began.
 fn read_socket<const N: usize>(
     sidx: usize,
     fd: c_int,
     v6: bool,
     kind: Kind,
+    round: &Round,
     rx: &mut MaybeUninit<[u8; N]>,
 ) {
     let kernel_ident = sock::kernel_ident(kind);
     let f = Fd(fd);
-    for _ in 0..1024 {
+    for _ in 0..READS_PER_ROUND {
         let m = match sock::receive(&f, rx, libc::MSG_DONTWAIT) {
             Ok(m) => m,
             Err(e) if e == libc::EAGAIN || e == libc::EWOULDBLOCK => break,
             Err(libc::EINTR) => continue,
             Err(_) => {
                 // Linux reports ICMP errors as recv errnos too.
-                #[cfg(target_os = "linux")]
-                read_errqueue(sidx, fd, v6, rx);
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                read_errqueue(sidx, fd, v6, round, rx);
                 continue;
             }
         };
-        if m.truncated {
-            continue;
-        }
-        // SAFETY: the kernel initialised the first m.len bytes.
-        let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-        let icmp = if v6 || kernel_ident {
-            pkt
-        } else {
-            match reply::split_ipv4(pkt) {
-                Some(p) => p.payload,
-                None => continue,
+        let arrival = round.arrival(m.arrival);
+        let last = arrival > round.now;
+        if !m.truncated {
+            // SAFETY: the kernel initialised the first m.len bytes.
+            let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+            let icmp = if v6 || kernel_ident {
+                Some(pkt)
+            } else {
+                reply::split_ipv4(pkt).map(|p| p.payload)
+            };
+            if let Some(key) = icmp.and_then(|icmp| reply::echo_key(icmp, v6)) {
+                let taken = match_and_take(sidx, key, |r, e| {
+                    if !round.decides(r, arrival) {
+                        return None;
+                    }
+                    let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
+                    sock::outcome(c, &h, rtt_ms(r, arrival))
+                });
+                if let Some((i, outcome)) = taken {
+                    complete(i, outcome);
+                }
             }
-        };
-        let Some(key) = reply::echo_key(icmp, v6) else {
-            continue;
-        };
-        let now = sock::now_ns();
-        let taken = match_and_take(sidx, key, |r, e| {
-            let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
-            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
-            sock::outcome(c, &h, rtt)
-        });
-        if let Some((i, outcome)) = taken {
-            complete(i, outcome);
+        }
+        if last {
+            break;
         }
     }
     core::mem::forget(f); // borrowed descriptor
 }
 
-/// Reads a shared ping socket's error queue (bounded per round).
-#[cfg(target_os = "linux")]
-fn read_errqueue<const N: usize>(sidx: usize, fd: c_int, v6: bool, rx: &mut MaybeUninit<[u8; N]>) {
+/// A request's round trip: from its start to its answer's arrival, ms.
+fn rtt_ms(r: &Rec, arrival: u64) -> u32 {
+    (arrival.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32
+}
+
+/// Reads what a shared ping socket's error queue received before the
+/// round began.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_errqueue<const N: usize>(
+    sidx: usize,
+    fd: c_int,
+    v6: bool,
+    round: &Round,
+    rx: &mut MaybeUninit<[u8; N]>,
+) {
     let f = Fd(fd);
-    for _ in 0..1024 {
+    for _ in 0..READS_PER_ROUND {
         let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
             break;
         };
-        if m.queued.is_none() {
-            continue;
-        }
+        let arrival = round.arrival(m.arrival);
         // SAFETY: the kernel initialised the first m.len bytes.
         let quoted = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-        if quoted.len() < 8 {
-            continue;
+        if m.queued.is_some() && quoted.len() >= 8 {
+            let key = (
+                u16::from_be_bytes([quoted[4], quoted[5]]),
+                u16::from_be_bytes([quoted[6], quoted[7]]),
+            );
+            let taken = match_and_take(sidx, key, |r, e| {
+                if !round.decides(r, arrival) {
+                    return None;
+                }
+                sock::queued_outcome(&m, quoted, v6, e, rtt_ms(r, arrival))
+            });
+            if let Some((i, outcome)) = taken {
+                complete(i, outcome);
+            }
         }
-        let key = (
-            u16::from_be_bytes([quoted[4], quoted[5]]),
-            u16::from_be_bytes([quoted[6], quoted[7]]),
-        );
-        let now = sock::now_ns();
-        let taken = match_and_take(sidx, key, |r, e| {
-            let rtt = (now.saturating_sub(r.t0) / 1_000_000).min(u64::from(u32::MAX)) as u32;
-            sock::queued_outcome(&m, quoted, v6, e, rtt)
-        });
-        if let Some((i, outcome)) = taken {
-            complete(i, outcome);
+        if arrival > round.now {
+            break;
         }
     }
     core::mem::forget(f); // borrowed descriptor
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;
 
@@ -1081,6 +1480,38 @@ mod tests {
         let rc = unsafe { libc::stat(c"/proc/thread-self/ns/net".as_ptr(), &mut st) };
         assert_eq!(rc, 0, "stat /proc/thread-self/ns/net");
         st.st_ino
+    }
+
+    /// Every size over INLINE up to 65 536 has a class that holds it, the
+    /// smallest power of two from 256 on.
+    #[test]
+    fn pool_classes_fit() {
+        for (len, size) in [
+            (INLINE + 1, 256),
+            (256, 256),
+            (257, 512),
+            (4096, 4096),
+            (4097, 8192),
+            (65_500, 65_536),
+            (65_536, 65_536),
+        ] {
+            assert_eq!(pool::class_of_for_test(len).1, size, "{len} bytes");
+        }
+    }
+
+    /// A buffer given back is taken again (no new mapping per request).
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (mmap)")]
+    fn pool_reuses_buffers() {
+        for len in [300, 3000, 40_000] {
+            let (a, class) = pool::take(len).expect("pool buffer");
+            // SAFETY: a buffer of at least len bytes.
+            unsafe { ptr::write_bytes(a, 0x5a, len) };
+            pool::give(a, class);
+            let (b, class2) = pool::take(len).expect("pool buffer");
+            assert_eq!((b, class2), (a, class), "{len} bytes: not reused");
+            pool::give(b, class2);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The Unix backend: the nine `icmpapi.h` functions implemented over kernel
-//! ICMP sockets (Linux, macOS, FreeBSD), with the Windows contract — same
-//! signatures, reply-buffer format, return values, `IP_STATUS` codes and
-//! buffer-size rules. They are re-exported by [`icmpapi`](crate::icmpapi).
+//! ICMP sockets (Linux and Android, macOS and iOS, FreeBSD), with the
+//! Windows contract — same signatures, reply-buffer format, return values,
+//! `IP_STATUS` codes and buffer-size rules. They are re-exported by [`icmpapi`](crate::icmpapi).
 //!
 //! Design:
 //! - **Handles** are the addresses of six static descriptors (IPv4/IPv6 ×
@@ -48,7 +48,9 @@
 //!   `apc::sleep_alertable`, never on another thread). Engine: `engine`
 //!   (one completion thread per process, started on first use; shared
 //!   sockets; at most 16 384 requests in flight). Events: `event` (a
-//!   descriptor readable while signalled, manual reset). Pitfalls: an
+//!   descriptor readable while signalled, manual or auto reset, as many as
+//!   the process has descriptors); registered waits: `wait` (one waiter
+//!   thread for all `Event::register_wait` callbacks). Pitfalls: an
 //!   async send goes out in the sending thread's network namespace (one
 //!   shared socket per namespace, family and kind; at most 16 sockets, then
 //!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
@@ -83,6 +85,8 @@
 //!          │                           │  deadlines, completion thread)
 //!          │                          apc (APC queues; the engine's records
 //!          │                           │  through `apc::Records`)
+//!          │                           │  wait (registered waits: one waiter
+//!          │                           │  thread; beside apc)
 //!          │                          event (events, wake primitive)
 //!          └──────┬────────────────────┘
 //!  sockets      sock (handles and modes, opening incl. `open_shared`, options,
@@ -112,6 +116,7 @@ pub mod reply;
 #[allow(dead_code)] // what only the fuzz harness calls
 mod reply;
 mod sock;
+pub(crate) mod wait;
 
 /// Without `--cfg icmp_sys_fuzz` the reply conversion is private:
 ///
@@ -144,7 +149,13 @@ pub use sock::{SocketMode, create_handle};
 /// by the sending thread's namespace: nothing to forget for them.
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 pub fn forget_thread_sockets() {
     cache::forget_thread();

@@ -22,7 +22,7 @@
 //!
 //! Layer: sockets, below both paths; may use: `reply`.
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use super::reply::QueuedError;
 use super::reply::{self, Classified, Expect, Outcome};
 use crate::ipexport::*;
@@ -59,7 +59,7 @@ impl Drop for Fd {
 
 /// Whether the kernel rewrites the identifier and filters replies by it.
 pub(crate) const fn kernel_ident(kind: Kind) -> bool {
-    cfg!(target_os = "linux") && matches!(kind, Kind::Dgram)
+    cfg!(any(target_os = "linux", target_os = "android")) && matches!(kind, Kind::Dgram)
 }
 
 /// `socket(2)`, close-on-exec: `SOCK_CLOEXEC` where it exists (atomic with
@@ -80,6 +80,25 @@ fn socket(domain: c_int, ty: c_int, proto: c_int) -> Result<Fd, c_int> {
         libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC)
     };
     Ok(Fd(fd))
+}
+
+/// Whether `src` is an address of this host (in the calling thread's
+/// network namespace): a UDP socket can bind to it. Windows refuses a
+/// source that is not the host's at the call with `ERROR_INVALID_NETNAME`
+/// (Wine's conformance tests: tests/conformance.rs,
+/// `netns_silent_wt_echo2ex_source_not_local`,
+/// `netns_silent_wt_icmp6_source_not_local`); only `EADDRNOTAVAIL` says no:
+/// any other failure (no descriptor left, a link-local address without its
+/// scope) says yes and leaves the send to fail its own way.
+pub(crate) fn is_local_address(v6: bool, src: &[u8; 16], scope_id: u32) -> bool {
+    let domain = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    let Ok(fd) = socket(domain, libc::SOCK_DGRAM, 0) else {
+        return true;
+    };
+    let (sa, len) = sockaddr(v6, src, scope_id);
+    // SAFETY: sa is a valid sockaddr of len bytes; fd is ours.
+    let bound = unsafe { libc::bind(fd.0, (&sa as *const libc::sockaddr_storage).cast(), len) };
+    bound == 0 || errno() != libc::EADDRNOTAVAIL
 }
 
 /// Opens an ICMP socket; `Err(errno)` on failure.
@@ -218,7 +237,7 @@ pub(crate) fn sockaddr(
         sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
         sa.sin6_addr.s6_addr = *addr;
         sa.sin6_scope_id = scope_id;
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
             sa.sin6_len = size_of::<libc::sockaddr_in6>() as u8;
         }
@@ -229,7 +248,7 @@ pub(crate) fn sockaddr(
             unsafe { &mut *(&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
         sa.sin_family = libc::AF_INET as libc::sa_family_t;
         sa.sin_addr.s_addr = u32::from_ne_bytes([addr[0], addr[1], addr[2], addr[3]]);
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
             sa.sin_len = size_of::<libc::sockaddr_in>() as u8;
         }
@@ -297,7 +316,7 @@ pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
 /// crowd out ours. Errors (other types) pass. Best effort: matching in
 /// user space stays the rule. `seq` `None`: every echo reply with
 /// identifier `id` passes (a socket shared by many requests).
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn attach_reply_filter(fd: &Fd, v6: bool, id: u16, seq: Option<u16>) {
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const LD_W_IND: u16 = 0x40; // BPF_LD | BPF_W | BPF_IND
@@ -388,7 +407,10 @@ pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
 /// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
 /// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
 /// replies with identifier `id` (and sequence `seq`, if given).
-#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    allow(unused_variables)
+)]
 pub(crate) fn receive_setup(
     fd: &Fd,
     v6: bool,
@@ -397,7 +419,7 @@ pub(crate) fn receive_setup(
     seq: Option<u16>,
     recv_opts: bool,
 ) {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     match (v6, kind) {
         (true, Kind::Dgram) => {
             setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
@@ -452,7 +474,7 @@ pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
         return;
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     setsockopt_int(
         fd,
         libc::IPPROTO_IP,
@@ -463,16 +485,16 @@ pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
             libc::IP_PMTUDISC_DONT
         },
     );
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
 }
 
 /// Sets `fd`'s IPv4 options (`IP_OPTIONS`; empty: none).
 /// `Err(IP_BAD_OPTION)` when the kernel refuses them.
 pub(crate) fn set_ip_options(fd: &Fd, options: &[u8]) -> Result<(), IP_STATUS> {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     const IP_OPTIONS: c_int = libc::IP_OPTIONS;
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const IP_OPTIONS: c_int = 1;
     // SAFETY: the options slice, readable for its length.
     if unsafe {
@@ -547,8 +569,35 @@ pub(crate) struct Received {
     pub(crate) options: [u8; 40],
     pub(crate) options_len: u8,
     /// An error-queue message: (origin, type, code, errno, offender).
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) queued: Option<(u8, u8, u8, u32, [u8; 16])>,
+    /// When the kernel received it (`CLOCK_REALTIME`, ns), on sockets with
+    /// [`enable_timestamps`].
+    pub(crate) arrival: Option<u64>,
+}
+
+/// Asks the kernel to stamp every received message (error-queue messages
+/// included, Linux) with its arrival time ([`Received::arrival`]):
+/// `SO_TIMESTAMPNS` on Linux, `SO_TIMESTAMP` (µs) elsewhere. The engine's
+/// shared sockets: a request is decided by when its answer arrived.
+pub(crate) fn enable_timestamps(fd: &Fd) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMP, 1);
+}
+
+/// Nanoseconds on `CLOCK_REALTIME` (the clock of [`Received::arrival`]).
+pub(crate) fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-pointer; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// `recvmsg` into `rx` with `flags`; `Err(errno)` on failure.
@@ -593,6 +642,7 @@ pub(crate) fn receive<const N: usize>(
         options: [0; 40],
         options_len: 0,
         queued: None,
+        arrival: None,
     };
     // SAFETY: the CMSG_* walk stays inside msg_control as the kernel filled
     // it (msg_controllen updated by recvmsg); data is read unaligned.
@@ -617,6 +667,29 @@ pub(crate) fn receive<const N: usize>(
 unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, len: usize) {
     // SAFETY: per the contract.
     let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if level == libc::SOL_SOCKET
+        && ty == libc::SCM_TIMESTAMPNS
+        && len >= size_of::<libc::timespec>()
+    {
+        // SAFETY: a timespec's bytes, read unaligned.
+        let t = unsafe { data.cast::<libc::timespec>().read_unaligned() };
+        r.arrival = Some(
+            (t.tv_sec as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(t.tv_nsec as u64),
+        );
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    if level == libc::SOL_SOCKET && ty == libc::SCM_TIMESTAMP && len >= size_of::<libc::timeval>() {
+        // SAFETY: a timeval's bytes, read unaligned.
+        let t = unsafe { data.cast::<libc::timeval>().read_unaligned() };
+        r.arrival = Some(
+            (t.tv_sec as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add((t.tv_usec as u64).wrapping_mul(1000)),
+        );
+    }
     if level == libc::IPPROTO_IP
         && (ty == libc::IP_TTL || ty == libc::IP_RECVTTL)
         && !bytes.is_empty()
@@ -628,7 +701,7 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
             bytes[0]
         };
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if level == libc::IPPROTO_IP {
         if ty == libc::IP_TOS && !bytes.is_empty() {
             r.tos = bytes[0];
@@ -639,7 +712,7 @@ unsafe fn read_cmsg(r: &mut Received, level: c_int, ty: c_int, data: *const u8, 
             r.options_len = n as u8;
         }
     }
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if (level == libc::IPPROTO_IP && ty == libc::IP_RECVERR)
         || (level == libc::IPPROTO_IPV6 && ty == libc::IPV6_RECVERR)
     {
@@ -676,7 +749,7 @@ pub(crate) fn elapsed_ms(t0: u64) -> u32 {
 
 /// Drains the error queue (Linux ping sockets); the first queued error about
 /// our request, if any.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn drain_errqueue<const N: usize>(
     fd: &Fd,
     rx: &mut MaybeUninit<[u8; N]>,
@@ -700,7 +773,7 @@ fn drain_errqueue<const N: usize>(
 /// The outcome an error-queue message `m` (its data: `quoted`) gives
 /// request `e` (`None`: not about it, or to be ignored), with the round
 /// trip so far.
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn queued_outcome(
     m: &Received,
     quoted: &[u8],
@@ -823,7 +896,7 @@ pub(crate) fn send_echo(
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
     let mut control = SendControl([0; 64]);
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Some(src) = r.src.filter(|_| pktinfo) {
         // The source address of this packet only (the socket is shared).
         msg.msg_control = control.0.as_mut_ptr().cast();
@@ -966,7 +1039,7 @@ fn wait_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq:
         if n == 0 {
             continue; // the deadline check above ends the loop
         }
-        #[cfg(target_os = "linux")]
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         if pfd.revents & libc::POLLERR != 0 {
             if let Some(out) = drain_errqueue(fd, &mut rx, r, &e, t0) {
                 return out;
@@ -980,7 +1053,7 @@ fn wait_with<const N: usize>(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq:
             Err(err) if err == libc::EAGAIN || err == libc::EINTR => continue,
             Err(_err) => {
                 // Linux reports ICMP errors as recv errnos too: read the queue.
-                #[cfg(target_os = "linux")]
+                #[cfg(any(target_os = "linux", target_os = "android"))]
                 if let Some(out) = drain_errqueue(fd, &mut rx, r, &e, t0) {
                     return out;
                 }
@@ -1033,6 +1106,9 @@ pub(crate) fn errno_location() -> *mut libc::c_int {
     #[cfg(target_os = "linux")]
     // SAFETY: no preconditions.
     return unsafe { libc::__errno_location() };
+    #[cfg(target_os = "android")]
+    // SAFETY: no preconditions.
+    return unsafe { libc::__errno() };
     #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
     // SAFETY: no preconditions.
     return unsafe { libc::__error() };
@@ -1053,7 +1129,13 @@ pub(crate) fn set_last_error(code: u32) {
 /// `#[non_exhaustive]`: later versions may add kinds; match with a `_` arm.
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1124,7 +1206,13 @@ pub(crate) fn desc(h: HANDLE) -> Option<&'static Desc> {
 /// Pitfall: Unix only; Windows has no equivalent.
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))
+    doc(cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))
 )]
 pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
     let i = usize::from(v6) * 3
@@ -1277,11 +1365,11 @@ pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
     // Room for bursts of replies (capped by net.core.rmem_max unless
     // privileged).
     let big: c_int = 4 << 20;
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if !setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, big) {
         setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
     let (level, ttl_name, tos_name) = ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
@@ -1349,10 +1437,30 @@ pub(crate) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
     res
 }
 
+/// Whether the socket already sends with the request's options (TTL, TOS,
+/// DF, IP options; 0 = the socket's default): then [`apply_options`] would
+/// change nothing.
+pub(crate) fn options_current(s: &Shared, r: &Request<'_>) -> bool {
+    let ttl = if r.ttl == 0 {
+        s.default_ttl
+    } else {
+        r.ttl.into()
+    };
+    let tos = if r.tos == 0 {
+        s.default_tos
+    } else {
+        r.tos.into()
+    };
+    ttl == s.ttl
+        && tos == s.tos
+        && r.df == s.df
+        && (s.v6 || r.options == &s.options[..s.options_len])
+}
+
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
 pub(crate) fn pending_error(e: c_int) -> bool {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if e == libc::EREMOTEIO || e == libc::ENONET {
         return true;
     }
