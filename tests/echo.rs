@@ -1232,8 +1232,18 @@ fn event_only_sends_overwrite_blocks_allocated_after_them_only_on_wine() {
         return;
     }
     let backend = Backend::detect();
-    let changed = blocks_changed_after_sends(false);
-    println!("{changed} of 128 blocks allocated after event-only sends overwritten");
+    // Whether a completion lands after Wine freed its block depends on
+    // timing (once in about ten runs none did): up to four rounds of 128.
+    let mut changed = 0;
+    for round in 1..=4 {
+        changed = blocks_changed_after_sends(false);
+        println!(
+            "round {round}: {changed} of 128 blocks allocated after event-only sends overwritten"
+        );
+        if changed > 0 || !backend.event_only_async_writes_freed_memory() {
+            break;
+        }
+    }
     if backend.event_only_async_writes_freed_memory() {
         assert!(
             changed > 0,
