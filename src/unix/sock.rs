@@ -1539,7 +1539,7 @@ pub(crate) fn pending_error(e: c_int) -> bool {
 /// because of its source address: an IPv4 `SourceAddress` on the BSDs,
 /// whose raw (and macOS datagram) IPv4 sockets take no per-packet source
 /// (FreeBSD's `rip_send` passes no control data on, so `IP_SENDSRCADDR` is
-/// not read; xnu's `rip_output` reads only the traffic class from it) while
+/// not read; xnu's `rip_output` reads only the service class from it) while
 /// the engine's shared socket cannot be bound per request. The API fails
 /// such a call with `ERROR_NOT_SUPPORTED`; a synchronous send binds a socket
 /// of its own and works. IPv6 carries the source in `IPV6_PKTINFO` (RFC
@@ -1693,7 +1693,7 @@ mod tests {
     /// An asynchronous IPv4 request with a `SourceAddress` cannot be sent
     /// from it on the BSDs: their raw (and macOS datagram) IPv4 sockets take
     /// no per-packet source (FreeBSD's `rip_send` passes no control data
-    /// on; xnu's `rip_output` reads only the traffic class from it) and the
+    /// on; xnu's `rip_output` reads only the service class from it) and the
     /// shared socket cannot be bound per request. Refused at the call
     /// there, instead of going out from another address; IPv6 carries it in
     /// `IPV6_PKTINFO` (RFC 3542) everywhere, Linux in `IP_PKTINFO`.
