@@ -45,6 +45,11 @@
 //!   answer matched before that is kept in the record and completed by the
 //!   sender). One-time work stays under it: starting the thread, opening a
 //!   shared socket.
+//! - **Quick answers** (Linux): after its `sendmsg` returned, a sender
+//!   reads what its socket already holds (a loopback answer is there) if no
+//!   other thread is reading it (`reading`), so a sequential async echo
+//!   completes without two thread wake-ups; the completion thread skips a
+//!   socket a sender is reading and expires nothing in that round.
 //! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
@@ -570,6 +575,9 @@ struct State {
     wait_until: u64,
     /// The identifier of raw-socket requests.
     raw_ident: u16,
+    /// The completion thread's current and previous round starts (see
+    /// `Round`), for senders that read their own quick answer.
+    round: (u64, u64),
 }
 
 struct Global(UnsafeCell<State>);
@@ -586,6 +594,7 @@ static STATE: Global = Global(UnsafeCell::new(State {
     nheap: 0,
     wait_until: u64::MAX,
     raw_ident: 0,
+    round: (0, 0),
 }));
 
 /// The state, under the lock.
@@ -748,6 +757,7 @@ extern "C" fn fork_child() {
         }
     }
     pool::after_fork_child();
+    reading::after_fork_child();
     super::apc::after_fork_child();
     // SAFETY: locked by this (the forking) thread in fork_prepare.
     unsafe { libc::pthread_mutex_unlock(LOCK.0.get()) };
@@ -888,6 +898,117 @@ static SENDERS: [Sender; MAX_SOCKETS] = [const {
     }
 }; MAX_SOCKETS];
 
+/// Who reads a shared socket: the completion thread (a round's drain) or
+/// a sender reading its own quick answer (`read_own`), never both at once —
+/// so a message read is always handled before the completion thread expires
+/// anything (it skips a socket a sender is reading, and expires nothing in
+/// that round).
+mod reading {
+    use super::MAX_SOCKETS;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    static READING: [AtomicBool; MAX_SOCKETS] = [const { AtomicBool::new(false) }; MAX_SOCKETS];
+
+    /// Starts reading socket `sidx`, unless another thread is.
+    pub(super) fn begin(sidx: usize) -> bool {
+        READING[sidx]
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    pub(super) fn end(sidx: usize) {
+        READING[sidx].store(false, Ordering::Release);
+    }
+
+    /// In a fork child: nobody reads.
+    pub(super) fn after_fork_child() {
+        for r in &READING {
+            r.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+/// After its `sendmsg` returned, a sender reads what its socket already
+/// holds — a loopback answer is there by then — so that a quick answer
+/// completes without a round trip through the completion thread (two
+/// thread wake-ups). Only while no other thread reads the socket; at most a
+/// few messages, each peeked first into a 4 KiB stack buffer and taken only
+/// if it fits (larger ones are left to the completion thread); stops at its
+/// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_own(sidx: usize, fd: c_int, v6: bool, kind: Kind, own: u32) {
+    if !reading::begin(sidx) {
+        return;
+    }
+    let (check, prev) = {
+        let g = LOCK.lock();
+        state(&g).round
+    };
+    let kernel_ident = sock::kernel_ident(kind);
+    let f = Fd(fd);
+    let mut rx = MaybeUninit::<[u8; 4096]>::uninit();
+    for _ in 0..4 {
+        let m = match sock::receive(&f, &mut rx, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
+            Ok(m) if !m.truncated => m,
+            _ => break,
+        };
+        let now = sock::now_ns();
+        let round = Round {
+            now,
+            real: sock::realtime_ns(),
+            check,
+            prev,
+        };
+        let arrival = round.arrival(m.arrival);
+        // SAFETY: the kernel initialised the first m.len bytes.
+        let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        let taken = handle(sidx, v6, kernel_ident, &m, pkt, arrival, &round);
+        // Drop the peeked message (ours alone: nobody else reads).
+        // SAFETY: a zero-length receive that discards the head message.
+        unsafe { libc::recv(fd, ptr::null_mut(), 0, libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
+        if taken == Some(own) {
+            break;
+        }
+    }
+    core::mem::forget(f); // borrowed descriptor
+    reading::end(sidx);
+}
+
+/// Handles one received message: matches it to its request and completes
+/// that (or keeps it as the request's early answer): the record's index.
+fn handle(
+    sidx: usize,
+    v6: bool,
+    kernel_ident: bool,
+    m: &sock::Received,
+    pkt: &[u8],
+    arrival: u64,
+    round: &Round,
+) -> Option<u32> {
+    let icmp = if v6 || kernel_ident {
+        Some(pkt)
+    } else {
+        reply::split_ipv4(pkt).map(|p| p.payload)
+    };
+    let key = icmp.and_then(|icmp| reply::echo_key(icmp, v6))?;
+    let mut decided = None;
+    let taken = match_and_take(sidx, key, |r, e| {
+        if !round.decides(r, arrival) {
+            return None;
+        }
+        let (c, h) = sock::classify(pkt, m, v6, kernel_ident, e)?;
+        let o = sock::outcome(c, &h, rtt_ms(r, arrival));
+        if o.is_some() {
+            decided = Some(u32::from(r.seq) & (MAX_IN_FLIGHT as u32 - 1));
+        }
+        o
+    });
+    if let Some((i, outcome)) = taken {
+        complete(i, outcome);
+    }
+    decided
+}
+
 /// Sends a request on shared socket `sidx` with its options (see
 /// [`Sender`]): the engine lock is not held.
 fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), IP_STATUS> {
@@ -994,6 +1115,8 @@ pub(crate) unsafe fn submit(
     let generation = s.generation.load(Ordering::Relaxed);
     let seq = (i | ((generation & 3) << INDEX_BITS)) as u16;
     let kind = st.socks[sidx].kind;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let (sfd, sv6) = (st.socks[sidx].fd, st.socks[sidx].v6);
     let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
     let t0 = sock::now_ns();
     let mut record = Rec {
@@ -1047,6 +1170,10 @@ pub(crate) unsafe fn submit(
         None => send_on(sidx, &req, ident.unwrap_or(0), seq),
     };
     let sent_at = sock::now_ns();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if sent.is_ok() {
+        read_own(sidx, sfd, sv6, kind, i);
+    }
     let g = LOCK.lock();
     let st = state(&g);
     // SAFETY: ACTIVE (only this sender takes it now), under the lock.
@@ -1188,60 +1315,55 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     }
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
     let mut prev = 0u64;
+    let mut busy = false;
     loop {
-        // Sleep until something arrives, a wake, or the earliest deadline.
+        let soon = busy;
+        busy = false;
+        // The round starts now: what arrived before `round.now` makes its
+        // socket readable before the poll below returns, and is read (each
+        // socket until it is empty or until a message that arrived after
+        // the round's start: a flood cannot hold the round) before anything
+        // expires with `round.now`. A socket opened after the snapshot
+        // below has only requests sent after `round.now`: none expires in
+        // this round.
+        let now = sock::now_ns();
+        let round = Round {
+            now,
+            real: sock::realtime_ns(),
+            check: now,
+            prev,
+        };
+        // What to poll, until the earliest deadline.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
+        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
         let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
             let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
             st.wait_until = next;
+            st.round = (round.check, round.prev);
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
                 pfds[k + 1].fd = s.fd;
+                what[k] = (s.v6, s.kind);
             }
             let timeout = if next == u64::MAX {
                 -1
             } else {
-                next.saturating_sub(sock::now_ns())
+                next.saturating_sub(round.now)
                     .div_ceil(1_000_000)
                     .min(i32::MAX as u64) as c_int
             };
+            // A socket a sender was reading last round: look again soon.
+            let timeout = if soon { timeout.clamp(0, 1) } else { timeout };
             (st.wake, timeout)
         };
-        if timeout != 0 {
-            // SAFETY: valid pollfds (negative fds are ignored).
-            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
-        }
-        // The round: what arrived before `now` is read before anything
-        // expires with `now` — every socket open now (one opened during the
-        // sleep included), each until it is empty or until a message that
-        // arrived after `now` (so a flood cannot hold the round).
-        let round = Round {
-            now: sock::now_ns(),
-            real: sock::realtime_ns(),
-            prev,
-        };
-        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
-        {
-            let g = LOCK.lock();
-            let st = state(&g);
-            for (k, s) in st.socks.iter().enumerate() {
-                pfds[k + 1] = libc::pollfd {
-                    fd: s.fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                what[k] = (s.v6, s.kind);
-            }
-        }
-        pfds[0].revents = 0;
         // SAFETY: valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
         if n > 0 {
             if pfds[0].revents != 0 {
                 // Outside the lock (a read(2)): a wake consumed here is
@@ -1252,6 +1374,13 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 if p.revents == 0 {
                     continue;
                 }
+                if !reading::begin(k) {
+                    // A sender is reading it (its own quick answer): what
+                    // it reads it completes; what it leaves is read here in
+                    // a later round, before anything expires.
+                    busy = true;
+                    continue;
+                }
                 let (v6, kind) = what[k];
                 #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
@@ -1260,7 +1389,13 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 if p.revents & libc::POLLIN != 0 {
                     read_socket(k, p.fd, v6, kind, &round, &mut rx);
                 }
+                reading::end(k);
             }
+        }
+        if busy {
+            // Not every socket was read: expire nothing this round (and its
+            // requests' first check is still to come: `prev` stays).
+            continue;
         }
         expire(round.now);
         prev = round.now;
@@ -1273,6 +1408,9 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
 struct Round {
     now: u64,
     real: u64,
+    /// The start of the completion thread's current round (`now` for the
+    /// completion thread itself) and of its previous one.
+    check: u64,
     prev: u64,
 }
 
@@ -1295,9 +1433,9 @@ impl Round {
     /// later answer is not taken: the request times out.
     fn decides(&self, r: &Rec, arrival: u64) -> bool {
         arrival <= r.deadline
-            // Not yet checked: its first check is this round or a later one.
-            || r.sent_at > self.now
-            || (r.sent_at > self.prev && arrival <= self.now)
+            // Not yet checked: its first check is a later round.
+            || r.sent_at > self.check
+            || (r.sent_at > self.prev && arrival <= self.check)
     }
 }
 
@@ -1404,23 +1542,7 @@ fn read_socket<const N: usize>(
         if !m.truncated {
             // SAFETY: the kernel initialised the first m.len bytes.
             let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-            let icmp = if v6 || kernel_ident {
-                Some(pkt)
-            } else {
-                reply::split_ipv4(pkt).map(|p| p.payload)
-            };
-            if let Some(key) = icmp.and_then(|icmp| reply::echo_key(icmp, v6)) {
-                let taken = match_and_take(sidx, key, |r, e| {
-                    if !round.decides(r, arrival) {
-                        return None;
-                    }
-                    let (c, h) = sock::classify(pkt, &m, v6, kernel_ident, e)?;
-                    sock::outcome(c, &h, rtt_ms(r, arrival))
-                });
-                if let Some((i, outcome)) = taken {
-                    complete(i, outcome);
-                }
-            }
+            handle(sidx, v6, kernel_ident, &m, pkt, arrival, round);
         }
         if last {
             break;
