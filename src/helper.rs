@@ -1627,6 +1627,16 @@ impl Event {
     /// returns (on Unix none runs: one callback at a time). Never block a
     /// callback on something only another callback provides (on Unix they
     /// run one after the other).
+    ///
+    /// **Teardown order** (issue 16's Wine thread-pool crash, README "Async
+    /// runtimes"): drop the `RegisteredWait` first — it is the one
+    /// unregister, never repeat it (a second `UnregisterWait(Ex)` of a wait
+    /// handle fails an assertion in Wine's thread pool) — then free
+    /// `context`, then close the event. When the event is an asynchronous
+    /// send's, under Wine give that send an `ApcRoutine` too (a no-op): an
+    /// event-only send writes its `IO_STATUS_BLOCK` into freed heap memory
+    /// there (README pitfall 14), e.g. into the blocks allocated right after
+    /// it — `examples/ping_future.rs` crashed in this callback that way.
     pub unsafe fn register_wait(
         &self,
         callback: unsafe extern "system" fn(context: *mut core::ffi::c_void, timed_out: u8),

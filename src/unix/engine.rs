@@ -1284,6 +1284,11 @@ pub(crate) unsafe fn submit(
     notify: Notify,
     refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
+    // macOS, iOS, FreeBSD: an IPv4 source cannot travel with the packet on
+    // the shared socket (sock::async_source_refused): fail at the call.
+    if sock::async_source_refused(sock::Kernel::HOST, r) {
+        return Err(ERROR_NOT_SUPPORTED);
+    }
     // A large request's data: a pool buffer, filled outside the lock.
     let (mapped, class) = if r.payload.len() > INLINE {
         let (p, class) = pool::take(r.payload.len()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;

@@ -72,6 +72,16 @@
 //! either, a send returns 0 with
 //! [`ERROR_ACCESS_DENIED`](crate::ipexport::ERROR_ACCESS_DENIED).
 //!
+//! macOS, iOS and FreeBSD (never run here; README "Beyond Windows"): an
+//! asynchronous IPv4 send with a `SourceAddress` fails at the call with
+//! [`ERROR_NOT_SUPPORTED`](crate::ipexport::ERROR_NOT_SUPPORTED) (no
+//! per-packet IPv4 source on their sockets; synchronous sends bind one of
+//! their own); `IP_FLAG_DF` without root on macOS and iOS fails the request
+//! with `IP_BAD_OPTION` (their unprivileged ICMP sockets refuse DF);
+//! `EHOSTDOWN` (a link host that failed ARP) is `IP_DEST_HOST_UNREACHABLE`;
+//! every socket receives every ICMP message of the host (no kernel filter).
+//! Android runs Linux's code, iOS macOS's; both are only built here.
+//!
 //! Layers (issue 14, item 1): the modules form a stack read downward only —
 //! a module uses only modules below it, never one beside or above it, and
 //! never the items of this file (the top). `tests/layering.rs` enforces it

@@ -474,14 +474,14 @@ pub(crate) fn receive_setup(
 /// Whether `fd`'s requests carry don't-fragment: IPv6 `IPV6_DONTFRAG`;
 /// IPv4 on Linux path-MTU discovery "do" or "don't" (so the kernel never
 /// sets DF on its own: Windows sends without DF unless `IP_FLAG_DF`),
-/// elsewhere `IP_DONTFRAG`. Best effort, as the flag is on Windows.
-pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
+/// elsewhere `IP_DONTFRAG`. Whether the kernel took it (see
+/// [`df_applied`]).
+pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) -> bool {
     if v6 {
-        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
-        return;
+        return setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    setsockopt_int(
+    return setsockopt_int(
         fd,
         libc::IPPROTO_IP,
         libc::IP_MTU_DISCOVER,
@@ -492,7 +492,7 @@ pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
         },
     );
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
+    return setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
 }
 
 /// Sets `fd`'s IPv4 options (`IP_OPTIONS`; empty: none).
@@ -529,7 +529,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
     if r.tos != 0 && !setsockopt_int(fd, level, tos_name, r.tos.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
-    set_df(fd, r.v6, r.df);
+    df_applied(set_df(fd, r.v6, r.df), r.df)?;
     let ip_options = !r.v6 && !r.options.is_empty();
     if ip_options {
         set_ip_options(fd, r.options)?;
@@ -909,9 +909,13 @@ pub(crate) fn send_echo(
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
     let mut control = SendControl([0; 64]);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(src) = r.src.filter(|_| pktinfo) {
-        // The source address of this packet only (the socket is shared).
+    // The source address of this packet only (the socket is shared):
+    // IPV6_PKTINFO everywhere (RFC 3542), IP_PKTINFO on Linux (the BSDs
+    // refuse such a request at the call: `async_source_refused`).
+    if let Some(src) = r
+        .src
+        .filter(|_| pktinfo && (r.v6 || Kernel::HOST == Kernel::Linux))
+    {
         msg.msg_control = control.0.as_mut_ptr().cast();
         // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
         // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
@@ -931,23 +935,26 @@ pub(crate) fn send_echo(
                     .cast::<libc::in6_pktinfo>()
                     .write_unaligned(info);
             } else {
-                let len = size_of::<libc::in_pktinfo>() as u32;
-                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                (*c).cmsg_level = libc::IPPROTO_IP;
-                (*c).cmsg_type = libc::IP_PKTINFO;
-                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
-                let a = libc::in_addr {
-                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
-                };
-                let info = libc::in_pktinfo {
-                    ipi_ifindex: 0,
-                    ipi_spec_dst: a,
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                libc::CMSG_DATA(c)
-                    .cast::<libc::in_pktinfo>()
-                    .write_unaligned(info);
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                {
+                    let len = size_of::<libc::in_pktinfo>() as u32;
+                    msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                    let c = libc::CMSG_FIRSTHDR(&msg);
+                    (*c).cmsg_level = libc::IPPROTO_IP;
+                    (*c).cmsg_type = libc::IP_PKTINFO;
+                    (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                    let a = libc::in_addr {
+                        s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
+                    };
+                    let info = libc::in_pktinfo {
+                        ipi_ifindex: 0,
+                        ipi_spec_dst: a,
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    libc::CMSG_DATA(c)
+                        .cast::<libc::in_pktinfo>()
+                        .write_unaligned(info);
+                }
             }
         }
     }
@@ -1428,7 +1435,7 @@ pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
     // The state below says "no DF": make it true on every OS and family.
-    set_df(f, v6, false);
+    let _ = set_df(f, v6, false);
     receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
@@ -1475,7 +1482,7 @@ pub(crate) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
             s.tos = tos;
         }
         if r.df != s.df {
-            set_df(&f, s.v6, r.df);
+            df_applied(set_df(&f, s.v6, r.df), r.df)?;
             s.df = r.df;
         }
         if !s.v6 && r.options != &s.options[..s.options_len] {
@@ -1533,6 +1540,32 @@ impl Kernel {
 /// ICMP error about an earlier request, reported once by the next call).
 pub(crate) fn pending_error(e: c_int) -> bool {
     resend_after(Kernel::HOST, e)
+}
+
+/// Whether an asynchronous request is refused at the call on `kernel`
+/// because of its source address: an IPv4 `SourceAddress` on the BSDs,
+/// whose raw (and macOS datagram) IPv4 sockets take no per-packet source
+/// (FreeBSD's `rip_send` passes no control data on, so `IP_SENDSRCADDR` is
+/// not read; xnu's `rip_output` reads only the service class from it) while
+/// the engine's shared socket cannot be bound per request. The API fails
+/// such a call with `ERROR_NOT_SUPPORTED`; a synchronous send binds a socket
+/// of its own and works. IPv6 carries the source in `IPV6_PKTINFO` (RFC
+/// 3542) on every OS, Linux IPv4 in `IP_PKTINFO`.
+pub(crate) fn async_source_refused(kernel: Kernel, r: &Request<'_>) -> bool {
+    kernel == Kernel::Bsd && !r.v6 && r.src.is_some()
+}
+
+/// The result of setting DF as requested (`df`) when the kernel `applied` it
+/// or not: a refused DF fails the request with `IP_BAD_OPTION` (macOS and
+/// iOS without root: xnu's unprivileged ICMP sockets refuse `IP_DONTFRAG`
+/// and `IPV6_DONTFRAG`), rather than sending without it; a refused "no DF"
+/// is the default anyway.
+pub(crate) fn df_applied(applied: bool, df: bool) -> Result<(), IP_STATUS> {
+    if df && !applied {
+        Err(IP_BAD_OPTION)
+    } else {
+        Ok(())
+    }
 }
 
 /// [`pending_error`] on `kernel`: only Linux reports an earlier request's
@@ -1685,6 +1718,41 @@ mod tests {
             None
         );
         assert!(calls <= 16, "{calls} tries");
+    }
+
+    /// An asynchronous IPv4 request with a `SourceAddress` cannot be sent
+    /// from it on the BSDs: their raw (and macOS datagram) IPv4 sockets take
+    /// no per-packet source (FreeBSD's `rip_send` passes no control data
+    /// on; xnu's `rip_output` reads only the service class from it) and the
+    /// shared socket cannot be bound per request. Refused at the call
+    /// there, instead of going out from another address; IPv6 carries it in
+    /// `IPV6_PKTINFO` (RFC 3542) everywhere, Linux in `IP_PKTINFO`.
+    #[test]
+    fn async_ipv4_source_refused_where_no_socket_carries_it() {
+        let mut r = request();
+        assert!(!async_source_refused(Kernel::Bsd, &r), "no source");
+        r.src = Some([192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(async_source_refused(Kernel::Bsd, &r), "BSD, IPv4 source");
+        assert!(
+            !async_source_refused(Kernel::Linux, &r),
+            "Linux, IPv4 source"
+        );
+        r.v6 = true;
+        assert!(!async_source_refused(Kernel::Bsd, &r), "BSD, IPv6 source");
+    }
+
+    /// `IP_FLAG_DF` the kernel refuses (macOS and iOS without root: the
+    /// unprivileged ICMP sockets accept neither `IP_DONTFRAG`, `EINVAL`, nor
+    /// `IPV6_DONTFRAG`, `EPERM`: xnu's `icmp_dgram_ctloutput` /
+    /// `icmp6_dgram_ctloutput` allow-lists) fails the request with
+    /// `IP_BAD_OPTION` instead of sending it without DF; clearing DF that
+    /// cannot be set is no failure (it is off by default).
+    #[test]
+    fn refused_df_is_reported() {
+        assert_eq!(df_applied(false, true), Err(IP_BAD_OPTION));
+        assert_eq!(df_applied(true, true), Ok(()));
+        assert_eq!(df_applied(false, false), Ok(()));
+        assert_eq!(df_applied(true, false), Ok(()));
     }
 
     /// Descriptors closed without `FD_CLOEXEC` (checked in `Fd::drop`).
