@@ -52,12 +52,14 @@
 //!   the process has descriptors); registered waits: `wait` (one waiter
 //!   thread for all `Event::register_wait` callbacks). Pitfalls: an
 //!   async send goes out in the sending thread's network namespace (one
-//!   shared socket per namespace, family and kind; at most 16 sockets, then
-//!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
+//!   shared socket per namespace, family and kind; at most 16 with requests
+//!   in flight, then `ERROR_NOT_ENOUGH_MEMORY`; idle ones are closed after
+//!   5 s); `IcmpCloseHandle` does not cancel requests
 //!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
 //!   they complete normally (reply or timeout, event, APC), and nothing is
 //!   written to a buffer after its completion; a `fork` child
-//!   starts a fresh engine (the parent's requests never complete there).
+//!   starts a fresh engine (the parent's requests never complete there;
+//!   their records, event references and descriptors are released).
 //! - No heap: the echo path allocates nothing (a thread's socket cache is
 //!   one `malloc` on its first synchronous send). The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or

@@ -827,7 +827,7 @@ pub(crate) struct Header {
 /// header: from the control messages and `msg_name` where the kernel strips
 /// the header (IPv6, Linux ping sockets), from the header itself otherwise
 /// (IPv4 raw, macOS/BSD). `None` when it cannot be ours (no sender, not an
-/// IPv4 ICMP datagram).
+/// IPv4 ICMP datagram, a wrong ICMP checksum).
 pub(crate) fn classify<'a>(
     pkt: &'a [u8],
     m: &Received,
@@ -853,6 +853,13 @@ pub(crate) fn classify<'a>(
         return Some((c, h));
     }
     let p = reply::split_ipv4(pkt)?;
+    // A raw IPv4 socket gets every ICMP message unchecked (Linux checks the
+    // ICMP checksum of what it gives ping sockets and of all ICMPv6, never
+    // of what it gives raw IPv4 sockets): a message whose checksum is wrong
+    // is nobody's reply or error.
+    if reply::checksum(p.payload, &[]) != 0 {
+        return None;
+    }
     let mut h = Header {
         from: [0; 16],
         ttl: p.ttl,
@@ -1597,6 +1604,29 @@ fn resend_after(kernel: Kernel, e: c_int) -> bool {
             | libc::EACCES
     )
 }
+
+/// Takes a socket's pending asynchronous error (`SO_ERROR`: read and
+/// cleared); 0 when there is none.
+pub(crate) fn take_pending_error(fd: c_int) -> c_int {
+    let mut v: c_int = 0;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid out-pointers for an int option.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut v as *mut c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 { v } else { 0 }
+}
+
+/// How many times a send on a shared socket (the engine's) is retried when
+/// it fails with an errno that a pending error could give
+/// ([`pending_error`]), each time after [`take_pending_error`].
+pub(crate) const PENDING_RETRIES: u32 = 8;
 
 #[cfg(test)]
 mod tests {
