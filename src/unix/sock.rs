@@ -284,13 +284,13 @@ unsafe fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
     }
 }
 
-/// The `IP_STATUS` of request `r`'s failed `sendmsg` (reference §7.4,
-/// non-ICMP outcomes). A loopback source to an address outside the host:
-/// Linux refuses the route with `EINVAL`; Windows sends with the strong host
-/// model (a packet leaves only through the interface of its source, and the
-/// loopback interface has no route out): `IP_DEST_NET_UNREACHABLE`, as for
-/// any missing route (`ENETUNREACH`).
-pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
+/// Whether `r` has a loopback source (127.0.0.0/8, `::1`) and a destination
+/// outside the host. Windows sends with the strong host model (a packet
+/// leaves only through the interface of its source, and the loopback
+/// interface has no route out): such a request fails with
+/// `IP_DEST_NET_UNREACHABLE`. Linux refuses the IPv4 route with `EINVAL`
+/// but sends IPv6 from `::1`: [`send_echo`] refuses both itself.
+fn loopback_source_to_outside(r: &Request<'_>) -> bool {
     let loopback = |a: &[u8; 16]| {
         if r.v6 {
             a[..15] == [0; 15] && a[15] == 1
@@ -298,15 +298,21 @@ pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
             a[0] == 127
         }
     };
+    r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst)
+}
+
+/// The `IP_STATUS` of request `r`'s failed `sendmsg` (reference §7.4,
+/// non-ICMP outcomes); a loopback source to an address outside the host
+/// (`EINVAL`, [`loopback_source_to_outside`]): `IP_DEST_NET_UNREACHABLE`,
+/// as for any missing route (`ENETUNREACH`).
+pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
     match e {
         // EHOSTDOWN: macOS and FreeBSD, a host on the link that did not
         // answer ARP (for 20 s after: FreeBSD `arpresolve`, xnu's route
         // check).
         libc::EHOSTUNREACH | libc::EHOSTDOWN => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
-        libc::EINVAL if r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst) => {
-            IP_DEST_NET_UNREACHABLE
-        }
+        libc::EINVAL if loopback_source_to_outside(r) => IP_DEST_NET_UNREACHABLE,
         libc::EMSGSIZE if r.df => IP_PACKET_TOO_BIG,
         libc::ENOBUFS | libc::ENOMEM => IP_NO_RESOURCES,
         _ => IP_GENERAL_FAILURE,
@@ -884,6 +890,11 @@ pub(crate) fn send_echo(
     seq: u16,
     pktinfo: bool,
 ) -> Result<(), c_int> {
+    if loopback_source_to_outside(r) {
+        // What Linux answers for IPv4 (mapped by `map_send_errno`); IPv6
+        // and the BSDs' kernels would send it from the loopback address.
+        return Err(libc::EINVAL);
+    }
     let kernel_ident = kernel_ident(kind);
     let request_type = if r.v6 {
         reply::ICMP6_ECHO_REQUEST
