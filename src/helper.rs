@@ -1,12 +1,16 @@
 //! A thin, safe helper for calling the raw API correctly: reply-buffer sizing
 //! and alignment, bounds-checked reading of replies, address conversion, the
-//! names of the `IP_STATUS` codes, an owned ICMP handle, and what an
-//! asynchronous send needs around it on every OS: an [`Event`] to signal and
-//! [`sleep_alertable`] to run its APC.
+//! names of the `IP_STATUS` codes, an owned ICMP handle, Win32 errors as Rust
+//! errors ([`Win32Error`]; `io_error` with the `std` feature), and what an asynchronous send
+//! needs around it on every OS, as Windows code writes it: an [`Event`]
+//! (manual or auto reset) to signal, [`sleep_alertable`] and
+//! [`wait_alertable`] to run its APC, [`Event::register_wait`] for a
+//! callback when it is signalled.
 //!
 //! Nothing here calls the network. Everything but the last error,
-//! `IcmpHandle`, `Event` and `sleep_alertable` (where the crate has the nine
-//! functions) works on every target.
+//! `IcmpHandle`, `Event`, `RegisteredWait`, `sleep_alertable` and
+//! `wait_alertable` (where the crate has the nine functions) works on every
+//! target.
 //!
 //! ```
 //! use icmp_sys::helper::{self, ReplyBuffer};
@@ -1623,6 +1627,16 @@ impl Event {
     /// returns (on Unix none runs: one callback at a time). Never block a
     /// callback on something only another callback provides (on Unix they
     /// run one after the other).
+    ///
+    /// **Teardown order** (issue 16's Wine thread-pool crash, README "Async
+    /// runtimes"): drop the `RegisteredWait` first — it is the one
+    /// unregister, never repeat it (a second `UnregisterWait(Ex)` of a wait
+    /// handle fails an assertion in Wine's thread pool) — then free
+    /// `context`, then close the event. When the event is an asynchronous
+    /// send's, under Wine give that send an `ApcRoutine` too (a no-op): an
+    /// event-only send writes its `IO_STATUS_BLOCK` into freed heap memory
+    /// there (README pitfall 14), e.g. into the blocks allocated right after
+    /// it — `examples/ping_future.rs` crashed in this callback that way.
     pub unsafe fn register_wait(
         &self,
         callback: unsafe extern "system" fn(context: *mut core::ffi::c_void, timed_out: u8),
@@ -1854,8 +1868,8 @@ impl Drop for RegisteredWait {
 
 /// A Win32 error code (`GetLastError`, the `Err` of this module's
 /// functions), or an `IP_STATUS` code, as a Rust error. `Display` gives its
-/// text; with the `std` feature it converts to [`std::io::Error`]
-/// (see [`io_error`]).
+/// text; with the `std` feature it converts to `std::io::Error` (see
+/// `io_error`).
 ///
 /// No Microsoft Learn page: the crate's own wrapper. The codes and texts:
 /// [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).

@@ -1,9 +1,9 @@
 //! Types and constants of `ipexport.h`, plus the few outside types the
 //! `icmpapi.h` signatures need (`HANDLE`, `IO_STATUS_BLOCK`,
 //! `PIO_APC_ROUTINE`, `SOCKADDR_IN6`), the Win32 error codes the API
-//! reports through `GetLastError`, and the wait results of the waits around
-//! an asynchronous send (`WAIT_OBJECT_0`, `WAIT_TIMEOUT`,
-//! `WAIT_IO_COMPLETION`, `INFINITE`).
+//! reports through `GetLastError`, `TRUE`/`FALSE`, and the wait results of
+//! the waits around an asynchronous send (`WAIT_OBJECT_0`, `WAIT_TIMEOUT`,
+//! `WAIT_IO_COMPLETION`, `WAIT_FAILED`, `WAIT_ABANDONED(_0)`, `INFINITE`).
 //!
 //! Everything here compiles on every target, so that documentation, the
 //! [`helper`](crate::helper) module and host tests work anywhere. Widths are

@@ -1385,6 +1385,78 @@ fn register_wait_serves_many_waits() {
     drop(waits);
 }
 
+/// Issue 16 item 8, the correct teardown order under churn: register, set
+/// (racing the drop), drop the `RegisteredWait` (the one unregister), then
+/// "free" the context (poisoned, kept to the end so a late callback is
+/// seen, not a use after free), then close the event — 300 rounds, once and
+/// repeating waits, auto and manual reset. No callback may start or run on
+/// after the drop returned. Natively and under Wine 8.0 and 10.0 (where a
+/// second unregister, or freeing after a non-blocking one, crashes or runs
+/// the callback on freed memory: README "Async runtimes").
+#[cfg(icmp_api)]
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
+fn register_wait_teardown_order_survives_set_racing_drop() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    struct Ctx {
+        freed: AtomicBool,
+        calls: AtomicU32,
+        late: AtomicU32,
+    }
+    unsafe extern "system" fn note(ctx: *mut core::ffi::c_void, _timed_out: u8) {
+        // SAFETY: a `Ctx` of the test, never freed before the test ends.
+        let c = unsafe { &*(ctx as *const Ctx) };
+        if c.freed.load(Ordering::SeqCst) {
+            c.late.fetch_add(1, Ordering::SeqCst);
+        }
+        c.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::yield_now();
+        if c.freed.load(Ordering::SeqCst) {
+            c.late.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let _one = events_lock();
+    let mut kept = Vec::new();
+    for round in 0..300u32 {
+        let ev = helper::Event::create(round % 2 == 0, false).expect("create");
+        let ctx = Box::new(Ctx {
+            freed: AtomicBool::new(false),
+            calls: AtomicU32::new(0),
+            late: AtomicU32::new(0),
+        });
+        let p = &*ctx as *const Ctx as *mut core::ffi::c_void;
+        // SAFETY: ctx outlives the registration (kept to the end).
+        let w =
+            unsafe { ev.register_wait(note, p, INFINITE, round % 3 != 0) }.expect("register_wait");
+        ev.set();
+        if round % 4 == 0 {
+            std::thread::yield_now();
+        }
+        drop(w);
+        let calls = ctx.calls.load(Ordering::SeqCst);
+        ctx.freed.store(true, Ordering::SeqCst);
+        drop(ev);
+        kept.push((round, calls, ctx));
+    }
+    // Time for a wrongly late callback to show.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    for (round, calls, ctx) in &kept {
+        assert_eq!(
+            ctx.late.load(Ordering::SeqCst),
+            0,
+            "round {round}: callback after the drop"
+        );
+        assert_eq!(
+            ctx.calls.load(Ordering::SeqCst),
+            *calls,
+            "round {round}: calls after the drop"
+        );
+    }
+}
+
 #[cfg(feature = "std")]
 #[test]
 fn win32_errors_convert_to_io_errors_right_on_every_os() {

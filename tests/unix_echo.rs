@@ -589,6 +589,45 @@ fn error_statuses_raw_in_netns() {
     });
 }
 
+/// Issue 16 item 6, IPv6: a loopback source (`::1`) to an on-link address
+/// outside the host (a private namespace, `2001:db8::1/64` on a veth).
+/// Linux would send it from `::1` (for IPv4 it refuses the route with
+/// `EINVAL`); the backend refuses it as for IPv4, as Windows' strong host
+/// model does: 0 + `IP_DEST_NET_UNREACHABLE` at once, in `reply[0]` too,
+/// with raw and ping sockets. (IPv4: tests/echo.rs
+/// `netns_router_loopback_source_to_outside`.)
+#[cfg(target_os = "linux")]
+#[test]
+fn loopback_source_to_outside_v6_in_netns() {
+    const SETUP: &str = "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range; \
+        ip link add c0 type veth peer name c1; ip -6 addr add 2001:db8::1/64 dev c0 nodad; \
+        ip link set c0 up; ip link set c1 up";
+    in_netns("loopback_source_to_outside_v6_in_netns", SETUP, || {
+        for mode in [SocketMode::Raw, SocketMode::Datagram] {
+            // SAFETY: a fresh handle of the backend, owned by the result only.
+            let h = unsafe { Icmp::from_raw(create_handle(true, mode)) };
+            let src = SOCKADDR_IN6::from(std::net::SocketAddrV6::new(Ipv6Addr::LOCALHOST, 0, 0, 0));
+            let to: Ipv6Addr = "2001:db8::2".parse().unwrap();
+            let dst = SOCKADDR_IN6::from(std::net::SocketAddrV6::new(to, 0, 0, 0));
+            let data = payload(32, 9);
+            let mut buf = Guarded::new(helper::reply6_buffer_size(32));
+            let (n, err) = send6(h.as_raw(), &src, &dst, Some(&data), &mut buf, 1000);
+            assert_eq!(
+                (n, helper::status_name(err)),
+                (0, helper::status_name(IP_DEST_NET_UNREACHABLE)),
+                "{mode:?}: from ::1 to {to}"
+            );
+            let r = Reply6::new(buf.reply_bytes(), 32).expect("reply[0]");
+            assert_eq!(
+                r.status(),
+                IP_DEST_NET_UNREACHABLE,
+                "{mode:?}: reply[0].Status"
+            );
+            buf.assert_guard_intact();
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Soundness: defined bytes, overlapping request data (issue 8, items 1 and 2)
 // ---------------------------------------------------------------------------

@@ -448,6 +448,33 @@ pub fn seed(c: &mut Case, rng: &mut Rng) {
             }
         }
     }
+    // What the BSD kernels deliver (macOS, iOS, FreeBSD: never run here;
+    // issue 15 item 4). A raw-like IPv4 socket there gets the IPv4 header
+    // with `ip_len` in network order (Linux, FreeBSD 10+) or in host order
+    // without the header length (xnu), and `ip_off` likewise; an in-band
+    // error may quote our request's header with both fields byte-swapped.
+    // The parsers must read neither.
+    if c.kind == Kind::V4Raw && c.pkt.len() >= 20 {
+        let hl = usize::from(c.pkt[0] & 0x0f) * 4;
+        let total = c.pkt.len() as u16;
+        let (len, off) = match rng.below(3) {
+            0 => (total.to_be_bytes(), [0x40, 0]),
+            1 => ((total - hl as u16).to_le_bytes(), [0, 0x40]),
+            _ => (total.to_le_bytes(), [0, 0x40]),
+        };
+        c.pkt[2..4].copy_from_slice(&len);
+        c.pkt[6..8].copy_from_slice(&off);
+        let q = hl + 8;
+        if is_error && rng.chance(1, 2) && c.pkt.len() >= q + 8 {
+            c.pkt.swap(q + 2, q + 3);
+            c.pkt.swap(q + 6, q + 7);
+        }
+    }
+    // Every socket there receives every ICMP message of the host (no kernel
+    // filter): some seeds are other traffic, all of it to be ignored.
+    if matches!(c.kind, Kind::V4Raw | Kind::V6) && rng.chance(1, 6) {
+        foreign(c, rng, wire_id);
+    }
     // ReplySize: mostly near the edges that decide success, option room and
     // the status-only write.
     let head = if v6 { 36 } else { size_of_reply4() };
@@ -468,6 +495,81 @@ pub fn seed(c: &mut Case, rng: &mut Rng) {
         _ => head + c.payload.len() + rng.below(64), // what the API requires
     }
     .min(crate::check::MAX_REPLY);
+}
+
+/// Replaces `c`'s packet by another message a BSD raw-like socket receives
+/// (the host's other ICMP traffic): never about the request.
+fn foreign(c: &mut Case, rng: &mut Rng, wire_id: u16) {
+    let v6 = c.kind.v6();
+    let (req_type, rep_type) = if v6 {
+        (ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY)
+    } else {
+        (ICMP_ECHO, ICMP_ECHOREPLY)
+    };
+    let other_id = wire_id.wrapping_add(1 + rng.below(0xfffe) as u16);
+    let mut other_host = put_addr(c.kind, rng);
+    if other_host == c.dst {
+        other_host[3] ^= 0x80;
+    }
+    let mut msg = Vec::with_capacity(c.payload.len() + 80);
+    let mut from = c.dst;
+    match rng.below(5) {
+        // Another process's echo request.
+        0 => {
+            from = put_addr(c.kind, rng);
+            msg.extend_from_slice(&echo_header(req_type, other_id, c.seq, &c.payload, !v6));
+            msg.extend_from_slice(&c.payload);
+        }
+        // Another process's reply, same sequence (where the identifier is
+        // ours to check; else: ours from another host).
+        1 if c.id.is_some() => {
+            msg.extend_from_slice(&echo_header(rep_type, other_id, c.seq, &c.payload, !v6));
+            msg.extend_from_slice(&c.payload);
+        }
+        // Our pair, from another host.
+        1 | 2 => {
+            from = other_host;
+            msg.extend_from_slice(&echo_header(rep_type, wire_id, c.seq, &c.payload, !v6));
+            msg.extend_from_slice(&c.payload);
+        }
+        // An informational type: router advertisement, timestamp, address
+        // mask (IPv4); MLD, router / neighbour discovery, redirect (IPv6).
+        3 => {
+            let t = if v6 {
+                rng.pick(&[130u8, 131, 132, 133, 134, 135, 136, 137, 143])
+            } else {
+                rng.pick(&[9u8, 10, 13, 14, 15, 16, 17, 18])
+            };
+            msg.extend_from_slice(&[t, 0, 0, 0]);
+            let n = 4 + rng.below(40);
+            rng.extend(&mut msg, n);
+        }
+        // An error about a request to another host.
+        _ => {
+            from = put_addr(c.kind, rng);
+            let (t, code) = if v6 {
+                rng.pick(ERRORS6)
+            } else {
+                rng.pick(ERRORS4)
+            };
+            msg.extend_from_slice(&[t, code, 0, 0, 0, 0, 0, 0]);
+            if v6 {
+                ipv6_header(&mut msg, &addr6(rng), &other_host);
+            } else {
+                let me = addr4(rng);
+                ipv4_header(&mut msg, rng, &me, &other_host[..4], 0);
+            }
+            msg.extend_from_slice(&echo_header(req_type, wire_id, c.seq, &c.payload, !v6));
+        }
+    }
+    c.pkt.clear();
+    if c.kind == Kind::V4Raw {
+        let me = addr4(rng);
+        ipv4_header(&mut c.pkt, rng, &from[..4], &me, 0);
+    }
+    c.pkt.extend_from_slice(&msg);
+    c.src = from;
+    c.want = Want::Ignore;
 }
 
 /// `size_of::<ICMP_ECHO_REPLY>()`.

@@ -13,6 +13,12 @@
 //! are discarded without running their routines (Windows drops a dead
 //! thread's APCs too); their reply buffers were still written.
 //!
+//! A `fork` child forgets every thread record (its own thread included:
+//! the wake primitive and queue it inherited are the parent's thread's):
+//! the `pthread_atfork` handler is registered before the first record
+//! exists, so a fork after an early `sleep_alertable` never leaves a child
+//! reading the parent's wake-ups.
+//!
 //! Layer: below `engine` (the engine's records only through [`Records`]);
 //! may use: `event`, `sock`.
 
@@ -90,6 +96,10 @@ fn key() -> Option<libc::pthread_key_t> {
                     KEY.store(0, Ordering::Release);
                     return None;
                 }
+                // The fork handler before the first thread record: a child
+                // never shares a thread's wake primitive or queue.
+                // SAFETY: a plain extern "C" handler.
+                unsafe { libc::pthread_atfork(None, None, Some(fork_child)) };
                 // Stored + 1 so that key 0 is distinguishable from "none".
                 KEY.store(k as usize + 1, Ordering::Release);
                 return Some(k);
@@ -344,9 +354,13 @@ fn plain_sleep(timeout_ms: u32) {
     while unsafe { libc::nanosleep(&ts, &mut ts) } != 0 {}
 }
 
+extern "C" fn fork_child() {
+    after_fork_child();
+}
+
 /// In a fork child: forget every thread record (the parent's threads do
 /// not exist here; their queued completions belong to the parent).
-pub(crate) fn after_fork_child() {
+fn after_fork_child() {
     for (s, q) in THREADS.iter().zip(QUEUES.iter()) {
         if event::is_open_any(s) {
             s.raw().close();

@@ -7,9 +7,13 @@
 //! - **Identifiers**: a Linux ping socket's identifier is its port (the
 //!   kernel's); every other socket (raw, macOS datagram) gets an identifier
 //!   of its own from a process-wide table while it is open (never the async
-//!   engine's, never another open socket's), and its kernel filter passes
-//!   only that identifier's echo replies; the sequence counts per socket.
-//!   So (identifier, sequence) is never shared by two requests in flight.
+//!   engine's, never another open socket's); on Linux its kernel filter
+//!   (BPF) passes only that identifier's echo replies, while on macOS and
+//!   FreeBSD, which have no such filter, the socket receives every ICMP
+//!   message of the host and user space alone sorts them out (so does Linux
+//!   with `ICMP_SYS_KERNEL_FILTERS=off`, as CI runs it once); the sequence
+//!   counts per socket. So (identifier, sequence) is never shared by two
+//!   requests in flight.
 //! - **Stale replies** (to a request that timed out or failed) are drained
 //!   before the socket's next send and, like everything else that arrives,
 //!   matched on identifier, sequence, source and payload: never taken for a
@@ -17,7 +21,8 @@
 //! - **Options** (TTL, TOS, DF, IP options) are set only when they differ
 //!   from the socket's current ones; a request without them gets the
 //!   socket's defaults back (`sock::apply_options`). The receive
-//!   side (`IP_RECVERR`, filters) is set once, at open (`sock::open_shared`).
+//!   side (Linux: `IP_RECVERR`, filters) is set once, at open
+//!   (`sock::open_shared`).
 //!   A request with a source address uses a socket of its own, bound to
 //!   it (opened and closed by the request, as every request did before).
 //! - **Bounded and shrinking**: at most 4 sockets per thread; closed at

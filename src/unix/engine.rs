@@ -7,10 +7,24 @@
 //!   use by the sending thread, non-blocking, shared by every request in
 //!   flight. Replies and errors are demultiplexed by (identifier,
 //!   sequence): a ping socket's identifier is the kernel's (one per socket),
-//!   a raw socket's is the process's own; the sequence names the request's
-//!   record ([`MAX_IN_FLIGHT`] records: 14 bits of index, 2 of generation).
-//!   The record then checks the message fully (source, quoted destination,
-//!   echoed data) with the same classification as the synchronous path.
+//!   a raw socket's is the process's own; the sequence (one process-wide
+//!   space of 65 536, handed out in cycle order) names the request's record
+//!   through a table. The record then checks the message fully (source,
+//!   quoted destination, echoed data) with the same classification as the
+//!   synchronous path. **Reuse bound** (issue 14, item 4): a sequence is
+//!   not handed out again while a request holds it, nor until its last
+//!   request has been completed for its timeout (counted up to
+//!   [`HOLD_MAX_MS`]) plus [`HOLD_MARGIN_MS`]: an answer to it that arrives
+//!   within that time can only be dropped, never taken for a newer request.
+//!   Only when every free sequence is still held (more than 49 152 requests
+//!   completed within their hold times) is the one held longest reused
+//!   early.
+//! - **Sockets in use** (item 6): a shared socket with no request in flight
+//!   for [`IDLE_MS`] is closed by the completion thread (releasing its
+//!   network namespace); when all [`MAX_SOCKETS`] are open, a send from a
+//!   new namespace takes the place of one with no request in flight (the
+//!   limit counts sockets in use); the socket it replaces is closed by the
+//!   completion thread, never under its poll.
 //!   Per-request TTL, TOS, DF and IP options are socket options, set right
 //!   before the request's `sendmsg` under that socket's own lock held
 //!   exclusively, and only when they differ from the socket's current ones
@@ -55,10 +69,23 @@
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
 //!   copied into its record, larger data (up to 65 535 bytes) into a buffer
 //!   of the size-classed `pool` (reused: no `mmap`/`munmap` per request).
-//! - **fork**: a child does not inherit the engine: `pthread_atfork` resets
-//!   it in the child (the parent's requests never complete there; their
-//!   buffers are the parent's); the child's first async send starts a new
-//!   completion thread.
+//! - **fork** (item 5): a child does not inherit the engine:
+//!   `pthread_atfork` handlers, registered before the engine creates
+//!   anything, reset it in the child: the parent's requests never complete
+//!   there (their buffers are the parent's), their records are freed, the
+//!   event references they held released (an event the child closes, or
+//!   has closed, has its descriptors closed), their payload buffers given
+//!   back, the shared sockets and the wake primitive closed; the child's
+//!   first async send starts a new completion thread. (The APC queues reset
+//!   themselves: `apc` registers its own handler before its first queue.)
+//! - **Never stuck** (item 5): the completion thread polls only the open
+//!   sockets and its wake primitive (at most 17 descriptors, all open, so
+//!   never more than `RLIMIT_NOFILE`); if `poll` fails all the same (a limit
+//!   lowered below what is open), it never spins: it sleeps (1 ms, doubling
+//!   up to 64 ms, never past the next deadline) and reads every socket
+//!   without waiting, so requests still complete. A send that cannot get a
+//!   descriptor (`EMFILE`, `ENFILE`) fails at once with
+//!   `ERROR_NOT_ENOUGH_MEMORY`.
 //!
 //! Layer: the asynchronous path (beside `cache`, never using it); may use:
 //! `apc`, `event`, `sock`, `reply`.
@@ -80,6 +107,16 @@ const INDEX_BITS: u32 = 14;
 pub(crate) const MAX_IN_FLIGHT: usize = 1 << INDEX_BITS;
 /// Request data up to this size is kept in the request's record.
 pub(crate) const INLINE: usize = 128;
+
+/// The sequences of the process's async requests (one 16-bit space).
+const SEQS: usize = 1 << 16;
+/// A completed request's sequence is held for its timeout, counted up to
+/// this many milliseconds, ...
+pub(crate) const HOLD_MAX_MS: u64 = 60_000;
+/// ... plus this margin, before it is handed out again.
+pub(crate) const HOLD_MARGIN_MS: u64 = 1_000;
+/// A shared socket with no request in flight for this long is closed.
+pub(crate) const IDLE_MS: u64 = 5_000;
 
 // ---------------------------------------------------------------------------
 // Lock
@@ -306,6 +343,9 @@ pub(crate) struct Notify {
 
 struct Rec {
     sock: usize,
+    /// The serial of the socket it was sent on (a slot's socket may be
+    /// replaced).
+    serial: u32,
     v6: bool,
     ident: Option<u16>,
     seq: u16,
@@ -313,6 +353,8 @@ struct Rec {
     scope_id: u32,
     t0: u64,
     deadline: u64,
+    /// How long its sequence is held after completion (ns).
+    hold: u64,
     /// Its position in the deadline heap; [`NOT_IN_HEAP`] until its send
     /// returned.
     heap_pos: usize,
@@ -348,7 +390,6 @@ impl Rec {
 
 struct Slot {
     state: AtomicU32,
-    generation: AtomicU32,
     /// The APC queue link (see `apc`): next record + 1, 0 = end.
     link: AtomicU32,
     rec: UnsafeCell<MaybeUninit<Rec>>,
@@ -405,11 +446,12 @@ fn set_apc_link(i: u32, next: u32) {
 // Shared sockets
 // ---------------------------------------------------------------------------
 
-/// The most shared sockets: one per family and kind (4) in each network
-/// namespace the process sends from asynchronously. Past that, an async
+/// The most shared sockets open at once: one per family and kind (4) in
+/// each network namespace the process sends from asynchronously. A socket
+/// with no request in flight makes room for another (and is closed after
+/// [`IDLE_MS`] anyway); past 16 sockets with requests in flight, an async
 /// send from yet another namespace fails at once with
-/// `ERROR_NOT_ENOUGH_MEMORY` (sockets are kept for the process's life: the
-/// completion thread polls them without a lock).
+/// `ERROR_NOT_ENOUGH_MEMORY`.
 pub(crate) const MAX_SOCKETS: usize = 16;
 
 /// The network namespace of the calling thread (Linux: the inode of
@@ -578,6 +620,24 @@ struct State {
     /// The completion thread's current and previous round starts (see
     /// `Round`), for senders that read their own quick answer.
     round: (u64, u64),
+    /// Per shared socket: requests in flight on it (counted from the making
+    /// of their record to their `take`, so a socket a sender may still be
+    /// sending on or reading is never closed or replaced), when it last had
+    /// one (ns), its serial (bumped whenever the slot gets a new socket).
+    inflight: [u32; MAX_SOCKETS],
+    last_used: [u64; MAX_SOCKETS],
+    serial: [u32; MAX_SOCKETS],
+    next_serial: u32,
+    /// Sockets taken out of their slot while the completion thread may be
+    /// polling them: it closes them (never a descriptor number reused under
+    /// its poll).
+    retired: [c_int; MAX_SOCKETS],
+    nretired: usize,
+    /// The next sequence to try, and per sequence: the record holding it
+    /// (index + 1; 0 = none) and when it may be handed out again (ns).
+    next_seq: u16,
+    owner: *mut u32,
+    free_at: *mut u64,
 }
 
 struct Global(UnsafeCell<State>);
@@ -595,6 +655,15 @@ static STATE: Global = Global(UnsafeCell::new(State {
     wait_until: u64::MAX,
     raw_ident: 0,
     round: (0, 0),
+    inflight: [0; MAX_SOCKETS],
+    last_used: [0; MAX_SOCKETS],
+    serial: [0; MAX_SOCKETS],
+    next_serial: 0,
+    retired: [-1; MAX_SOCKETS],
+    nretired: 0,
+    next_seq: 0,
+    owner: ptr::null_mut(),
+    free_at: ptr::null_mut(),
 }));
 
 /// The state, under the lock.
@@ -705,13 +774,62 @@ impl State {
     }
 
     /// Takes an ACTIVE record for completion: out of the heap (if its send
-    /// had returned), DONE.
+    /// had returned), DONE; its sequence held (see the module docs), its
+    /// socket one request less busy.
     fn take(&mut self, i: u32) {
         // SAFETY: an ACTIVE record, under the lock.
         if unsafe { rec(i).heap_pos } != NOT_IN_HEAP {
             self.heap_remove(i);
         }
+        // SAFETY: as above (DONE only below).
+        let (seq, hold, sidx) = unsafe {
+            let r = rec_ref(i);
+            (usize::from(r.seq), r.hold, r.sock)
+        };
+        let now = sock::now_ns();
+        // SAFETY: seq < SEQS, the tables' length.
+        unsafe {
+            *self.owner.add(seq) = 0;
+            *self.free_at.add(seq) = now.saturating_add(hold);
+        }
+        self.inflight[sidx] -= 1;
+        self.last_used[sidx] = now;
         slot(i).state.store(DONE, Ordering::Release);
+    }
+
+    /// A sequence for a new request: the next one in cycle order that no
+    /// request holds and whose hold has ended; if every free one is still
+    /// held, the free one that comes first in cycle order (held longest).
+    /// Always found: at most 16 384 of the 65 536 are in flight.
+    fn alloc_seq(&mut self, now: u64) -> u16 {
+        let mut early = None;
+        for n in 0..SEQS {
+            let seq = self.next_seq;
+            self.next_seq = seq.wrapping_add(1);
+            let k = usize::from(seq);
+            // SAFETY: k < SEQS.
+            let (owner, free_at) = unsafe { (*self.owner.add(k), *self.free_at.add(k)) };
+            if owner != 0 {
+                continue;
+            }
+            if free_at <= now {
+                return seq;
+            }
+            early.get_or_insert(seq);
+            if n >= 64 {
+                break;
+            }
+        }
+        let seq = early.expect("a sequence no request holds");
+        self.next_seq = seq.wrapping_add(1);
+        seq
+    }
+
+    /// The record holding `seq`, if any.
+    fn owner_of(&self, seq: u16) -> Option<u32> {
+        // SAFETY: seq < SEQS.
+        let o = unsafe { *self.owner.add(usize::from(seq)) };
+        o.checked_sub(1)
     }
 }
 
@@ -742,12 +860,11 @@ extern "C" fn fork_child() {
             }
             *s = NO_SOCKET;
         }
+        close_retired(st);
         st.wake.close();
+        st.inflight = [0; MAX_SOCKETS];
         st.ready = false;
     }
-    // The parent's requests are forgotten when (if) this child starts its
-    // own engine: `start` frees every record then (touching the records'
-    // pages only in a child that sends asynchronously).
     for c in &SENDERS {
         // SAFETY: single-threaded here: no sender holds it any more (a
         // parent's thread that held it does not exist here).
@@ -756,11 +873,64 @@ extern "C" fn fork_child() {
             *c.shared.get() = NO_SOCKET;
         }
     }
+    for m in &ERRQ {
+        // SAFETY: single-threaded here; re-initialises the lock a thread
+        // that does not exist here may have held.
+        unsafe { *m.0.get() = libc::PTHREAD_MUTEX_INITIALIZER };
+    }
     pool::after_fork_child();
     reading::after_fork_child();
-    super::apc::after_fork_child();
+    release_records(st);
     // SAFETY: locked by this (the forking) thread in fork_prepare.
     unsafe { libc::pthread_mutex_unlock(LOCK.0.get()) };
+}
+
+/// In a fork child: frees every record the parent had in use — its event
+/// reference released (so an event the child closes has its descriptors
+/// closed), its payload buffer given back to the pool, its APC thread
+/// reference forgotten (`apc`'s own fork handler clears every thread
+/// record). The parent's requests never complete here; their buffers are
+/// the parent's, never touched. Touches the records' pages only when some
+/// were in use.
+fn release_records(st: &mut State) {
+    if SLOTS.load(Ordering::Acquire).is_null() || st.nfree == MAX_IN_FLIGHT {
+        return;
+    }
+    for i in 0..MAX_IN_FLIGHT as u32 {
+        let s = slot(i);
+        if s.state.load(Ordering::Relaxed) == FREE {
+            continue;
+        }
+        // SAFETY: a used record, and this is the child's only thread.
+        let r = unsafe { rec(i) };
+        drop(r.notify.event.take());
+        core::mem::forget(r.notify.thread.take());
+        if !r.mapped.is_null() {
+            pool::give(r.mapped, r.class);
+            r.mapped = ptr::null_mut();
+        }
+        // SAFETY: r.seq < SEQS.
+        unsafe { *st.owner.add(usize::from(r.seq)) = 0 };
+        s.state.store(FREE, Ordering::Relaxed);
+        s.link.store(0, Ordering::Relaxed);
+    }
+    for k in 0..MAX_IN_FLIGHT {
+        // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
+        unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
+    }
+    st.nfree = MAX_IN_FLIGHT;
+    st.nheap = 0;
+}
+
+/// Closes the sockets taken out of their slots (the completion thread
+/// between its polls, or a fork child).
+fn close_retired(st: &mut State) {
+    for fd in &mut st.retired[..st.nretired] {
+        // SAFETY: a shared socket no slot holds any more.
+        unsafe { libc::close(*fd) };
+        *fd = -1;
+    }
+    st.nretired = 0;
 }
 
 /// Starts the engine on first use (mappings, wake primitive, completion
@@ -769,38 +939,36 @@ fn start(st: &mut State) -> Result<(), u32> {
     if st.ready {
         return Ok(());
     }
-    if SLOTS.load(Ordering::Acquire).is_null() {
-        let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-        let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
-        st.free = lists.cast();
-        // SAFETY: the second half of the mapping.
-        st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
-        SLOTS.store(recs.cast(), Ordering::Release);
-    } else {
-        // A fork child restarting: the parent's requests never complete
-        // here; their records are free again (their buffers and events are
-        // the parent's, never touched).
-        for i in 0..MAX_IN_FLIGHT as u32 {
-            let s = slot(i);
-            s.state.store(FREE, Ordering::Relaxed);
-            s.link.store(0, Ordering::Relaxed);
-        }
-    }
-    // Every record free (fresh, or after fork).
-    for k in 0..MAX_IN_FLIGHT {
-        // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
-        unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
-    }
-    st.nfree = MAX_IN_FLIGHT;
-    st.nheap = 0;
-    st.wait_until = u64::MAX;
-    // SAFETY: getpid has no preconditions.
-    st.raw_ident = sock::raw_ident();
-    st.wake = Raw::new()?;
+    // The fork handlers first, before anything a child would inherit.
     if !ATFORK.swap(true, Ordering::AcqRel) {
         // SAFETY: plain extern "C" handlers.
         unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
     }
+    if SLOTS.load(Ordering::Acquire).is_null() {
+        let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        // Zero-filled: no sequence held, none in hold (pages touched only
+        // as sequences are used).
+        let owner = map(SEQS * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        let free_at = map(SEQS * size_of::<u64>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+        st.free = lists.cast();
+        // SAFETY: the second half of the mapping.
+        st.heap = unsafe { st.free.add(MAX_IN_FLIGHT) };
+        st.owner = owner.cast();
+        st.free_at = free_at.cast();
+        for k in 0..MAX_IN_FLIGHT {
+            // SAFETY: k < MAX_IN_FLIGHT; lowest indices on top.
+            unsafe { *st.free.add(k) = (MAX_IN_FLIGHT - 1 - k) as u32 };
+        }
+        st.nfree = MAX_IN_FLIGHT;
+        st.nheap = 0;
+        SLOTS.store(recs.cast(), Ordering::Release);
+    }
+    // (A fork child restarting: `release_records` freed the parent's.)
+    st.wait_until = u64::MAX;
+    // SAFETY: getpid has no preconditions.
+    st.raw_ident = sock::raw_ident();
+    st.wake = Raw::new()?;
     // SAFETY: attr initialised before use, destroyed after; the thread
     // routine takes no argument.
     unsafe {
@@ -850,21 +1018,34 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
     if let Some(i) = find(st, kind) {
         return Ok(i);
     }
-    let i = st
-        .socks
-        .iter()
-        .position(|s| s.fd < 0)
-        .ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
+    // A free slot, else one whose socket has no request in flight (that
+    // socket retired: the completion thread closes it).
+    let i = match st.socks.iter().position(|s| s.fd < 0) {
+        Some(i) => i,
+        None => (0..MAX_SOCKETS)
+            .find(|&k| st.inflight[k] == 0 && st.nretired < MAX_SOCKETS)
+            .ok_or(ERROR_NOT_ENOUGH_MEMORY)?,
+    };
     let mut s = sock::open_shared(d.v6, kind, st.raw_ident).map_err(sock::socket_error)?;
     s.ns = ns;
     // Arrival times decide between an answer and a timeout.
     let f = Fd(s.fd);
     sock::enable_timestamps(&f);
     core::mem::forget(f); // the socket is the table's
-    // SAFETY: a slot no sender can name yet (published by the store below,
-    // under the engine lock).
+    if st.socks[i].fd >= 0 {
+        st.retired[st.nretired] = st.socks[i].fd;
+        st.nretired += 1;
+    }
+    // SAFETY: a slot no sender names (a free one, or one with no request
+    // in flight: its senders' records were taken after their send and
+    // their own read returned); published by the store below, under the
+    // engine lock.
     unsafe { *SENDERS[i].shared.get() = s };
     st.socks[i] = s;
+    st.next_serial = st.next_serial.wrapping_add(1);
+    st.serial[i] = st.next_serial;
+    st.inflight[i] = 0;
+    st.last_used[i] = sock::now_ns();
     st.wake.set(); // the completion thread polls the new socket
     Ok(i)
 }
@@ -880,8 +1061,9 @@ fn socket_for(st: &mut State, d: &Desc, ns: u64) -> Result<usize, u32> {
 /// each other nor on the engine), exclusively by a request that must change
 /// them first (`setsockopt`, then its `sendmsg`, so that no other packet
 /// goes out with its options). Set up by `socket_for` under the engine lock
-/// before the socket's index is published; sockets are never closed while
-/// the process runs (a `fork` child resets every cell).
+/// before the socket's index is published; a socket is closed or replaced
+/// only while no request is in flight on it, so never under a sender (a
+/// `fork` child resets every cell).
 struct Sender {
     lock: UnsafeCell<libc::pthread_rwlock_t>,
     shared: UnsafeCell<Shared>,
@@ -938,8 +1120,8 @@ mod reading {
 /// if it fits (larger ones are left to the completion thread); stops at its
 /// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn read_own(sidx: usize, fd: c_int, v6: bool, kind: Kind, own: u32) {
-    if !reading::begin(sidx) {
+fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32) {
+    if !reading::begin(sidx.index) {
         return;
     }
     let (check, prev) = {
@@ -973,13 +1155,13 @@ fn read_own(sidx: usize, fd: c_int, v6: bool, kind: Kind, own: u32) {
         }
     }
     core::mem::forget(f); // borrowed descriptor
-    reading::end(sidx);
+    reading::end(sidx.index);
 }
 
 /// Handles one received message: matches it to its request and completes
 /// that (or keeps it as the request's early answer): the record's index.
 fn handle(
-    sidx: usize,
+    sidx: SockId,
     v6: bool,
     kernel_ident: bool,
     m: &sock::Received,
@@ -993,22 +1175,20 @@ fn handle(
         reply::split_ipv4(pkt).map(|p| p.payload)
     };
     let key = icmp.and_then(|icmp| reply::echo_key(icmp, v6))?;
-    let mut decided = None;
-    let taken = match_and_take(sidx, key, |r, e| {
+    match match_and_take(sidx, key, |r, e| {
         if !round.decides(r, arrival) {
             return None;
         }
         let (c, h) = sock::classify(pkt, m, v6, kernel_ident, e)?;
-        let o = sock::outcome(c, &h, rtt_ms(r, arrival));
-        if o.is_some() {
-            decided = Some(u32::from(r.seq) & (MAX_IN_FLIGHT as u32 - 1));
+        sock::outcome(c, &h, rtt_ms(r, arrival))
+    }) {
+        Matched::Taken(i, outcome) => {
+            complete(i, outcome);
+            Some(i)
         }
-        o
-    });
-    if let Some((i, outcome)) = taken {
-        complete(i, outcome);
+        Matched::Kept(i) => Some(i),
+        Matched::None => None,
     }
-    decided
 }
 
 /// Sends a request on shared socket `sidx` with its options (see
@@ -1021,7 +1201,7 @@ fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
         libc::pthread_rwlock_rdlock(lock);
         let s = &*c.shared.get();
         if sock::options_current(s, req) {
-            let sent = send_now(s, req, ident, seq);
+            let sent = send_now(sidx, s, req, ident, seq);
             libc::pthread_rwlock_unlock(lock);
             return sent;
         }
@@ -1031,31 +1211,55 @@ fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
     unsafe {
         libc::pthread_rwlock_wrlock(lock);
         let s = &mut *c.shared.get();
-        let sent = sock::apply_options(s, req).and_then(|()| send_now(s, req, ident, seq));
+        let sent = sock::apply_options(s, req).and_then(|()| send_now(sidx, s, req, ident, seq));
         libc::pthread_rwlock_unlock(lock);
         sent
     }
 }
 
 /// One `sendmsg` of the echo on a shared socket, or its `IP_STATUS`.
-fn send_now(s: &Shared, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), IP_STATUS> {
-    sock::send_echo(s.fd, s.kind, req, ident, seq, true)
-        .or_else(|e| {
-            // A shared socket reports an earlier request's ICMP error
-            // (IP_RECVERR's pending socket error) on its next send, once,
-            // without sending: send again. A second failure is ours.
-            if sock::pending_error(e) {
-                sock::send_echo(s.fd, s.kind, req, ident, seq, true)
-            } else {
-                Err(e)
+///
+/// An earlier request's pending ICMP error never fails this one: Linux
+/// reports `IP_RECVERR`'s pending socket error at the next send, without
+/// sending, and sets it again from the error queue's next entry each time
+/// the completion thread dequeues one. A send that fails with an errno such
+/// an error could give is retried (up to [`sock::PENDING_RETRIES`] times)
+/// after clearing the pending error, with the socket's error queue held
+/// ([`ERRQ`]: the completion thread does not dequeue meanwhile, so only an
+/// error arriving in the microseconds between the clear and the send can
+/// fail the retry). A failure that repeats is the request's own: the kernel
+/// decides a route's unreachable / prohibit and a too-big DF packet before
+/// it looks at the pending error. (The lock is taken only after such a
+/// failure: the send path holds no lock across a syscall otherwise.)
+fn send_now(
+    sidx: usize,
+    s: &Shared,
+    req: &Request<'_>,
+    ident: u16,
+    seq: u16,
+) -> Result<(), IP_STATUS> {
+    let mut sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
+    if matches!(sent, Err(e) if sock::pending_error(e)) {
+        let _q = ERRQ[sidx].lock();
+        for _ in 0..sock::PENDING_RETRIES {
+            sock::take_pending_error(s.fd);
+            sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
+            if !matches!(sent, Err(e) if sock::pending_error(e)) {
+                break;
             }
-        })
-        .map_err(|e| match e {
-            // The shared socket's send buffer is full (non-blocking).
-            libc::EAGAIN => IP_NO_RESOURCES,
-            e => sock::map_send_errno(e, req),
-        })
+        }
+    }
+    sent.map_err(|e| match e {
+        // The shared socket's send buffer is full (non-blocking).
+        libc::EAGAIN => IP_NO_RESOURCES,
+        e => sock::map_send_errno(e, req),
+    })
 }
+
+/// Per shared socket: held by the completion thread while it dequeues from
+/// the socket's error queue, and by a sender retrying past a pending error
+/// ([`send_now`]).
+static ERRQ: [Mutex; MAX_SOCKETS] = [const { Mutex::new() }; MAX_SOCKETS];
 
 /// Starts an asynchronous request on handle `d`: `Ok` once it is on its way
 /// (its completion will write `reply`, fill its `IO_STATUS_BLOCK`, signal /
@@ -1082,6 +1286,11 @@ pub(crate) unsafe fn submit(
     notify: Notify,
     refused: Option<(IP_STATUS, NTSTATUS)>,
 ) -> Result<(), u32> {
+    // macOS, iOS, FreeBSD: an IPv4 source cannot travel with the packet on
+    // the shared socket (sock::async_source_refused): fail at the call.
+    if sock::async_source_refused(sock::Kernel::HOST, r) {
+        return Err(ERROR_NOT_SUPPORTED);
+    }
     // A large request's data: a pool buffer, filled outside the lock.
     let (mapped, class) = if r.payload.len() > INLINE {
         let (p, class) = pool::take(r.payload.len()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
@@ -1113,15 +1322,27 @@ pub(crate) unsafe fn submit(
     // SAFETY: nfree < MAX_IN_FLIGHT.
     let i = unsafe { *st.free.add(st.nfree) };
     let s = slot(i);
-    let generation = s.generation.load(Ordering::Relaxed);
-    let seq = (i | ((generation & 3) << INDEX_BITS)) as u16;
+    let t0 = sock::now_ns();
+    let seq = st.alloc_seq(t0);
+    // SAFETY: seq < SEQS.
+    unsafe { *st.owner.add(usize::from(seq)) = i + 1 };
+    // The socket is busy from here to the record's `take` (never closed or
+    // replaced under this sender).
+    st.inflight[sidx] += 1;
+    st.last_used[sidx] = t0;
     let kind = st.socks[sidx].kind;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let (sfd, sv6) = (st.socks[sidx].fd, st.socks[sidx].v6);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let sid = SockId {
+        index: sidx,
+        serial: st.serial[sidx],
+    };
     let ident = (!sock::kernel_ident(kind)).then_some(st.raw_ident);
-    let t0 = sock::now_ns();
+    let hold = (u64::from(r.timeout_ms).min(HOLD_MAX_MS) + HOLD_MARGIN_MS) * 1_000_000;
     let mut record = Rec {
         sock: sidx,
+        serial: st.serial[sidx],
         v6: r.v6,
         ident,
         seq,
@@ -1129,6 +1350,7 @@ pub(crate) unsafe fn submit(
         scope_id: r.scope_id,
         t0,
         deadline: t0.saturating_add(u64::from(r.timeout_ms) * 1_000_000),
+        hold,
         heap_pos: NOT_IN_HEAP,
         sent_at: u64::MAX,
         early: core::cell::Cell::new(None),
@@ -1173,7 +1395,7 @@ pub(crate) unsafe fn submit(
     let sent_at = sock::now_ns();
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if sent.is_ok() && solo {
-        read_own(sidx, sfd, sv6, kind, i);
+        read_own(sid, sfd, sv6, kind, i);
     }
     let g = LOCK.lock();
     let st = state(&g);
@@ -1271,7 +1493,6 @@ fn free(i: u32) {
     let s = slot(i);
     let g = LOCK.lock();
     let st = state(&g);
-    s.generation.fetch_add(1, Ordering::Relaxed);
     s.state.store(FREE, Ordering::Release);
     // SAFETY: nfree < MAX_IN_FLIGHT (this record was not in the list).
     unsafe { *st.free.add(st.nfree) = i };
@@ -1320,6 +1541,8 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     let mut rx = MaybeUninit::<[u8; sock::RX_LEN]>::uninit();
     let mut prev = 0u64;
     let mut busy = false;
+    // After failed polls: how long the last sleep instead was (ms).
+    let mut backoff: u64 = 0;
     loop {
         let soon = busy;
         busy = false;
@@ -1337,29 +1560,52 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             check: now,
             prev,
         };
-        // What to poll, until the earliest deadline.
+        // What to poll — the wake primitive and the open sockets only (so
+        // never more than RLIMIT_NOFILE entries) — until the earliest
+        // deadline or the next idle socket's closing.
         let mut pfds = [libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         }; 1 + MAX_SOCKETS];
-        let mut what = [(false, Kind::Dgram); MAX_SOCKETS];
+        let mut what = [(
+            SockId {
+                index: 0,
+                serial: 0,
+            },
+            false,
+            Kind::Dgram,
+        ); MAX_SOCKETS];
+        let mut nsocks = 0;
         let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
+            // Not polling now: closing is safe (see `close_idle`).
+            close_retired(st);
+            let idle = close_idle(st, round.now);
             let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
             st.wait_until = next;
             SLEEPING.store(true, Ordering::Release);
             st.round = (round.check, round.prev);
             pfds[0].fd = st.wake.rfd;
             for (k, s) in st.socks.iter().enumerate() {
-                pfds[k + 1].fd = s.fd;
-                what[k] = (s.v6, s.kind);
+                if s.fd < 0 {
+                    continue;
+                }
+                pfds[1 + nsocks].fd = s.fd;
+                let id = SockId {
+                    index: k,
+                    serial: st.serial[k],
+                };
+                what[nsocks] = (id, s.v6, s.kind);
+                nsocks += 1;
             }
-            let timeout = if next == u64::MAX {
+            let until = next.min(idle);
+            let timeout = if until == u64::MAX {
                 -1
             } else {
-                next.saturating_sub(round.now)
+                until
+                    .saturating_sub(round.now)
                     .div_ceil(1_000_000)
                     .min(i32::MAX as u64) as c_int
             };
@@ -1367,36 +1613,55 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             let timeout = if soon { timeout.clamp(0, 1) } else { timeout };
             (st.wake, timeout)
         };
-        // SAFETY: valid pollfds (negative fds are ignored).
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        let set = &mut pfds[..1 + nsocks];
+        // SAFETY: valid pollfds of open descriptors.
+        let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, timeout) };
         // Awake: senders need not wake it until it sleeps again.
         SLEEPING.store(false, Ordering::Release);
-        if n > 0 {
-            if pfds[0].revents != 0 {
+        let blind = n < 0 && sock::errno() != libc::EINTR;
+        if blind {
+            // Cannot wait on the set (a descriptor limit lowered below what
+            // is open: EINVAL; ENOMEM): never spin. Sleep a little (1 ms,
+            // doubling up to 64 ms while it lasts; never past the timeout),
+            // then read every socket without waiting.
+            backoff = (backoff * 2).clamp(1, 64);
+            sleep_ms(if timeout < 0 {
+                backoff
+            } else {
+                backoff.min(timeout as u64)
+            });
+            for p in set.iter_mut() {
+                p.revents = libc::POLLIN | libc::POLLERR;
+            }
+        } else {
+            backoff = 0;
+        }
+        if n > 0 || blind {
+            if set[0].revents != 0 {
                 // Outside the lock (a read(2)): a wake consumed here is
                 // never lost, the next round reads the heap again.
                 wake.reset();
             }
-            for (k, p) in pfds[1..].iter().enumerate() {
+            for (k, p) in set[1..].iter().enumerate() {
                 if p.revents == 0 {
                     continue;
                 }
-                if !reading::begin(k) {
+                let (id, v6, kind) = what[k];
+                if !reading::begin(id.index) {
                     // A sender is reading it (its own quick answer): what
                     // it reads it completes; what it leaves is read here in
                     // a later round, before anything expires.
                     busy = true;
                     continue;
                 }
-                let (v6, kind) = what[k];
                 #[cfg(any(target_os = "linux", target_os = "android"))]
                 if p.revents & libc::POLLERR != 0 {
-                    read_errqueue(k, p.fd, v6, &round, &mut rx);
+                    read_errqueue(id, p.fd, v6, &round, &mut rx);
                 }
                 if p.revents & libc::POLLIN != 0 {
-                    read_socket(k, p.fd, v6, kind, &round, &mut rx);
+                    read_socket(id, p.fd, v6, kind, &round, &mut rx);
                 }
-                reading::end(k);
+                reading::end(id.index);
             }
         }
         if busy {
@@ -1430,6 +1695,46 @@ const COALESCE_NS: libc::c_long = 50_000;
 /// under the engine lock, until its `poll` returned): only then does a
 /// sender with an earlier deadline write its wake.
 static SLEEPING: AtomicBool = AtomicBool::new(false);
+
+/// Sleeps `ms` milliseconds (the completion thread's backoff).
+fn sleep_ms(ms: u64) {
+    let ts = libc::timespec {
+        tv_sec: (ms / 1000) as libc::time_t,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    };
+    // SAFETY: a valid timespec; an early wake-up is harmless.
+    unsafe { libc::nanosleep(&ts, ptr::null_mut()) };
+}
+
+/// A shared socket as a reader saw it: its slot and serial.
+#[derive(Clone, Copy)]
+struct SockId {
+    index: usize,
+    serial: u32,
+}
+
+/// Closes the shared sockets with no request in flight for [`IDLE_MS`]
+/// (the completion thread, between its polls: no other thread polls it,
+/// and no sender sends on or reads a socket with nothing in flight);
+/// returns when the next one would be due (`u64::MAX`: none).
+fn close_idle(st: &mut State, now: u64) -> u64 {
+    let idle = IDLE_MS * 1_000_000;
+    let mut next = u64::MAX;
+    for k in 0..MAX_SOCKETS {
+        if st.socks[k].fd < 0 || st.inflight[k] != 0 {
+            continue;
+        }
+        let due = st.last_used[k].saturating_add(idle);
+        if due <= now {
+            // SAFETY: the shared socket, no request on it (see above).
+            unsafe { libc::close(st.socks[k].fd) };
+            st.socks[k] = NO_SOCKET;
+        } else {
+            next = next.min(due);
+        }
+    }
+    next
+}
 
 /// One round of the completion thread: its start on the monotonic clock
 /// (`now`) and on the realtime clock (`real`, the clock of the kernel's
@@ -1502,22 +1807,28 @@ fn expire(now: u64) {
 /// `check` gives an outcome — or, while its sender is still in `sendmsg`,
 /// kept in the record for the sender to complete.
 fn match_and_take(
-    sidx: usize,
+    sock: SockId,
     key: (u16, u16),
     check: impl FnOnce(&Rec, &Expect<'_>) -> Option<Outcome>,
-) -> Option<(u32, Outcome)> {
+) -> Matched {
     let (id, seq) = key;
-    let i = u32::from(seq) & (MAX_IN_FLIGHT as u32 - 1);
     let g = LOCK.lock();
     let st = state(&g);
+    let Some(i) = st.owner_of(seq) else {
+        return Matched::None;
+    };
     let s = slot(i);
     if s.state.load(Ordering::Acquire) != ACTIVE {
-        return None;
+        return Matched::None;
     }
     // SAFETY: ACTIVE under the lock (its sender may read it too).
     let r = unsafe { rec_ref(i) };
-    if r.sock != sidx || r.seq != seq || r.ident.is_some_and(|own| own != id) {
-        return None;
+    if r.sock != sock.index
+        || r.serial != sock.serial
+        || r.seq != seq
+        || r.ident.is_some_and(|own| own != id)
+    {
+        return Matched::None;
     }
     let dst_len = if r.v6 { 16 } else { 4 };
     let e = Expect {
@@ -1526,16 +1837,28 @@ fn match_and_take(
         seq: r.seq,
         payload: r.payload(),
     };
-    let outcome = check(r, &e)?;
+    let Some(outcome) = check(r, &e) else {
+        return Matched::None;
+    };
     if r.sent_at == u64::MAX {
         // Its sender completes it when its send returns (the first answer).
         if r.early.get().is_none() {
             r.early.set(Some(outcome));
         }
-        return None;
+        return Matched::Kept(i);
     }
     st.take(i);
-    Some((i, outcome))
+    Matched::Taken(i, outcome)
+}
+
+/// What [`match_and_take`] found.
+enum Matched {
+    /// Nothing (no request holds the key, or the message is not its answer).
+    None,
+    /// Record `i`'s answer, taken for completion by the caller.
+    Taken(u32, Outcome),
+    /// Record `i`'s answer, kept for its sender (still in `sendmsg`).
+    Kept(u32),
 }
 
 /// The most messages read from one socket in one round without an arrival
@@ -1545,7 +1868,7 @@ const READS_PER_ROUND: usize = 4 * MAX_IN_FLIGHT;
 
 /// Reads what a shared socket received before the round began.
 fn read_socket<const N: usize>(
-    sidx: usize,
+    sidx: SockId,
     fd: c_int,
     v6: bool,
     kind: Kind,
@@ -1593,7 +1916,7 @@ fn rtt_ms(r: &Rec, arrival: u64) -> u32 {
 /// round began.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn read_errqueue<const N: usize>(
-    sidx: usize,
+    sidx: SockId,
     fd: c_int,
     v6: bool,
     round: &Round,
@@ -1602,7 +1925,13 @@ fn read_errqueue<const N: usize>(
     let f = Fd(fd);
     let stop = sock::now_ns();
     for _ in 0..READS_PER_ROUND {
-        let Ok(m) = sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) else {
+        // Each dequeue sets the socket's pending error again from the next
+        // entry: never while a sender retries past it (`send_now`).
+        let got = {
+            let _q = ERRQ[sidx.index].lock();
+            sock::receive(&f, rx, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)
+        };
+        let Ok(m) = got else {
             break;
         };
         let arrival = round.arrival(m.arrival);
@@ -1619,7 +1948,7 @@ fn read_errqueue<const N: usize>(
                 }
                 sock::queued_outcome(&m, quoted, v6, e, rtt_ms(r, arrival))
             });
-            if let Some((i, outcome)) = taken {
+            if let Matched::Taken(i, outcome) = taken {
                 complete(i, outcome);
             }
         }

@@ -2,7 +2,8 @@
 //! parameter), and the waitable primitive the backend's own threads use.
 //!
 //! An event is a **descriptor that becomes readable when signalled**: an
-//! `eventfd` on Linux, a non-blocking pipe elsewhere (macOS, FreeBSD). So
+//! `eventfd` on Linux, a non-blocking pipe elsewhere (macOS: `pipe` then
+//! `fcntl`; FreeBSD: `pipe2`, close-on-exec at creation). So
 //! `poll`, `epoll`, `kqueue` or tokio's `AsyncFd` can wait on [`fd`].
 //!
 //! **Manual or auto reset**, as `CreateEventW`'s `bManualReset`. A
@@ -81,16 +82,27 @@ impl Raw {
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
             let mut p = [-1 as c_int; 2];
+            // FreeBSD: pipe2, close-on-exec atomically with the creation (a
+            // concurrent fork + exec never inherits the pipe).
+            #[cfg(target_os = "freebsd")]
             // SAFETY: p is a valid 2-int array.
-            if unsafe { libc::pipe(p.as_mut_ptr()) } != 0 {
+            if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
                 return Err(errno());
             }
-            for fd in p {
-                // SAFETY: fds we just created.
-                unsafe {
-                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-                    let fl = libc::fcntl(fd, libc::F_GETFL);
-                    libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+            // macOS, iOS: no pipe2; the flags right after pipe.
+            #[cfg(not(target_os = "freebsd"))]
+            {
+                // SAFETY: p is a valid 2-int array.
+                if unsafe { libc::pipe(p.as_mut_ptr()) } != 0 {
+                    return Err(errno());
+                }
+                for fd in p {
+                    // SAFETY: fds we just created.
+                    unsafe {
+                        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                        let fl = libc::fcntl(fd, libc::F_GETFL);
+                        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                    }
                 }
             }
             Ok(Raw {

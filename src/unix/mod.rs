@@ -52,12 +52,14 @@
 //!   the process has descriptors); registered waits: `wait` (one waiter
 //!   thread for all `Event::register_wait` callbacks). Pitfalls: an
 //!   async send goes out in the sending thread's network namespace (one
-//!   shared socket per namespace, family and kind; at most 16 sockets, then
-//!   `ERROR_NOT_ENOUGH_MEMORY`); `IcmpCloseHandle` does not cancel requests
+//!   shared socket per namespace, family and kind; at most 16 with requests
+//!   in flight, then `ERROR_NOT_ENOUGH_MEMORY`; idle ones are closed after
+//!   5 s); `IcmpCloseHandle` does not cancel requests
 //!   in flight (the handles are stateless; Wine 8.0 does not cancel either):
 //!   they complete normally (reply or timeout, event, APC), and nothing is
 //!   written to a buffer after its completion; a `fork` child
-//!   starts a fresh engine (the parent's requests never complete there).
+//!   starts a fresh engine (the parent's requests never complete there;
+//!   their records, event references and descriptors are released).
 //! - No heap: the echo path allocates nothing (a thread's socket cache is
 //!   one `malloc` on its first synchronous send). The receive buffer is on the
 //!   stack: 4 KiB for a `RequestSize` of up to 3960 bytes (every reply or
@@ -69,6 +71,16 @@
 //! root or `CAP_NET_RAW`; macOS needs nothing; FreeBSD needs root. Without
 //! either, a send returns 0 with
 //! [`ERROR_ACCESS_DENIED`](crate::ipexport::ERROR_ACCESS_DENIED).
+//!
+//! macOS, iOS and FreeBSD (never run here; README "Beyond Windows"): an
+//! asynchronous IPv4 send with a `SourceAddress` fails at the call with
+//! [`ERROR_NOT_SUPPORTED`](crate::ipexport::ERROR_NOT_SUPPORTED) (no
+//! per-packet IPv4 source on their sockets; synchronous sends bind one of
+//! their own); `IP_FLAG_DF` without root on macOS and iOS fails the request
+//! with `IP_BAD_OPTION` (their unprivileged ICMP sockets refuse DF);
+//! `EHOSTDOWN` (a link host that failed ARP) is `IP_DEST_HOST_UNREACHABLE`;
+//! every socket receives every ICMP message of the host (no kernel filter).
+//! Android runs Linux's code, iOS macOS's; both are only built here.
 //!
 //! Layers (issue 14, item 1): the modules form a stack read downward only —
 //! a module uses only modules below it, never one beside or above it, and

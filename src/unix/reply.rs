@@ -1024,6 +1024,388 @@ mod tests {
         assert_eq!(classify_queued(&q, false, 90, &e), None);
     }
 
+    // -----------------------------------------------------------------
+    // What the BSD kernels deliver (macOS, iOS, FreeBSD; never run here):
+    // fixtures instead of a kernel. Every socket there is raw-like: the
+    // IPv4 header comes with each packet, ICMP errors arrive in-band with
+    // the quoted header, and each socket receives every ICMP message of the
+    // host (no kernel filter). IPv6 raw sockets deliver no IPv6 header.
+    // -----------------------------------------------------------------
+
+    /// How a kernel fills a delivered (or quoted) IPv4 header's `ip_len` and
+    /// `ip_off`.
+    #[derive(Clone, Copy, Debug)]
+    enum IpLen {
+        /// Network order, the whole datagram (Linux, FreeBSD 10 and later).
+        Network,
+        /// Host order, the header length subtracted (xnu's `ip_input`
+        /// before `rip_input`), `ip_off` host order too.
+        HostPayloadOnly,
+        /// Host order, the whole datagram (a quoted header of a packet the
+        /// host itself was sending: the fields byte-swapped on the wire).
+        HostSwapped,
+    }
+
+    /// An IPv4 datagram: a header of `20 + options` bytes from `src` to
+    /// `dst` (protocol ICMP, DF set) with `ip_len`/`ip_off` as `how` says,
+    /// then `body`.
+    fn datagram(
+        how: IpLen,
+        src: [u8; 4],
+        dst: [u8; 4],
+        ttl: u8,
+        options: &[u8],
+        body: &[u8],
+    ) -> std::vec::Vec<u8> {
+        assert_eq!(options.len() % 4, 0);
+        let hl = 20 + options.len();
+        let total = (hl + body.len()) as u16;
+        let (len, off) = match how {
+            IpLen::Network => (total.to_be_bytes(), 0x4000u16.to_be_bytes()),
+            IpLen::HostPayloadOnly => ((total - hl as u16).to_ne_bytes(), 0x4000u16.to_ne_bytes()),
+            IpLen::HostSwapped => (total.swap_bytes().to_be_bytes(), 0x0040u16.to_be_bytes()),
+        };
+        let mut v = std::vec![
+            0x40 | (hl / 4) as u8,
+            0,
+            len[0],
+            len[1],
+            0x12,
+            0x34,
+            off[0],
+            off[1]
+        ];
+        v.extend_from_slice(&[ttl, 1, 0, 0]);
+        v.extend_from_slice(&src);
+        v.extend_from_slice(&dst);
+        v.extend_from_slice(options);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// An ICMP message: type, code, the 4 bytes after the checksum, `rest`.
+    fn icmp(t: u8, code: u8, word: [u8; 4], rest: &[u8]) -> std::vec::Vec<u8> {
+        let mut v = std::vec![t, code, 0, 0, word[0], word[1], word[2], word[3]];
+        v.extend_from_slice(rest);
+        v
+    }
+
+    const ME: [u8; 4] = [192, 0, 2, 1];
+    const TARGET: [u8; 4] = [198, 51, 100, 2];
+    const ROUTER: [u8; 4] = [192, 0, 2, 254];
+    const DATA: &[u8] = b"what a BSD kernel delivers";
+
+    /// Our request to TARGET: identifier 0x5a5a, sequence 0x0102.
+    fn ours() -> Expect<'static> {
+        Expect {
+            dst: &TARGET,
+            id: Some(0x5a5a),
+            seq: 0x0102,
+            payload: DATA,
+        }
+    }
+
+    /// The receive path of a raw-like IPv4 socket (`sock::classify` there):
+    /// split the datagram, classify its ICMP message.
+    fn receive4<'a>(pkt: &'a [u8], e: &Expect<'_>) -> (Classified<'a>, Option<Ipv4Packet<'a>>) {
+        match split_ipv4(pkt) {
+            Some(p) => (classify4(p.payload, p.src, e), Some(p)),
+            None => (Classified::Ignore, None),
+        }
+    }
+
+    /// An echo reply with the IPv4 header included, however the kernel
+    /// wrote `ip_len` (macOS: host order, without the header; FreeBSD:
+    /// network order): our reply, with its TTL, TOS and options.
+    #[test]
+    fn bsd_echo_reply_with_the_ip_header_included() {
+        let e = ours();
+        let reply = [
+            &echo_header(ICMP_ECHOREPLY, 0x5a5a, 0x0102, DATA, true)[..],
+            DATA,
+        ]
+        .concat();
+        let rr = [7, 7, 4, 0, 0, 0, 0, 1];
+        for how in [IpLen::Network, IpLen::HostPayloadOnly, IpLen::HostSwapped] {
+            for options in [&[][..], &rr[..]] {
+                let pkt = datagram(how, TARGET, ME, 57, options, &reply);
+                let (c, p) = receive4(&pkt, &e);
+                assert_eq!(
+                    c,
+                    Classified::Reply(DATA),
+                    "{how:?}, {} option bytes",
+                    options.len()
+                );
+                let p = p.unwrap();
+                assert_eq!((p.src, p.ttl, p.options), (TARGET, 57, options), "{how:?}");
+                // Truncated by one byte: not ours (the data must match).
+                let (c, _) = receive4(&pkt[..pkt.len() - 1], &e);
+                assert_eq!(c, Classified::Ignore, "{how:?}: truncated");
+            }
+        }
+    }
+
+    /// ICMP errors arrive in-band, quoting our request's IPv4 header (its
+    /// `ip_len`/`ip_off` in either order, with or without options) and at
+    /// least 8 bytes of our echo request: the error's status, reported by
+    /// the router.
+    #[test]
+    fn bsd_errors_in_band_with_the_quoted_header() {
+        let e = ours();
+        let request = echo_header(ICMP_ECHO, 0x5a5a, 0x0102, DATA, true);
+        let lsrr = [0x83, 7, 4, 198, 51, 100, 9, 0];
+        let cases = [
+            (11, 0, IP_TTL_EXPIRED_TRANSIT),
+            (11, 1, IP_TTL_EXPIRED_REASSEM),
+            (3, 1, IP_DEST_HOST_UNREACHABLE),
+            (3, 0, IP_DEST_NET_UNREACHABLE),
+            (3, 4, IP_PACKET_TOO_BIG),
+            (3, 13, IP_DEST_HOST_UNREACHABLE),
+            (12, 0, IP_PARAM_PROBLEM),
+            (4, 0, IP_SOURCE_QUENCH),
+        ];
+        for (t, code, status) in cases {
+            for quoted_how in [IpLen::Network, IpLen::HostSwapped, IpLen::HostPayloadOnly] {
+                for quoted_opts in [&[][..], &lsrr[..]] {
+                    for quoted_data in [&DATA[..0], DATA] {
+                        let body = [&request[..], quoted_data].concat();
+                        let quoted = datagram(quoted_how, ME, TARGET, 1, quoted_opts, &body);
+                        let word = if (t, code) == (3, 4) {
+                            [0, 0, 0x05, 0x00]
+                        } else {
+                            [0; 4]
+                        };
+                        let msg = icmp(t, code, word, &quoted);
+                        for outer in [IpLen::Network, IpLen::HostPayloadOnly] {
+                            let pkt = datagram(outer, ROUTER, ME, 64, &[], &msg);
+                            let (c, p) = receive4(&pkt, &e);
+                            let what = (
+                                t,
+                                code,
+                                quoted_how,
+                                quoted_opts.len(),
+                                quoted_data.len(),
+                                outer,
+                            );
+                            assert_eq!(c, Classified::Error(status), "{what:?}");
+                            assert_eq!(p.unwrap().src, ROUTER, "{what:?}: the reporting node");
+                            assert_eq!(echo_key(&msg, false), Some((0x5a5a, 0x0102)), "{what:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // Quoting less than the 8 bytes of our echo header: not provably
+        // ours, ignored.
+        let quoted = datagram(IpLen::Network, ME, TARGET, 1, &[], &request[..7]);
+        let pkt = datagram(
+            IpLen::Network,
+            ROUTER,
+            ME,
+            64,
+            &[],
+            &icmp(11, 0, [0; 4], &quoted),
+        );
+        assert_eq!(receive4(&pkt, &e).0, Classified::Ignore);
+    }
+
+    /// Every socket receives every ICMP message of the host (a raw socket
+    /// without a kernel filter): other processes' echoes, our own request
+    /// looped back, replies that match in part, informational types, errors
+    /// about other requests and redirects. None of it is ours; our reply
+    /// among it is.
+    #[test]
+    fn bsd_all_icmp_of_the_host_is_seen_and_only_ours_is_taken() {
+        let e = ours();
+        let d = DATA;
+        let other_host = [203, 0, 113, 9];
+        let rep = |id, seq, data: &[u8]| {
+            [&echo_header(ICMP_ECHOREPLY, id, seq, data, true)[..], data].concat()
+        };
+        let req = |id, seq, data: &[u8]| {
+            [&echo_header(ICMP_ECHO, id, seq, data, true)[..], data].concat()
+        };
+        let error_about = |dst: [u8; 4], id, seq, t| {
+            let quoted = datagram(
+                IpLen::Network,
+                ME,
+                dst,
+                1,
+                &[],
+                &echo_header(ICMP_ECHO, id, seq, d, true),
+            );
+            icmp(t, 0, [0; 4], &quoted)
+        };
+        let mut changed = rep(0x5a5a, 0x0102, d);
+        *changed.last_mut().unwrap() ^= 1;
+        let foreign: [(&str, [u8; 4], std::vec::Vec<u8>); 14] = [
+            ("another process's request", ME, req(0x1111, 0x0102, d)),
+            ("another process's reply", TARGET, rep(0x1111, 0x0102, d)),
+            ("our own request, looped back", ME, req(0x5a5a, 0x0102, d)),
+            (
+                "our identifier, another sequence",
+                TARGET,
+                rep(0x5a5a, 0x0103, d),
+            ),
+            (
+                "our pair from another host",
+                other_host,
+                rep(0x5a5a, 0x0102, d),
+            ),
+            (
+                "our pair, other data",
+                TARGET,
+                rep(0x5a5a, 0x0102, b"other"),
+            ),
+            ("our pair, data changed", TARGET, changed),
+            ("our pair, code 1", TARGET, {
+                let mut m = rep(0x5a5a, 0x0102, d);
+                m[1] = 1;
+                m
+            }),
+            (
+                "router advertisement",
+                ROUTER,
+                icmp(9, 0, [1, 0, 0x07, 0x08], &[192, 0, 2, 254, 0, 0, 0, 0]),
+            ),
+            (
+                "timestamp reply",
+                TARGET,
+                icmp(14, 0, [0x5a, 0x5a, 0x01, 0x02], &[0; 12]),
+            ),
+            (
+                "a redirect quoting our request",
+                ROUTER,
+                error_about(TARGET, 0x5a5a, 0x0102, 5),
+            ),
+            (
+                "an error about another destination",
+                ROUTER,
+                error_about(other_host, 0x5a5a, 0x0102, 11),
+            ),
+            (
+                "an error about another process's request",
+                ROUTER,
+                error_about(TARGET, 0x1111, 0x0102, 11),
+            ),
+            (
+                "an error about our other sequence",
+                ROUTER,
+                error_about(TARGET, 0x5a5a, 0x0101, 3),
+            ),
+        ];
+        for (what, from, msg) in &foreign {
+            for how in [IpLen::Network, IpLen::HostPayloadOnly] {
+                let pkt = datagram(how, *from, ME, 64, &[], msg);
+                assert_eq!(receive4(&pkt, &e).0, Classified::Ignore, "{what} ({how:?})");
+            }
+        }
+        let ours_pkt = datagram(
+            IpLen::HostPayloadOnly,
+            TARGET,
+            ME,
+            64,
+            &[],
+            &rep(0x5a5a, 0x0102, d),
+        );
+        assert_eq!(receive4(&ours_pkt, &e).0, Classified::Reply(d));
+        // Not IPv4 ICMP at all (another protocol on a raw socket, a short
+        // or malformed header): not even split.
+        let mut udp = ours_pkt.clone();
+        udp[9] = 17;
+        for bad in [&udp[..], &ours_pkt[..19], &[0x46, 0, 0, 20][..], &[][..]] {
+            assert!(split_ipv4(bad).is_none(), "{bad:02x?}");
+        }
+    }
+
+    /// IPv6 raw sockets deliver no IPv6 header (every OS): the message
+    /// alone, the sender from `msg_name`. Replies and errors as on Linux,
+    /// and the host's other ICMPv6 traffic (neighbour discovery, router
+    /// advertisements, MLD, other echoes) ignored.
+    #[test]
+    fn bsd_ipv6_without_header() {
+        let mut target = [0u8; 16];
+        target[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        target[15] = 2;
+        let mut router = target;
+        router[15] = 0xfe;
+        let mut me = target;
+        me[15] = 1;
+        let e = Expect {
+            dst: &target,
+            id: Some(0x0a0b),
+            seq: 7,
+            payload: DATA,
+        };
+        let reply = [
+            &echo_header(ICMP6_ECHO_REPLY, 0x0a0b, 7, DATA, false)[..],
+            DATA,
+        ]
+        .concat();
+        assert_eq!(classify6(&reply, target, &e), Classified::Reply(DATA));
+        assert_eq!(echo_key(&reply, true), Some((0x0a0b, 7)));
+        let mut quoted = std::vec![0x60, 0, 0, 0, 0, 0, 58, 1];
+        quoted.extend_from_slice(&me);
+        quoted.extend_from_slice(&target);
+        quoted.extend_from_slice(&echo_header(ICMP6_ECHO_REQUEST, 0x0a0b, 7, DATA, false));
+        for (t, code, status) in [
+            (1, 3, IP_DEST_ADDR_UNREACHABLE),
+            (1, 0, IP_DEST_NO_ROUTE),
+            (3, 0, IP_HOP_LIMIT_EXCEEDED),
+            (2, 0, IP_PACKET_TOO_BIG),
+        ] {
+            let msg = icmp(t, code, [0, 0, 0x05, 0x00], &quoted);
+            assert_eq!(
+                classify6(&msg, router, &e),
+                Classified::Error(status),
+                "{t}/{code}"
+            );
+        }
+        for (what, from, msg) in [
+            (
+                "neighbour solicitation",
+                router,
+                icmp(135, 0, [0; 4], &target),
+            ),
+            (
+                "router advertisement",
+                router,
+                icmp(134, 0, [64, 0, 7, 8], &[0; 8]),
+            ),
+            ("MLD report", me, icmp(143, 0, [0; 4], &[0; 20])),
+            (
+                "our own request, looped",
+                me,
+                [
+                    &echo_header(ICMP6_ECHO_REQUEST, 0x0a0b, 7, DATA, false)[..],
+                    DATA,
+                ]
+                .concat(),
+            ),
+            (
+                "another process's reply",
+                target,
+                [
+                    &echo_header(ICMP6_ECHO_REPLY, 0x0a0c, 7, DATA, false)[..],
+                    DATA,
+                ]
+                .concat(),
+            ),
+            ("our pair from another host", router, reply.clone()),
+            (
+                "an IPv4 echo reply type",
+                target,
+                [
+                    &echo_header(ICMP_ECHOREPLY, 0x0a0b, 7, DATA, false)[..],
+                    DATA,
+                ]
+                .concat(),
+            ),
+        ] {
+            assert_eq!(classify6(&msg, from, &e), Classified::Ignore, "{what}");
+        }
+    }
+
     /// Property: for random replies and buffer sizes, the writer never writes
     /// outside `ReplySize` (guard bytes intact), succeeds exactly when the
     /// struct and data fit, and what it writes reads back through the helper.

@@ -284,13 +284,13 @@ unsafe fn address_of(sa: *const u8, len: usize) -> Option<[u8; 16]> {
     }
 }
 
-/// The `IP_STATUS` of request `r`'s failed `sendmsg` (reference §7.4,
-/// non-ICMP outcomes). A loopback source to an address outside the host:
-/// Linux refuses the route with `EINVAL`; Windows sends with the strong host
-/// model (a packet leaves only through the interface of its source, and the
-/// loopback interface has no route out): `IP_DEST_NET_UNREACHABLE`, as for
-/// any missing route (`ENETUNREACH`).
-pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
+/// Whether `r` has a loopback source (127.0.0.0/8, `::1`) and a destination
+/// outside the host. Windows sends with the strong host model (a packet
+/// leaves only through the interface of its source, and the loopback
+/// interface has no route out): such a request fails with
+/// `IP_DEST_NET_UNREACHABLE`. Linux refuses the IPv4 route with `EINVAL`
+/// but sends IPv6 from `::1`: [`send_echo`] refuses both itself.
+fn loopback_source_to_outside(r: &Request<'_>) -> bool {
     let loopback = |a: &[u8; 16]| {
         if r.v6 {
             a[..15] == [0; 15] && a[15] == 1
@@ -298,12 +298,21 @@ pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
             a[0] == 127
         }
     };
+    r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst)
+}
+
+/// The `IP_STATUS` of request `r`'s failed `sendmsg` (reference §7.4,
+/// non-ICMP outcomes); a loopback source to an address outside the host
+/// (`EINVAL`, [`loopback_source_to_outside`]): `IP_DEST_NET_UNREACHABLE`,
+/// as for any missing route (`ENETUNREACH`).
+pub(crate) fn map_send_errno(e: c_int, r: &Request<'_>) -> IP_STATUS {
     match e {
-        libc::EHOSTUNREACH => IP_DEST_HOST_UNREACHABLE,
+        // EHOSTDOWN: macOS and FreeBSD, a host on the link that did not
+        // answer ARP (for 20 s after: FreeBSD `arpresolve`, xnu's route
+        // check).
+        libc::EHOSTUNREACH | libc::EHOSTDOWN => IP_DEST_HOST_UNREACHABLE,
         libc::ENETUNREACH => IP_DEST_NET_UNREACHABLE,
-        libc::EINVAL if r.src.as_ref().is_some_and(loopback) && !loopback(&r.dst) => {
-            IP_DEST_NET_UNREACHABLE
-        }
+        libc::EINVAL if loopback_source_to_outside(r) => IP_DEST_NET_UNREACHABLE,
         libc::EMSGSIZE if r.df => IP_PACKET_TOO_BIG,
         libc::ENOBUFS | libc::ENOMEM => IP_NO_RESOURCES,
         _ => IP_GENERAL_FAILURE,
@@ -406,7 +415,9 @@ pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
 /// sockets queue ICMP errors (`IP_RECVERR`) and report the reply's TTL,
 /// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
 /// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
-/// replies with identifier `id` (and sequence `seq`, if given).
+/// replies with identifier `id` (and sequence `seq`, if given) — unless
+/// [`kernel_filters`] is off: then a raw socket receives every ICMP message
+/// of the host, as a BSD raw socket always does.
 #[cfg_attr(
     not(any(target_os = "linux", target_os = "android")),
     allow(unused_variables)
@@ -424,6 +435,7 @@ pub(crate) fn receive_setup(
         (true, Kind::Dgram) => {
             setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1);
         }
+        (_, Kind::Raw) if !kernel_filters() => {}
         (true, Kind::Raw) => {
             // ICMP6_FILTER: a set bit blocks the type. Pass errors and
             // echo replies only.
@@ -468,14 +480,14 @@ pub(crate) fn receive_setup(
 /// Whether `fd`'s requests carry don't-fragment: IPv6 `IPV6_DONTFRAG`;
 /// IPv4 on Linux path-MTU discovery "do" or "don't" (so the kernel never
 /// sets DF on its own: Windows sends without DF unless `IP_FLAG_DF`),
-/// elsewhere `IP_DONTFRAG`. Best effort, as the flag is on Windows.
-pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
+/// elsewhere `IP_DONTFRAG`. Whether the kernel took it (see
+/// [`df_applied`]).
+pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) -> bool {
     if v6 {
-        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
-        return;
+        return setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, df.into());
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    setsockopt_int(
+    return setsockopt_int(
         fd,
         libc::IPPROTO_IP,
         libc::IP_MTU_DISCOVER,
@@ -486,7 +498,7 @@ pub(crate) fn set_df(fd: &Fd, v6: bool, df: bool) {
         },
     );
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
+    return setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_DONTFRAG, df.into());
 }
 
 /// Sets `fd`'s IPv4 options (`IP_OPTIONS`; empty: none).
@@ -523,7 +535,7 @@ fn configure(fd: &Fd, kind: Kind, r: &Request<'_>, id: u16, seq: u16) -> Result<
     if r.tos != 0 && !setsockopt_int(fd, level, tos_name, r.tos.into()) {
         return Err(IP_GENERAL_FAILURE);
     }
-    set_df(fd, r.v6, r.df);
+    df_applied(set_df(fd, r.v6, r.df), r.df)?;
     let ip_options = !r.v6 && !r.options.is_empty();
     if ip_options {
         set_ip_options(fd, r.options)?;
@@ -815,7 +827,7 @@ pub(crate) struct Header {
 /// header: from the control messages and `msg_name` where the kernel strips
 /// the header (IPv6, Linux ping sockets), from the header itself otherwise
 /// (IPv4 raw, macOS/BSD). `None` when it cannot be ours (no sender, not an
-/// IPv4 ICMP datagram).
+/// IPv4 ICMP datagram, a wrong ICMP checksum).
 pub(crate) fn classify<'a>(
     pkt: &'a [u8],
     m: &Received,
@@ -841,6 +853,13 @@ pub(crate) fn classify<'a>(
         return Some((c, h));
     }
     let p = reply::split_ipv4(pkt)?;
+    // A raw IPv4 socket gets every ICMP message unchecked (Linux checks the
+    // ICMP checksum of what it gives ping sockets and of all ICMPv6, never
+    // of what it gives raw IPv4 sockets): a message whose checksum is wrong
+    // is nobody's reply or error.
+    if reply::checksum(p.payload, &[]) != 0 {
+        return None;
+    }
     let mut h = Header {
         from: [0; 16],
         ttl: p.ttl,
@@ -871,6 +890,11 @@ pub(crate) fn send_echo(
     seq: u16,
     pktinfo: bool,
 ) -> Result<(), c_int> {
+    if loopback_source_to_outside(r) {
+        // What Linux answers for IPv4 (mapped by `map_send_errno`); IPv6
+        // and the BSDs' kernels would send it from the loopback address.
+        return Err(libc::EINVAL);
+    }
     let kernel_ident = kernel_ident(kind);
     let request_type = if r.v6 {
         reply::ICMP6_ECHO_REQUEST
@@ -896,9 +920,13 @@ pub(crate) fn send_echo(
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = if r.payload.is_empty() { 1 } else { 2 };
     let mut control = SendControl([0; 64]);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(src) = r.src.filter(|_| pktinfo) {
-        // The source address of this packet only (the socket is shared).
+    // The source address of this packet only (the socket is shared):
+    // IPV6_PKTINFO everywhere (RFC 3542), IP_PKTINFO on Linux (the BSDs
+    // refuse such a request at the call: `async_source_refused`).
+    if let Some(src) = r
+        .src
+        .filter(|_| pktinfo && (r.v6 || Kernel::HOST == Kernel::Linux))
+    {
         msg.msg_control = control.0.as_mut_ptr().cast();
         // SAFETY: CMSG_* over our aligned 64-byte buffer, which holds one
         // in_pktinfo / in6_pktinfo control message (at most 48 bytes).
@@ -918,23 +946,26 @@ pub(crate) fn send_echo(
                     .cast::<libc::in6_pktinfo>()
                     .write_unaligned(info);
             } else {
-                let len = size_of::<libc::in_pktinfo>() as u32;
-                msg.msg_controllen = libc::CMSG_SPACE(len) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                (*c).cmsg_level = libc::IPPROTO_IP;
-                (*c).cmsg_type = libc::IP_PKTINFO;
-                (*c).cmsg_len = libc::CMSG_LEN(len) as _;
-                let a = libc::in_addr {
-                    s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
-                };
-                let info = libc::in_pktinfo {
-                    ipi_ifindex: 0,
-                    ipi_spec_dst: a,
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                libc::CMSG_DATA(c)
-                    .cast::<libc::in_pktinfo>()
-                    .write_unaligned(info);
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                {
+                    let len = size_of::<libc::in_pktinfo>() as u32;
+                    msg.msg_controllen = libc::CMSG_SPACE(len) as _;
+                    let c = libc::CMSG_FIRSTHDR(&msg);
+                    (*c).cmsg_level = libc::IPPROTO_IP;
+                    (*c).cmsg_type = libc::IP_PKTINFO;
+                    (*c).cmsg_len = libc::CMSG_LEN(len) as _;
+                    let a = libc::in_addr {
+                        s_addr: u32::from_ne_bytes([src[0], src[1], src[2], src[3]]),
+                    };
+                    let info = libc::in_pktinfo {
+                        ipi_ifindex: 0,
+                        ipi_spec_dst: a,
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    libc::CMSG_DATA(c)
+                        .cast::<libc::in_pktinfo>()
+                        .write_unaligned(info);
+                }
             }
         }
     }
@@ -1224,6 +1255,21 @@ pub fn create_handle(v6: bool, mode: SocketMode) -> HANDLE {
     (&HANDLES[i] as *const Desc).cast_mut().cast()
 }
 
+/// Whether Linux raw sockets get the kernel-side filters (`ICMP_FILTER` /
+/// `ICMP6_FILTER` and the BPF reply filter): yes, unless the environment
+/// variable `ICMP_SYS_KERNEL_FILTERS` is `off`. A test knob: without them a
+/// Linux raw socket receives every ICMP message of the host, errors
+/// in-band, as BSD raw sockets (macOS, FreeBSD) always do, so CI runs the
+/// user-space matching those kernels depend on (`.ci/test`, `.ci/netns
+/// native`). No effect elsewhere (no such filters there).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn kernel_filters() -> bool {
+    // SAFETY: getenv with a NUL-terminated name; as in `default_mode`.
+    let v = unsafe { libc::getenv(c"ICMP_SYS_KERNEL_FILTERS".as_ptr()) };
+    // SAFETY: getenv returned a NUL-terminated string when not null.
+    v.is_null() || unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes() != b"off"
+}
+
 /// The mode [`IcmpCreateFile`](crate::icmpapi::IcmpCreateFile) and [`Icmp6CreateFile`](crate::icmpapi::Icmp6CreateFile) use: the environment
 /// variable `ICMP_SYS_SOCKET` (`raw`, `dgram`), else [`SocketMode::Auto`].
 pub(crate) fn default_mode() -> SocketMode {
@@ -1353,6 +1399,29 @@ pub(crate) fn raw_ident() -> u16 {
     (unsafe { libc::getpid() } as u16) ^ 0x5a5a
 }
 
+/// Sets the largest receive buffer of at most `want` bytes that `set` (one
+/// `setsockopt(SO_RCVBUF)`) accepts, trying 3/4 of the last size after each
+/// refusal down to 64 KiB (FreeBSD and macOS refuse a size above their
+/// limit with `ENOBUFS` instead of capping it, as Linux does: FreeBSD's is
+/// 1 864 135 bytes by default); the size set, or `None`.
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android"),
+    allow(dead_code, reason = "Linux caps SO_RCVBUF silently: no retry there")
+)]
+fn grow_receive_buffer(want: c_int, mut set: impl FnMut(c_int) -> bool) -> Option<c_int> {
+    const FLOOR: c_int = 64 << 10;
+    let mut size = want;
+    loop {
+        if set(size) {
+            return Some(size);
+        }
+        if size <= FLOOR {
+            return None;
+        }
+        size = (size / 4 * 3).max(FLOOR);
+    }
+}
+
 /// Opens and configures a shared socket of this family and kind.
 pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared, c_int> {
     let fd = open(v6, kind)?;
@@ -1370,12 +1439,14 @@ pub(crate) fn open_shared(v6: bool, kind: Kind, raw_ident: u16) -> Result<Shared
         setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, big);
+    grow_receive_buffer(big, |n| {
+        setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, n)
+    });
     let (level, ttl_name, tos_name) = ttl_tos_names(v6);
     let default_ttl = getsockopt_int(fd.0, level, ttl_name).unwrap_or(64);
     let default_tos = getsockopt_int(fd.0, level, tos_name).unwrap_or(0);
     // The state below says "no DF": make it true on every OS and family.
-    set_df(f, v6, false);
+    let _ = set_df(f, v6, false);
     receive_setup(f, v6, kind, raw_ident, None, true);
     let s = Shared {
         fd: fd.0,
@@ -1422,7 +1493,7 @@ pub(crate) fn apply_options(s: &mut Shared, r: &Request<'_>) -> Result<(), IP_ST
             s.tos = tos;
         }
         if r.df != s.df {
-            set_df(&f, s.v6, r.df);
+            df_applied(set_df(&f, s.v6, r.df), r.df)?;
             s.df = r.df;
         }
         if !s.v6 && r.options != &s.options[..s.options_len] {
@@ -1457,9 +1528,65 @@ pub(crate) fn options_current(s: &Shared, r: &Request<'_>) -> bool {
         && (s.v6 || r.options == &s.options[..s.options_len])
 }
 
+/// The kernel family, for what differs between Linux (and Android) and the
+/// BSDs (macOS, iOS, FreeBSD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// Linux, Android.
+    Linux,
+    /// macOS, iOS, FreeBSD.
+    Bsd,
+}
+
+impl Kernel {
+    /// This host's.
+    pub(crate) const HOST: Kernel = if cfg!(any(target_os = "linux", target_os = "android")) {
+        Kernel::Linux
+    } else {
+        Kernel::Bsd
+    };
+}
+
 /// Whether a send's errno may be a pending asynchronous socket error (an
 /// ICMP error about an earlier request, reported once by the next call).
 pub(crate) fn pending_error(e: c_int) -> bool {
+    resend_after(Kernel::HOST, e)
+}
+
+/// Whether an asynchronous request is refused at the call on `kernel`
+/// because of its source address: an IPv4 `SourceAddress` on the BSDs,
+/// whose raw (and macOS datagram) IPv4 sockets take no per-packet source
+/// (FreeBSD's `rip_send` passes no control data on, so `IP_SENDSRCADDR` is
+/// not read; xnu's `rip_output` reads only the service class from it) while
+/// the engine's shared socket cannot be bound per request. The API fails
+/// such a call with `ERROR_NOT_SUPPORTED`; a synchronous send binds a socket
+/// of its own and works. IPv6 carries the source in `IPV6_PKTINFO` (RFC
+/// 3542) on every OS, Linux IPv4 in `IP_PKTINFO`.
+pub(crate) fn async_source_refused(kernel: Kernel, r: &Request<'_>) -> bool {
+    kernel == Kernel::Bsd && !r.v6 && r.src.is_some()
+}
+
+/// The result of setting DF as requested (`df`) when the kernel `applied` it
+/// or not: a refused DF fails the request with `IP_BAD_OPTION` (macOS and
+/// iOS without root: xnu's unprivileged ICMP sockets refuse `IP_DONTFRAG`
+/// and `IPV6_DONTFRAG`), rather than sending without it; a refused "no DF"
+/// is the default anyway.
+pub(crate) fn df_applied(applied: bool, df: bool) -> Result<(), IP_STATUS> {
+    if df && !applied {
+        Err(IP_BAD_OPTION)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`pending_error`] on `kernel`: only Linux reports an earlier request's
+/// ICMP error (`IP_RECVERR`) as the next send's error; a BSD send error is
+/// the send's own (`EHOSTDOWN` after a failed ARP, `EHOSTUNREACH` from the
+/// route), which a second send would only repeat.
+fn resend_after(kernel: Kernel, e: c_int) -> bool {
+    if kernel == Kernel::Bsd {
+        return false;
+    }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if e == libc::EREMOTEIO || e == libc::ENONET {
         return true;
@@ -1478,10 +1605,166 @@ pub(crate) fn pending_error(e: c_int) -> bool {
     )
 }
 
+/// Takes a socket's pending asynchronous error (`SO_ERROR`: read and
+/// cleared); 0 when there is none.
+pub(crate) fn take_pending_error(fd: c_int) -> c_int {
+    let mut v: c_int = 0;
+    let mut len = size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid out-pointers for an int option.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut v as *mut c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 { v } else { 0 }
+}
+
+/// How many times a send on a shared socket (the engine's) is retried when
+/// it fails with an errno that a pending error could give
+/// ([`pending_error`]), each time after [`take_pending_error`].
+pub(crate) const PENDING_RETRIES: u32 = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use core::sync::atomic::AtomicUsize;
+
+    /// A request to 192.0.2.7 with no options, for the pure mappings.
+    fn request() -> Request<'static> {
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[192, 0, 2, 7]);
+        Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload: b"",
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 1000,
+        }
+    }
+
+    /// macOS and FreeBSD refuse a send to a host on the link that did not
+    /// answer ARP with `EHOSTDOWN` (for `net.link.ether.inet.max_age`'s
+    /// 20 s after; FreeBSD `arpresolve`, xnu's route check): "destination
+    /// host unreachable", as `EHOSTUNREACH`, not a general failure.
+    #[test]
+    fn ehostdown_is_destination_host_unreachable() {
+        let r = request();
+        assert_eq!(
+            map_send_errno(libc::EHOSTDOWN, &r),
+            IP_DEST_HOST_UNREACHABLE
+        );
+        assert_eq!(
+            map_send_errno(libc::EHOSTUNREACH, &r),
+            IP_DEST_HOST_UNREACHABLE
+        );
+    }
+
+    /// The resend after a pending socket error is Linux's (`IP_RECVERR`:
+    /// an earlier request's ICMP error is reported once by the next send,
+    /// without sending). BSD kernels have no such pending error: their send
+    /// errors are the send's own (`EHOSTDOWN`, `EHOSTUNREACH` from ARP or
+    /// the route), and a second send would only repeat it.
+    #[test]
+    fn resend_only_where_sends_report_earlier_errors() {
+        for e in [
+            libc::EHOSTUNREACH,
+            libc::ENETUNREACH,
+            libc::EHOSTDOWN,
+            libc::EMSGSIZE,
+            libc::ECONNREFUSED,
+        ] {
+            assert!(resend_after(Kernel::Linux, e), "Linux, errno {e}");
+            assert!(!resend_after(Kernel::Bsd, e), "BSD, errno {e}");
+        }
+        assert!(!resend_after(Kernel::Linux, libc::EINVAL));
+        assert_eq!(
+            pending_error(libc::EHOSTDOWN),
+            resend_after(Kernel::HOST, libc::EHOSTDOWN)
+        );
+    }
+
+    /// FreeBSD refuses an `SO_RCVBUF` above `sb_max_adj` (`kern.ipc.maxsockbuf`
+    /// 2 MiB × 2048 / 2304 = 1 864 135 bytes) with `ENOBUFS`, macOS above its
+    /// own limit: the shared socket's buffer is retried smaller instead of
+    /// staying at the default (FreeBSD: 9 KiB, shared with all the host's
+    /// ICMP). Linux caps silently: the first size is taken.
+    #[test]
+    fn receive_buffer_retried_smaller_until_accepted() {
+        let mut tried = [0 as c_int; 16];
+        let mut n = 0;
+        let got = grow_receive_buffer(4 << 20, |size| {
+            tried[n] = size;
+            n += 1;
+            size <= 1_864_135
+        });
+        assert_eq!(got, Some(tried[n - 1]));
+        let got = got.unwrap();
+        assert!(
+            got > 1_300_000 && got <= 1_864_135,
+            "settled at {got} (tried {:?})",
+            &tried[..n]
+        );
+        assert!(
+            tried[..n].windows(2).all(|w| w[1] < w[0]),
+            "{:?}",
+            &tried[..n]
+        );
+        assert_eq!(grow_receive_buffer(4 << 20, |_| true), Some(4 << 20));
+        // Never below the floor, bounded tries.
+        let mut calls = 0;
+        assert_eq!(
+            grow_receive_buffer(4 << 20, |_| {
+                calls += 1;
+                false
+            }),
+            None
+        );
+        assert!(calls <= 16, "{calls} tries");
+    }
+
+    /// An asynchronous IPv4 request with a `SourceAddress` cannot be sent
+    /// from it on the BSDs: their raw (and macOS datagram) IPv4 sockets take
+    /// no per-packet source (FreeBSD's `rip_send` passes no control data
+    /// on; xnu's `rip_output` reads only the service class from it) and the
+    /// shared socket cannot be bound per request. Refused at the call
+    /// there, instead of going out from another address; IPv6 carries it in
+    /// `IPV6_PKTINFO` (RFC 3542) everywhere, Linux in `IP_PKTINFO`.
+    #[test]
+    fn async_ipv4_source_refused_where_no_socket_carries_it() {
+        let mut r = request();
+        assert!(!async_source_refused(Kernel::Bsd, &r), "no source");
+        r.src = Some([192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(async_source_refused(Kernel::Bsd, &r), "BSD, IPv4 source");
+        assert!(
+            !async_source_refused(Kernel::Linux, &r),
+            "Linux, IPv4 source"
+        );
+        r.v6 = true;
+        assert!(!async_source_refused(Kernel::Bsd, &r), "BSD, IPv6 source");
+    }
+
+    /// `IP_FLAG_DF` the kernel refuses (macOS and iOS without root: the
+    /// unprivileged ICMP sockets accept neither `IP_DONTFRAG`, `EINVAL`, nor
+    /// `IPV6_DONTFRAG`, `EPERM`: xnu's `icmp_dgram_ctloutput` /
+    /// `icmp6_dgram_ctloutput` allow-lists) fails the request with
+    /// `IP_BAD_OPTION` instead of sending it without DF; clearing DF that
+    /// cannot be set is no failure (it is off by default).
+    #[test]
+    fn refused_df_is_reported() {
+        assert_eq!(df_applied(false, true), Err(IP_BAD_OPTION));
+        assert_eq!(df_applied(true, true), Ok(()));
+        assert_eq!(df_applied(false, false), Ok(()));
+        assert_eq!(df_applied(true, false), Ok(()));
+    }
 
     /// Descriptors closed without `FD_CLOEXEC` (checked in `Fd::drop`).
     static WITHOUT_CLOEXEC: AtomicUsize = AtomicUsize::new(0);
@@ -1525,6 +1808,93 @@ mod tests {
             WITHOUT_CLOEXEC.load(Ordering::Relaxed) - before,
             0,
             "sockets closed without FD_CLOEXEC"
+        );
+    }
+
+    /// The kernel-side filters of a Linux raw socket follow the
+    /// `ICMP_SYS_KERNEL_FILTERS` knob ([`kernel_filters`]): with them, a raw
+    /// socket set up for identifier 0x1234 never receives another
+    /// identifier's echo request or reply; with `off` it receives both, as a
+    /// BSD raw socket does. So the CI run with the knob off (`.ci/test`)
+    /// cannot pass with the filters silently still on, nor the normal run
+    /// with them silently off. Loopback only; root (raw sockets).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    #[cfg_attr(miri, ignore = "makes syscalls (raw sockets, an echo to 127.0.0.1)")]
+    fn raw_socket_kernel_filters_follow_the_knob() {
+        let (Ok(watch), Ok(sender)) = (open(false, Kind::Raw), open(false, Kind::Raw)) else {
+            let reason = "no raw ICMP socket (needs root or CAP_NET_RAW)";
+            assert!(
+                std::env::var_os("ICMP_SYS_STRICT").is_none_or(|v| v != "1"),
+                "raw_socket_kernel_filters_follow_the_knob cannot run: {reason} (ICMP_SYS_STRICT=1)"
+            );
+            std::println!("SKIPPED raw_socket_kernel_filters_follow_the_knob: {reason}");
+            return;
+        };
+        receive_setup(&watch, false, Kind::Raw, 0x1234, Some(1), false);
+        drain(&watch);
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let payload = b"kernel filters knob";
+        let r = Request {
+            v6: false,
+            dst,
+            scope_id: 0,
+            src: None,
+            payload,
+            ttl: 0,
+            tos: 0,
+            df: false,
+            options: &[],
+            timeout_ms: 500,
+        };
+        send_echo(sender.0, Kind::Raw, &r, 0x4321, 7, false).expect("send to 127.0.0.1");
+        // Every echo request or reply of identifier 0x4321 that reaches
+        // `watch` within 500 ms (bounded reads).
+        let mut seen = [false; 2];
+        let mut rx = MaybeUninit::<[u8; 4096]>::uninit();
+        let t0 = now_ns();
+        for _ in 0..1000 {
+            let left = 500u64.saturating_sub((now_ns() - t0) / 1_000_000);
+            if left == 0 || seen == [true; 2] {
+                break;
+            }
+            let mut pfd = libc::pollfd {
+                fd: watch.0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, left as c_int) } <= 0 {
+                continue;
+            }
+            let Ok(m) = receive(&watch, &mut rx, libc::MSG_DONTWAIT) else {
+                continue;
+            };
+            // SAFETY: the kernel initialised the first m.len bytes.
+            let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+            if let Some(p) = reply::split_ipv4(pkt) {
+                let icmp = p.payload;
+                if icmp.len() >= 8 && icmp[4..6] == [0x43, 0x21] && icmp[8..] == payload[..] {
+                    match icmp[0] {
+                        reply::ICMP_ECHO => seen[0] = true,
+                        reply::ICMP_ECHOREPLY => seen[1] = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let on = kernel_filters();
+        assert_eq!(
+            seen,
+            [!on; 2],
+            "(request, reply) of another identifier seen by a raw socket with the \
+             kernel filters {}",
+            if on {
+                "on"
+            } else {
+                "off (ICMP_SYS_KERNEL_FILTERS=off)"
+            }
         );
     }
 
