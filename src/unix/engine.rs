@@ -60,7 +60,8 @@
 //!   sender). One-time work stays under it: starting the thread, opening a
 //!   shared socket.
 //! - **Quick answers** (Linux): after its `sendmsg` returned, the sender of
-//!   the only request in flight reads what its socket already holds (a loopback answer is there) if no
+//!   a request sent while no other waits for its answer reads what its
+//!   socket already holds (a loopback answer is there) if no
 //!   other thread is reading it (`reading`), so a sequential async echo
 //!   completes without two thread wake-ups; the completion thread skips a
 //!   socket a sender is reading and expires nothing in that round.
@@ -1110,8 +1111,8 @@ mod reading {
     }
 }
 
-/// After its `sendmsg` returned, the sender of the only request in flight
-/// (sequential use) reads what its socket already holds — a loopback answer
+/// After its `sendmsg` returned, the sender of a request sent while no other
+/// waits for its answer (sequential use) reads what its socket already holds — a loopback answer
 /// is there by then — so that a quick answer completes without a round trip
 /// through the completion thread (two thread wake-ups); with more in flight
 /// the completion thread reads in batches, cheaper per answer. Only while
@@ -1315,10 +1316,11 @@ pub(crate) unsafe fn submit(
         }
     };
     st.nfree -= 1;
-    // The only request in flight (sequential use): its sender reads its
-    // quick answer itself (see `read_own`).
+    // No other request waiting for its answer (sequential use; the
+    // previous one may still be finishing its completion): its sender reads
+    // its quick answer itself (see `read_own`).
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    let solo = st.nfree == MAX_IN_FLIGHT - 1;
+    let solo = st.nheap == 0;
     // SAFETY: nfree < MAX_IN_FLIGHT.
     let i = unsafe { *st.free.add(st.nfree) };
     let s = slot(i);
