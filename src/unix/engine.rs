@@ -64,7 +64,9 @@
 //!   socket already holds (a loopback answer is there) if no
 //!   other thread is reading it (`reading`), so a sequential async echo
 //!   completes without two thread wake-ups; the completion thread skips a
-//!   socket a sender is reading and expires nothing in that round.
+//!   socket a sender is reading and expires nothing in that round, and
+//!   while no request waits in the heap it polls its wake alone (so such an
+//!   answer does not wake it either) and expires nothing in that round.
 //! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
@@ -1579,6 +1581,7 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             Kind::Dgram,
         ); MAX_SOCKETS];
         let mut nsocks = 0;
+        let unpolled;
         let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
@@ -1590,8 +1593,14 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             SLEEPING.store(true, Ordering::Release);
             st.round = (round.check, round.prev);
             pfds[0].fd = st.wake.rfd;
+            // Nothing waits for an answer: poll the wake alone (a sender
+            // reads its own quick answer; one that does not get it puts its
+            // request in the heap and wakes this thread, whose next round
+            // polls the sockets — what arrived meanwhile is still there).
+            // So a sequential echo's answer does not also wake this thread.
+            unpolled = st.nheap == 0;
             for (k, s) in st.socks.iter().enumerate() {
-                if s.fd < 0 {
+                if s.fd < 0 || unpolled {
                     continue;
                 }
                 pfds[1 + nsocks].fd = s.fd;
@@ -1666,9 +1675,12 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 reading::end(id.index);
             }
         }
-        if busy {
-            // Not every socket was read: expire nothing this round (and its
-            // requests' first check is still to come: `prev` stays).
+        if busy || unpolled {
+            // Not every socket was read (a sender was reading one, or the
+            // sockets were not polled: a request put in the heap during
+            // this round may have its answer unread): expire nothing this
+            // round (and its requests' first check is still to come:
+            // `prev` stays).
             continue;
         }
         expire(round.now);
