@@ -45,13 +45,15 @@
 //!   included) until it is empty or a message arrived after the start, and
 //!   only then expires the requests whose deadline is at or before the
 //!   start. An answer decides its request if it arrived by the request's
-//!   deadline or by the request's first check (the first round that started
-//!   after its `sendmsg` returned), however late the thread reads it; a
-//!   later one does not (the request times out, as on Windows). A deadline
-//!   is never earlier than the return of the request's `sendmsg` (the record
-//!   enters the deadline heap then), so timeout 0 keeps its meaning: the
-//!   answer that is there at the first check (a loopback reply) wins, as for
-//!   a synchronous send. The round trip is measured to the arrival.
+//!   deadline or by the request's first check (the first drain of its
+//!   socket in a round that started after it entered the deadline heap, its
+//!   `sendmsg` returned), however late the thread reads it; a later one does
+//!   not (the request times out, as on Windows). A deadline is never
+//!   earlier than 20 ms after the request entered the heap
+//!   (`FIRST_CHECK_NS`: loaded kernels deliver loopback answers up to
+//!   milliseconds late at bursts), so timeout 0 keeps its meaning: a
+//!   loopback reply wins, as for a synchronous send. The round trip is
+//!   measured to the arrival.
 //! - **Locks**: the engine lock is a `pthread` mutex (waiters park, no
 //!   yield storms), never held across a syscall on the send path: the
 //!   record is made under it, the event reset and the `sendmsg` happen
@@ -361,7 +363,8 @@ struct Rec {
     /// Its position in the deadline heap; [`NOT_IN_HEAP`] until its send
     /// returned.
     heap_pos: usize,
-    /// When its `sendmsg` returned (`u64::MAX` until then).
+    /// When it entered the deadline heap, its `sendmsg` returned
+    /// (`u64::MAX` until then).
     sent_at: u64,
     /// What the completion thread matched before the send returned (set
     /// under the engine lock while the sender may read the record: a Cell).
@@ -1120,10 +1123,10 @@ mod reading {
 /// the completion thread reads in batches, cheaper per answer. Only while
 /// no other thread reads the socket; at most a
 /// few messages, each peeked first into a 4 KiB stack buffer and taken only
-/// if it fits (larger ones are left to the completion thread); stops at its
-/// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
+/// if it fits and is about its own request (anything else is left to the
+/// completion thread); stops at its own answer. Linux (`MSG_PEEK` of ping and raw sockets).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32) {
+fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32, key: (u16, u16)) {
     if !reading::begin(sidx.index) {
         return;
     }
@@ -1149,6 +1152,20 @@ fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32) {
         let arrival = round.arrival(m.arrival);
         // SAFETY: the kernel initialised the first m.len bytes.
         let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
+        // Only its own request's messages: another's is left in place for
+        // the completion thread (its rounds decide by arrival, and only
+        // they know which requests were checked when).
+        let icmp = if v6 || kernel_ident {
+            Some(pkt)
+        } else {
+            reply::split_ipv4(pkt).map(|p| p.payload)
+        };
+        let mine = icmp
+            .and_then(|icmp| reply::echo_key(icmp, v6))
+            .is_some_and(|(id, seq)| seq == key.1 && (kernel_ident || id == key.0));
+        if !mine {
+            break;
+        }
         let taken = handle(sidx, v6, kernel_ident, &m, pkt, arrival, &round);
         // Drop the peeked message (ours alone: nobody else reads).
         // SAFETY: a zero-length receive that discards the head message.
@@ -1396,13 +1413,15 @@ pub(crate) unsafe fn submit(
         Some((status, _)) => Err(status),
         None => send_on(sidx, &req, ident.unwrap_or(0), seq),
     };
-    let sent_at = sock::now_ns();
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if sent.is_ok() && solo {
-        read_own(sid, sfd, sv6, kind, i);
+        read_own(sid, sfd, sv6, kind, i, (ident.unwrap_or(0), seq));
     }
     let g = LOCK.lock();
     let st = state(&g);
+    // When it enters the heap (its send has returned): what the completion
+    // thread's rounds count its first check from.
+    let sent_at = sock::now_ns();
     // SAFETY: ACTIVE (only this sender takes it now), under the lock.
     let rec = unsafe { rec(i) };
     let outcome = match sent {
@@ -1411,7 +1430,7 @@ pub(crate) unsafe fn submit(
             Some(o) => o,
             None => {
                 rec.sent_at = sent_at;
-                rec.deadline = rec.deadline.max(sent_at);
+                rec.deadline = rec.deadline.max(sent_at.saturating_add(FIRST_CHECK_NS));
                 let deadline = rec.deadline;
                 st.heap_push(i);
                 // The completion thread sleeps past this deadline: wake it
@@ -1701,6 +1720,17 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
     }
 }
 
+/// The earliest deadline of a request after it entered the heap (its
+/// `sendmsg` had returned): a timeout below it (0 included) waits this
+/// long. Timeout 0 means "the answer there at the first check", and a
+/// loopback answer normally is there when `sendmsg` returns; but at a burst
+/// on a loaded machine the kernel hands loopback delivery to its softirq
+/// thread (`ksoftirqd`), and the answer comes milliseconds later (measured
+/// up to 8 ms at tests/soak.rs's start, where 1 run in 8 then saw timeout-0
+/// loopback echoes time out with a floor of 2 ms). Windows' own timer tick
+/// is 15.6 ms.
+const FIRST_CHECK_NS: u64 = 20_000_000;
+
 /// How long the completion thread lets answers gather after a round that
 /// read some (see the end of `completion_thread`).
 const COALESCE_NS: libc::c_long = 50_000;
@@ -1774,11 +1804,13 @@ impl Round {
     }
 
     /// Whether an answer that arrived at `arrival` decides request `r`:
-    /// it arrived by the request's deadline (never earlier than its send's
-    /// return), or by the request's first check — the first round that
-    /// started after its send returned (timeout 0's meaning: what is there
-    /// when the request is first checked, as for a synchronous send). A
-    /// later answer is not taken: the request times out.
+    /// it arrived by the request's deadline (never earlier than its entry
+    /// into the deadline heap, after its `sendmsg` returned), or by the
+    /// request's first check — the first drain of its socket in a round
+    /// that started after that entry (`check`: this drain's start; timeout
+    /// 0's meaning: what is there when the request is first checked, as
+    /// for a synchronous send). A later answer is not taken: the request
+    /// times out.
     fn decides(&self, r: &Rec, arrival: u64) -> bool {
         arrival <= r.deadline
             // Not yet checked: its first check is a later round.
@@ -1895,6 +1927,12 @@ fn read_socket<const N: usize>(
     // before the round's start); the first message that arrived later ends
     // the drain (a flood cannot hold the round).
     let stop = sock::now_ns();
+    // This socket is checked now: what is there decides a request whose
+    // first check this is.
+    let round = &Round {
+        check: stop,
+        ..*round
+    };
     for _ in 0..READS_PER_ROUND {
         let m = match sock::receive(&f, rx, libc::MSG_DONTWAIT) {
             Ok(m) => m,
@@ -1938,6 +1976,10 @@ fn read_errqueue<const N: usize>(
 ) {
     let f = Fd(fd);
     let stop = sock::now_ns();
+    let round = &Round {
+        check: stop,
+        ..*round
+    };
     for _ in 0..READS_PER_ROUND {
         // Each dequeue sets the socket's pending error again from the next
         // entry: never while a sender retries past it (`send_now`).
