@@ -1562,9 +1562,12 @@ impl Event {
     ///   signalled the callback runs again and again (as on Windows) until
     ///   you [`reset`](Self::reset) it or drop the registration.
     ///
-    /// The registration holds the event itself (Windows: a duplicated
-    /// handle; Unix: a reference to the backend's event): dropping the
-    /// `Event` first is allowed, the wait keeps waiting on it.
+    /// The registration holds the event object itself (Windows: a
+    /// duplicated handle; Unix: its own reference to the backend's event,
+    /// which keeps the event's descriptors open): dropping the `Event`
+    /// first is allowed, the wait keeps waiting on the same object (which
+    /// an asynchronous send in flight may still signal), and never on
+    /// whatever reuses the handle value or descriptor numbers.
     ///
     /// - Windows: `RegisterWaitForSingleObject(.., WT_EXECUTEONLYONCE or
     ///   WT_EXECUTEDEFAULT)`; callbacks run on thread-pool threads, and with
@@ -1609,11 +1612,24 @@ impl Event {
     /// cannot be made).
     ///
     /// # Safety
-    /// `callback` is called with `context` on another thread, any time from
-    /// now until the `RegisteredWait` is dropped (dropping it waits for a
-    /// running callback, except inside that callback): `context` must stay
-    /// valid for that, and be usable from another thread, per
-    /// `callback`'s own contract.
+    /// Only `context`: `callback(context, ..)` is called on another thread,
+    /// any time from now until the `RegisteredWait` is dropped (dropping it
+    /// waits for a running callback, except inside that callback), so
+    /// `context` must stay valid for what `callback` does with it for that
+    /// long, and be usable from another thread. Nothing else is asked: the
+    /// `Event` may be dropped before the `RegisteredWait` (see above).
+    ///
+    /// A `RegisteredWait` that is never dropped (`core::mem::forget`, a
+    /// leaked `Box`, a cycle) is never unregistered: the registration and
+    /// the event object it holds are leaked (Unix: the event's descriptors
+    /// stay open; Windows: the duplicated handle), and the callback may keep
+    /// running with `context` until the process ends — each time the
+    /// timeout elapses (again and again unless `once`), and when the event
+    /// is signalled (by a set before the `Event` was dropped, or by an
+    /// asynchronous send still holding it). So a forgotten registration's
+    /// `context` must stay valid for the rest of the process (`'static`,
+    /// or leaked with it). Forgetting it is otherwise harmless: no handle,
+    /// descriptor or memory but its own is touched.
     ///
     /// Pitfalls: **re-entrancy** — dropping the `RegisteredWait` *inside its
     /// own callback* is allowed and does not deadlock: it unregisters
@@ -1825,8 +1841,11 @@ pub fn wait_alertable(event: &Event, timeout_ms: u32) -> u32 {
 ///
 /// Microsoft Learn: [UnregisterWaitEx function (winbase.h)](https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-unregisterwaitex).
 ///
-/// Pitfall: `std::mem::forget` on it leaves the wait registered for good,
-/// calling into a `context` that may be gone.
+/// Pitfall: `core::mem::forget` on it leaves the wait registered for the
+/// rest of the process (the registration and its event object leak): its
+/// callback may still run with its `context` until the process ends, so
+/// that `context` must outlive everything ([`Event::register_wait`]'s
+/// Safety section).
 #[cfg(icmp_api)]
 #[cfg_attr(
     docsrs,

@@ -15,7 +15,12 @@
 //! The table of waits grows on demand (`mmap`, moved only under its lock;
 //! the waiter thread polls a copy made under the lock). A wait holds a
 //! reference to its event ([`event::EventRef`]): the event's descriptors
-//! stay open while it is registered, even if the `Event` is dropped.
+//! stay open while it is registered, even if the `Event` is dropped, so
+//! the waiter never polls or reads a descriptor number that was closed and
+//! reused. A registration that is never unregistered (its
+//! `RegisteredWait` forgotten) keeps that reference for the life of the
+//! process: it leaks, and touches nothing else
+//! (`tests/helper.rs`, `register_wait_forgotten_then_event_dropped_touches_nothing_reused`).
 //!
 //! **Unregistering** ([`unregister`]) waits until a running callback of
 //! that wait returned (`UnregisterWaitEx(h, INVALID_HANDLE_VALUE)`), except
