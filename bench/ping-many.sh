@@ -7,6 +7,14 @@
 #   half-silent  512 addresses in `.ci/netns many`: 198.51.100.0/24 answers
 #              (a target namespace behind a router), 203.0.113.0/24 is
 #              blackholed by the router (silent: every echo times out)
+#   sweep      127.0.0.0/16 (all answer) without its first and last
+#              address: 65 534 hosts, as `fping -g` makes them (fping 5.1
+#              refuses a 65 536th host: "not enough sequence numbers
+#              available"), one echo each; ping_many on ping sockets
+#              (ICMP_SYS_SOCKET=dgram, the namespace's ping_group_range
+#              widened), fping from a file (-f). Issue 14 item 3's goal: no
+#              loss, no more wall time and no more CPU than fping.
+#              SWEEP_RUNS runs per tool (default 1: ~10 s of CI)
 #
 # Both run inside one fresh `.ci/netns many` namespace (so no other ICMP
 # traffic of the host reaches their raw sockets), as root, with the same
@@ -24,8 +32,9 @@
 # read, a build failure), never on a figure. Packets go only to loopback and
 # to the namespaces `.ci/netns many` creates (documentation ranges).
 #
-# Usage: bench/ping-many.sh [RUNS [COUNT [TIMEOUT_MS [SIZE]]]]
-#        (default 3 runs per tool and set, 1 echo per host, 1000 ms, 32 bytes)
+# Usage: [SWEEP_RUNS=N] bench/ping-many.sh [RUNS [COUNT [TIMEOUT_MS [SIZE]]]]
+#        (default 3 runs per tool and set, 1 run of the sweep, 1 echo per
+#        host, 1000 ms, 32 bytes)
 # A part that cannot run prints SKIPPED; in CI's strict mode
 # (ICMP_SYS_STRICT=1, set by .ci/test) that is a failure.
 set -euo pipefail
@@ -67,6 +76,9 @@ measure() {
 fping_run() {
     local out=$1 times=$2 rc=0 sent recv
     shift 2
+    if [[ -n "${FPING_FILE:-}" ]]; then
+        set -- -f "$FPING_FILE"
+    fi
     measure "$out" "$times" fping -q -s -c "$COUNT" -t "$TIMEOUT" -b "$SIZE" -i 0 -p 1000 -r 0 "$@" || rc=$?
     # 0: all answered, 1: some did not; more is an error (fping(8)).
     ((rc <= 1)) || { cat "$out" >&2; die "fping exited with $rc"; }
@@ -80,7 +92,7 @@ fping_run() {
 ping_many_run() {
     local out=$1 times=$2 rc=0 sent recv
     shift 2
-    measure "$out" "$times" "$PING_MANY" -n "$COUNT" -w "$TIMEOUT" -l "$SIZE" "$@" || rc=$?
+    measure "$out" "$times" env ${PING_MANY_SOCKET:+ICMP_SYS_SOCKET="$PING_MANY_SOCKET"} "$PING_MANY" -n "$COUNT" -w "$TIMEOUT" -l "$SIZE" "$@" || rc=$?
     # 0: some echo reply arrived (every set here has answering hosts); 1:
     # none, or a request stuck past its timeout; 2: bad arguments.
     ((rc == 0)) || { cat "$out" >&2; die "ping_many exited with $rc"; }
@@ -129,13 +141,22 @@ bench_set() {
 }
 
 inside() {
-    RUNS=$1 COUNT=$2 TIMEOUT=$3 SIZE=$4 PING_MANY=$5
+    RUNS=$1 COUNT=$2 TIMEOUT=$3 SIZE=$4 PING_MANY=$5 SWEEP_RUNS=${6:-1}
     [[ "$PING_MANY" == - ]] && PING_MANY=
     local lo net
     mapfile -t lo < <(cidr 127.0.0.0/22)
     mapfile -t net < <(cidr 198.51.100.0/24; cidr 203.0.113.0/24)
     bench_set "loopback 127.0.0.0/22" 0 "${lo[@]}"
     bench_set "half-silent (.ci/netns many) 198.51.100.0/24 + 203.0.113.0/24" 256 "${net[@]}"
+    # The sweep: ping_many on ping sockets (this namespace's range widened).
+    sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    FPING_FILE=$(mktemp)
+    cidr 127.0.0.0/16 | sed '1d;$d' >"$FPING_FILE"
+    local sweep
+    mapfile -t sweep <"$FPING_FILE"
+    RUNS=$SWEEP_RUNS PING_MANY_SOCKET=dgram bench_set "sweep 127.0.0.0/16 less .0.0 and .255.255 (ping_many: ping sockets)" 0 "${sweep[@]}"
+    rm -f "$FPING_FILE"
+    FPING_FILE=
 }
 
 # ---------------------------------------------------------------------------
@@ -167,7 +188,7 @@ main() {
     else
         skipped "ping_many: examples/ping_many.rs is not on this branch yet (issue 10, item 6): fping alone"
     fi
-    ICMP_SYS_NETNS_TIMEOUT=600 .ci/netns many "$(pwd)/bench/ping-many.sh" _inside "$runs" "$count" "$timeout" "$size" "$exe"
+    ICMP_SYS_NETNS_TIMEOUT=600 .ci/netns many "$(pwd)/bench/ping-many.sh" _inside "$runs" "$count" "$timeout" "$size" "$exe" "${SWEEP_RUNS:-1}"
 }
 
 main "$@"

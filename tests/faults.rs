@@ -879,7 +879,8 @@ fn netns_hostile_packets_never_complete_a_request() {
 /// An error flood: the far side answers each request with a protocol
 /// unreachable error quoting it, and with 3 more quoting it but naming
 /// another destination (not this request's, not any request's). 20 000
-/// IPv4 requests, 64 in flight (APCs): each must end with its own error,
+/// IPv4 requests, 64 in flight (APCs), then 2 000 synchronous ones: each
+/// must end with its own error,
 /// `IP_DEST_PROT_UNREACHABLE` — on ping sockets the kernel also reports
 /// each error as the socket's pending error at its next send; one that
 /// belongs to another request must never fail this one (issue 14: 1 100–
@@ -966,6 +967,26 @@ fn netns_hostile_error_flood_fails_only_its_own_request() {
         own,
         N,
         "requests that did not end with their own error ({} sockets): {}",
+        kind(),
+        named.join(", ")
+    );
+    // The synchronous path under the same flood (its thread's own socket:
+    // the errors about its earlier requests are its pending errors too).
+    const SYNC: usize = 2_000;
+    let mut sync = std::collections::BTreeMap::<u32, usize>::new();
+    for _ in 0..SYNC {
+        let e = echo_once(Via::Sync, IpAddr::V4(FAR4), &data, 2000);
+        *sync.entry(e.status).or_default() += 1;
+    }
+    let named: Vec<String> = sync
+        .iter()
+        .map(|(s, n)| format!("{}: {n}", status_text(*s)))
+        .collect();
+    println!("[{}] error flood, sync: {}", kind(), named.join(", "));
+    assert_eq!(
+        sync.get(&IP_DEST_PROT_UNREACHABLE).copied().unwrap_or(0),
+        SYNC,
+        "sync requests that did not end with their own error ({} sockets): {}",
         kind(),
         named.join(", ")
     );

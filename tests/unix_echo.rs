@@ -1472,22 +1472,38 @@ fn sixteen_thousand_in_flight_timeout_10_ms() {
 }
 
 /// A socket the engine opens while its completion thread runs (a new
-/// network namespace: IPv4 ping socket, IPv4 raw socket, IPv6) is polled
-/// before its first request can expire: that request, with timeout 0, gets
-/// its loopback reply.
+/// network namespace: IPv4 ping socket, IPv4 raw socket, IPv6 ping socket)
+/// is polled before its first request can expire: that request, with
+/// timeout 0, gets its loopback reply. Another request waits meanwhile (to
+/// a silent host behind a veth pair of the namespace), so the
+/// completion thread, not the sender, reads the answers (a sender reads
+/// its own quick answer only when no other request waits).
 #[cfg(target_os = "linux")]
 #[test]
 fn timeout_zero_on_a_newly_opened_socket() {
     const TEST: &str = "timeout_zero_on_a_newly_opened_socket";
-    fn first(v6: bool, mode: SocketMode, seed: u32) -> (u32, u32) {
+    struct Pending {
+        v6: bool,
+        ev: helper::Event,
+        buf: Guarded,
+        _data: Vec<u8>,
+    }
+    fn start(
+        v6: bool,
+        mode: SocketMode,
+        to6: Ipv6Addr,
+        to4: Ipv4Addr,
+        timeout: u32,
+        seed: u32,
+    ) -> Pending {
         let h = create_handle(v6, mode);
         let ev = event();
         let data = payload(32, seed);
         let mut buf = Guarded::new(helper::reply_buffer_size_async(32) + 64);
         let sent = if v6 {
-            let dst = helper::sockaddr_in6(Ipv6Addr::LOCALHOST, 0);
+            let dst = helper::sockaddr_in6(to6, 0);
             // SAFETY: data readable at the call; buf outlives the
-            // completion (waited for below).
+            // completion (`finish` waits for it).
             let n = unsafe {
                 Icmp6SendEcho2(
                     h,
@@ -1501,24 +1517,39 @@ fn timeout_zero_on_a_newly_opened_socket() {
                     ptr::null(),
                     buf.ptr(),
                     buf.size(),
-                    0,
+                    timeout,
                 )
             };
             (n, last_error())
         } else {
-            send_async_timeout(h, ev.handle(), LO, data.as_ptr(), 32, &mut buf, 0)
+            send_async_timeout(h, ev.handle(), to4, data.as_ptr(), 32, &mut buf, timeout)
         };
         assert_eq!(sent, (0, ERROR_IO_PENDING));
-        assert!(ev.wait(5000), "event");
+        Pending {
+            v6,
+            ev,
+            buf,
+            _data: data,
+        }
+    }
+    fn finish(mut p: Pending) -> (u32, u32) {
+        if !p.ev.wait(10_000) {
+            // The buffer must outlive the request still in flight.
+            std::mem::forget(p);
+            panic!("no completion within 10 s");
+        }
         // SAFETY: the completed buffer.
         let n = unsafe {
-            if v6 {
-                Icmp6ParseReplies(buf.ptr(), buf.size())
+            if p.v6 {
+                Icmp6ParseReplies(p.buf.ptr(), p.buf.size())
             } else {
-                IcmpParseReplies(buf.ptr(), buf.size())
+                IcmpParseReplies(p.buf.ptr(), p.buf.size())
             }
         };
         (n, if n == 0 { last_error() } else { 0 })
+    }
+    fn first(v6: bool, mode: SocketMode, seed: u32) -> (u32, u32) {
+        finish(start(v6, mode, Ipv6Addr::LOCALHOST, LO, 0, seed))
     }
     if !is_root() {
         common::skip(TEST, "raw sockets and unshare need root");
@@ -1526,14 +1557,24 @@ fn timeout_zero_on_a_newly_opened_socket() {
     }
     // The completion thread runs (started by this request, if not before).
     assert_eq!(first(false, SocketMode::Raw, 120), (1, 0), "host namespace");
-    let got = in_netns(TEST, PING_OK, || {
-        [
-            ("IPv4 ping socket", first(false, SocketMode::Datagram, 121)),
-            ("IPv4 raw socket", first(false, SocketMode::Raw, 122)),
-            ("IPv6", first(true, SocketMode::Auto, 123)),
-        ]
-    });
-    if let Some(got) = got {
+    let got = in_netns(
+        TEST,
+        "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range; \
+         ip link add v0 type veth peer name v1; ip link set v0 up; ip link set v1 up; \
+         ip addr add 198.51.100.1/24 dev v0; ip addr add 2001:db8::1/64 dev v0 nodad",
+        || {
+            // Waits (silent host) while the others are answered.
+            let silent: Ipv6Addr = "2001:db8::2".parse().unwrap();
+            let waiting = start(true, SocketMode::Raw, silent, LO, 1500, 124);
+            let got = [
+                ("IPv4 ping socket", first(false, SocketMode::Datagram, 121)),
+                ("IPv4 raw socket", first(false, SocketMode::Raw, 122)),
+                ("IPv6 ping socket", first(true, SocketMode::Datagram, 123)),
+            ];
+            (got, finish(waiting))
+        },
+    );
+    if let Some((got, waiting)) = got {
         for (what, r) in got {
             assert_eq!(
                 r,
@@ -1541,5 +1582,10 @@ fn timeout_zero_on_a_newly_opened_socket() {
                 "{what}: first request (timeout 0) on a socket opened while the engine runs: (count, last error)"
             );
         }
+        assert_eq!(
+            waiting,
+            (0, IP_REQ_TIMED_OUT),
+            "the request to the silent host waited until its timeout"
+        );
     }
 }

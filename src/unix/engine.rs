@@ -59,11 +59,14 @@
 //!   answer matched before that is kept in the record and completed by the
 //!   sender). One-time work stays under it: starting the thread, opening a
 //!   shared socket.
-//! - **Quick answers** (Linux): after its `sendmsg` returned, a sender
-//!   reads what its socket already holds (a loopback answer is there) if no
+//! - **Quick answers** (Linux): after its `sendmsg` returned, the sender of
+//!   a request sent while no other waits for its answer reads what its
+//!   socket already holds (a loopback answer is there) if no
 //!   other thread is reading it (`reading`), so a sequential async echo
 //!   completes without two thread wake-ups; the completion thread skips a
-//!   socket a sender is reading and expires nothing in that round.
+//!   socket a sender is reading and expires nothing in that round, and
+//!   while no request waits in the heap it polls its wake alone (so such an
+//!   answer does not wake it either) and expires nothing in that round.
 //! - **Bounded**: [`MAX_IN_FLIGHT`] requests in flight per process; the next
 //!   send fails at once with `ERROR_NOT_ENOUGH_MEMORY`. Storage is `mmap`ed
 //!   once (no heap, no `alloc`); a request's data up to [`INLINE`] bytes is
@@ -1110,10 +1113,12 @@ mod reading {
     }
 }
 
-/// After its `sendmsg` returned, a sender reads what its socket already
-/// holds — a loopback answer is there by then — so that a quick answer
-/// completes without a round trip through the completion thread (two
-/// thread wake-ups). Only while no other thread reads the socket; at most a
+/// After its `sendmsg` returned, the sender of a request sent while no other
+/// waits for its answer (sequential use) reads what its socket already holds — a loopback answer
+/// is there by then — so that a quick answer completes without a round trip
+/// through the completion thread (two thread wake-ups); with more in flight
+/// the completion thread reads in batches, cheaper per answer. Only while
+/// no other thread reads the socket; at most a
 /// few messages, each peeked first into a 4 KiB stack buffer and taken only
 /// if it fits (larger ones are left to the completion thread); stops at its
 /// own answer. Linux (`MSG_PEEK` of ping and raw sockets).
@@ -1313,6 +1318,11 @@ pub(crate) unsafe fn submit(
         }
     };
     st.nfree -= 1;
+    // No other request waiting for its answer (sequential use; the
+    // previous one may still be finishing its completion): its sender reads
+    // its quick answer itself (see `read_own`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let solo = st.nheap == 0;
     // SAFETY: nfree < MAX_IN_FLIGHT.
     let i = unsafe { *st.free.add(st.nfree) };
     let s = slot(i);
@@ -1388,7 +1398,7 @@ pub(crate) unsafe fn submit(
     };
     let sent_at = sock::now_ns();
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if sent.is_ok() {
+    if sent.is_ok() && solo {
         read_own(sid, sfd, sv6, kind, i);
     }
     let g = LOCK.lock();
@@ -1407,7 +1417,10 @@ pub(crate) unsafe fn submit(
                 // The completion thread sleeps past this deadline: wake it
                 // (once: later sends see the deadline it will wake for),
                 // after the unlock (no write(2) under the lock).
-                let wake = (deadline < st.wait_until).then_some(st.wake);
+                // (Not while it is awake: it reads the heap again before
+                // it sleeps.)
+                let wake = (deadline < st.wait_until && SLEEPING.load(Ordering::Acquire))
+                    .then_some(st.wake);
                 if wake.is_some() {
                     st.wait_until = deadline;
                 }
@@ -1568,6 +1581,7 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             Kind::Dgram,
         ); MAX_SOCKETS];
         let mut nsocks = 0;
+        let unpolled;
         let (wake, timeout) = {
             let g = LOCK.lock();
             let st = state(&g);
@@ -1576,10 +1590,17 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
             let idle = close_idle(st, round.now);
             let next = if st.nheap > 0 { st.key(0) } else { u64::MAX };
             st.wait_until = next;
+            SLEEPING.store(true, Ordering::Release);
             st.round = (round.check, round.prev);
             pfds[0].fd = st.wake.rfd;
+            // Nothing waits for an answer: poll the wake alone (a sender
+            // reads its own quick answer; one that does not get it puts its
+            // request in the heap and wakes this thread, whose next round
+            // polls the sockets — what arrived meanwhile is still there).
+            // So a sequential echo's answer does not also wake this thread.
+            unpolled = st.nheap == 0;
             for (k, s) in st.socks.iter().enumerate() {
-                if s.fd < 0 {
+                if s.fd < 0 || unpolled {
                     continue;
                 }
                 pfds[1 + nsocks].fd = s.fd;
@@ -1606,6 +1627,8 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
         let set = &mut pfds[..1 + nsocks];
         // SAFETY: valid pollfds of open descriptors.
         let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, timeout) };
+        // Awake: senders need not wake it until it sleeps again.
+        SLEEPING.store(false, Ordering::Release);
         let blind = n < 0 && sock::errno() != libc::EINTR;
         if blind {
             // Cannot wait on the set (a descriptor limit lowered below what
@@ -1652,15 +1675,40 @@ extern "C" fn completion_thread(_: *mut c_void) -> *mut c_void {
                 reading::end(id.index);
             }
         }
-        if busy {
-            // Not every socket was read: expire nothing this round (and its
-            // requests' first check is still to come: `prev` stays).
+        if busy || unpolled {
+            // Not every socket was read (a sender was reading one, or the
+            // sockets were not polled: a request put in the heap during
+            // this round may have its answer unread): expire nothing this
+            // round (and its requests' first check is still to come:
+            // `prev` stays).
             continue;
         }
         expire(round.now);
         prev = round.now;
+        if n > 0 && pfds[1..].iter().any(|p| p.revents != 0) {
+            // Answers came one by one (a sender sending a burst: each of
+            // its loopback answers wakes this thread): let more gather
+            // before the next round, so that a burst costs a few wake-ups,
+            // not one per answer. Arrival stamps keep deadlines and round
+            // trips exact; a completion is signalled at most this late.
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: COALESCE_NS,
+            };
+            // SAFETY: a valid timespec; an early return (signal) is fine.
+            unsafe { libc::nanosleep(&ts, ptr::null_mut()) };
+        }
     }
 }
+
+/// How long the completion thread lets answers gather after a round that
+/// read some (see the end of `completion_thread`).
+const COALESCE_NS: libc::c_long = 50_000;
+
+/// Whether the completion thread sleeps (from its round's look at the heap,
+/// under the engine lock, until its `poll` returned): only then does a
+/// sender with an earlier deadline write its wake.
+static SLEEPING: AtomicBool = AtomicBool::new(false);
 
 /// Sleeps `ms` milliseconds (the completion thread's backoff).
 fn sleep_ms(ms: u64) {
@@ -1828,8 +1876,8 @@ enum Matched {
 }
 
 /// The most messages read from one socket in one round without an arrival
-/// stamp later than the round's start (a guard: with stamps, a flood ends
-/// the round at its first message that arrived after the round began).
+/// stamp later than the drain's start (a guard: with stamps, a flood ends
+/// the drain at its first message that arrived after the drain began).
 const READS_PER_ROUND: usize = 4 * MAX_IN_FLIGHT;
 
 /// Reads what a shared socket received before the round began.
@@ -1843,6 +1891,10 @@ fn read_socket<const N: usize>(
 ) {
     let kernel_ident = sock::kernel_ident(kind);
     let f = Fd(fd);
+    // Everything that arrived before now is read (a fortiori what arrived
+    // before the round's start); the first message that arrived later ends
+    // the drain (a flood cannot hold the round).
+    let stop = sock::now_ns();
     for _ in 0..READS_PER_ROUND {
         let m = match sock::receive(&f, rx, libc::MSG_DONTWAIT) {
             Ok(m) => m,
@@ -1856,7 +1908,7 @@ fn read_socket<const N: usize>(
             }
         };
         let arrival = round.arrival(m.arrival);
-        let last = arrival > round.now;
+        let last = arrival > stop;
         if !m.truncated {
             // SAFETY: the kernel initialised the first m.len bytes.
             let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
@@ -1885,6 +1937,7 @@ fn read_errqueue<const N: usize>(
     rx: &mut MaybeUninit<[u8; N]>,
 ) {
     let f = Fd(fd);
+    let stop = sock::now_ns();
     for _ in 0..READS_PER_ROUND {
         // Each dequeue sets the socket's pending error again from the next
         // entry: never while a sender retries past it (`send_now`).
@@ -1913,7 +1966,7 @@ fn read_errqueue<const N: usize>(
                 complete(i, outcome);
             }
         }
-        if arrival > round.now {
+        if arrival > stop {
             break;
         }
     }
