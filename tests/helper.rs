@@ -2,6 +2,9 @@
 //! reading (including corrupt buffers), addresses and status names. They run
 //! on every target (natively on Linux, under Wine for Windows targets).
 
+#[cfg(windows)]
+mod common;
+
 use core::mem::{align_of, size_of};
 use icmp_sys::helper::{self, Replies, Reply6, ReplyBuffer, ReplyError};
 use icmp_sys::*;
@@ -1453,6 +1456,98 @@ fn register_wait_teardown_order_survives_set_racing_drop() {
             ctx.calls.load(Ordering::SeqCst),
             *calls,
             "round {round}: calls after the drop"
+        );
+    }
+}
+
+/// The Win32 fact under `register_wait`'s drop guarantee, on the raw API:
+/// after `UnregisterWaitEx(h, INVALID_HANDLE_VALUE)` returns, no callback of
+/// the wait starts (Microsoft Learn: the function "waits for all callback
+/// functions to complete before returning"), while the event is set racing
+/// the unregister. Asserted wherever [`common::Backend`] says so (Windows,
+/// Wine 10.0); Wine 8.0 breaks it (rarely: too rare to assert that it
+/// happens, so the count is printed), which `RegisteredWait`'s drop hides.
+/// 300 rounds, once and repeating waits, auto and manual reset.
+#[cfg(windows)]
+#[test]
+fn raw_unregister_wait_ex_waits_for_every_callback_unless_backend_says() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Threading::{
+        CreateEventW, RegisterWaitForSingleObject, SetEvent, UnregisterWaitEx, WT_EXECUTEDEFAULT,
+        WT_EXECUTEONLYONCE,
+    };
+    struct Ctx {
+        unregistered: AtomicBool,
+        late: AtomicU32,
+    }
+    unsafe extern "system" fn note(ctx: *mut core::ffi::c_void, _timed_out: bool) {
+        // SAFETY: a `Ctx` of the test, never freed before the test ends.
+        let c = unsafe { &*(ctx as *const Ctx) };
+        for _ in 0..2 {
+            if c.unregistered.load(Ordering::SeqCst) {
+                c.late.fetch_add(1, Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+        }
+    }
+    let backend = common::Backend::detect();
+    let mut kept = Vec::new();
+    for round in 0..300u32 {
+        // SAFETY: no attributes, no name.
+        let ev =
+            unsafe { CreateEventW(core::ptr::null(), (round % 2) as i32, 0, core::ptr::null()) };
+        assert!(!ev.is_null(), "CreateEventW");
+        let ctx = Box::new(Ctx {
+            unregistered: AtomicBool::new(false),
+            late: AtomicU32::new(0),
+        });
+        let mut wait: HANDLE = core::ptr::null_mut();
+        let flags = if round % 3 != 0 {
+            WT_EXECUTEONLYONCE
+        } else {
+            WT_EXECUTEDEFAULT
+        };
+        // SAFETY: ctx outlives the wait (kept to the end); wait is an
+        // out-pointer; ev is a valid event.
+        let ok = unsafe {
+            RegisterWaitForSingleObject(
+                &mut wait,
+                ev,
+                Some(note),
+                &*ctx as *const Ctx as *const _,
+                u32::MAX,
+                flags,
+            )
+        };
+        assert_ne!(ok, 0, "RegisterWaitForSingleObject");
+        // SAFETY: a valid event; the wait, unregistered once.
+        unsafe {
+            SetEvent(ev);
+            if round % 4 == 0 {
+                std::thread::yield_now();
+            }
+            UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);
+        }
+        ctx.unregistered.store(true, Ordering::SeqCst);
+        // SAFETY: our event, closed once.
+        unsafe { CloseHandle(ev) };
+        kept.push(ctx);
+    }
+    // Time for a late callback to show.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let late: u32 = kept
+        .iter()
+        .map(|c| c.late.load(Ordering::SeqCst).min(1))
+        .sum();
+    if backend.unregister_wait_may_return_before_a_callback() {
+        eprintln!(
+            "{backend:?}: {late} of 300 waits ran a callback after UnregisterWaitEx returned"
+        );
+    } else {
+        assert_eq!(
+            late, 0,
+            "{backend:?}: callbacks started after UnregisterWaitEx returned"
         );
     }
 }
