@@ -906,8 +906,10 @@ mod win {
     windows_link::link!("kernel32.dll" "system" fn TlsFree(dwTlsIndex: u32) -> BOOL);
     windows_link::link!("kernel32.dll" "system" fn TlsGetValue(dwTlsIndex: u32) -> *mut c_void);
     windows_link::link!("kernel32.dll" "system" fn TlsSetValue(dwTlsIndex: u32, lpTlsValue: *const c_void) -> BOOL);
+    windows_link::link!("kernel32.dll" "system" fn GetModuleHandleA(lpModuleName: *const u8) -> HANDLE);
+    windows_link::link!("kernel32.dll" "system" fn GetProcAddress(hModule: HANDLE, lpProcName: *const u8) -> Option<unsafe extern "system" fn() -> isize>);
 
-    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 
     /// A registered wait's callback and context, passed to the thread pool
     /// as the context of [`trampoline`] (heap-allocated: the
@@ -920,6 +922,11 @@ mod win {
         /// Set by a drop inside the callback of a once-wait: the trampoline
         /// frees the record (and closes `event`) when the callback returns.
         free_after: AtomicBool,
+        /// Set by the drop before it unregisters: a callback that starts
+        /// after it returns at once, without calling `callback` (Wine
+        /// before 10.0 can start one after `UnregisterWaitEx(h,
+        /// INVALID_HANDLE_VALUE)` returned, see [`late_callbacks`]).
+        dropped: AtomicBool,
     }
 
     /// The wait handle and its record.
@@ -965,6 +972,60 @@ mod win {
         }
     }
 
+    /// Whether a callback of a wait may start after `UnregisterWaitEx(h,
+    /// INVALID_HANDLE_VALUE)` returned: under Wine before 10.0 (ntdll
+    /// exports `wine_get_version`). Wine 8.0's `RtlDeregisterWaitEx`
+    /// (dlls/ntdll/threadpool.c) stops the wait (`TpSetWait(.., NULL, ..)`),
+    /// waits for the callbacks submitted so far (`TpWaitForWait`), and only
+    /// then detaches the wait from its wait-queue thread (`TpReleaseWait`);
+    /// that thread, woken by the event just before, submits the callback
+    /// when it next takes the queue lock if the wait is still attached
+    /// (it checks only that, not whether the wait was stopped), so the
+    /// callback can run after the unregister returned. Wine 10.0 checks a
+    /// per-wait update serial there and drops it. Wine 9 is not checked:
+    /// treated as 8. Cached after the first call.
+    fn late_callbacks() -> bool {
+        /// 0 not known yet, 1 no, 2 yes.
+        static LATE: AtomicU8 = AtomicU8::new(0);
+        match LATE.load(Ordering::Relaxed) {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+        // SAFETY: NUL-terminated names; ntdll is loaded in every process;
+        // Wine's `const char *wine_get_version(void)` returns a static
+        // NUL-terminated string (called through a pointer of another
+        // signature only after the cast back to its own).
+        let late = unsafe {
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+            match (!ntdll.is_null())
+                .then(|| GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()))
+                .flatten()
+            {
+                None => false,
+                Some(f) => {
+                    let f: unsafe extern "C" fn() -> *const core::ffi::c_char =
+                        core::mem::transmute(f);
+                    let v = f();
+                    // The major version: the digits before the first dot
+                    // (none, or below 10: late callbacks possible).
+                    let v = if v.is_null() {
+                        &[][..]
+                    } else {
+                        core::ffi::CStr::from_ptr(v).to_bytes()
+                    };
+                    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+                    let major = v[..digits.min(4)]
+                        .iter()
+                        .fold(0u32, |m, c| m * 10 + u32::from(c - b'0'));
+                    digits == 0 || major < 10
+                }
+            }
+        };
+        LATE.store(if late { 2 } else { 1 }, Ordering::Relaxed);
+        late
+    }
+
     /// Frees a record and closes its event handle.
     ///
     /// # Safety
@@ -979,9 +1040,17 @@ mod win {
 
     unsafe extern "system" fn trampoline(ctx: *mut c_void, timed_out: u8) {
         let r = ctx.cast::<Record>();
+        // SAFETY: the record lives until the wait is unregistered and its
+        // callbacks returned; where a callback may start later (Wine before
+        // 10.0) it is never freed ([`unregister`]).
+        if unsafe { (*r).dropped.load(Ordering::Acquire) } {
+            // Started after the drop (or after a drop inside another
+            // callback of it): the callback must not run.
+            return;
+        }
         let slot = TLS.load(Ordering::Acquire);
         // SAFETY: the slot exists (made before the registration); the record
-        // lives until the wait is unregistered and its callbacks returned.
+        // is alive (above).
         unsafe {
             let outer = TlsGetValue(slot);
             TlsSetValue(slot, ctx);
@@ -1029,6 +1098,7 @@ mod win {
                 context,
                 event: dup,
                 free_after: AtomicBool::new(false),
+                dropped: AtomicBool::new(false),
             })
         };
         let mut wait: HANDLE = core::ptr::null_mut();
@@ -1062,6 +1132,12 @@ mod win {
             // SAFETY: a valid TLS index.
             .then(|| unsafe { TlsGetValue(TLS.load(Ordering::Acquire)) })
             == Some(reg.record);
+        // First: no callback that starts from now on calls the user's
+        // (the trampoline checks it). The unregister below orders this
+        // store before any callback the thread pool starts after it.
+        // SAFETY: the record is alive (freed only below or by its last
+        // callback).
+        unsafe { (*r).dropped.store(true, Ordering::Release) };
         if inside {
             // Inside this wait's own callback: the blocking form would wait
             // for itself. Unregister without waiting.
@@ -1073,14 +1149,25 @@ mod win {
                 // SAFETY: the record is alive (we run inside its callback).
                 unsafe { (*r).free_after.store(true, Ordering::Release) };
             }
-            // Not once: other callbacks may still be queued; the record
-            // and the duplicated handle stay (documented).
+            // Not once: other callbacks may still be queued (they return
+            // at once: `dropped`); the record and the duplicated handle
+            // stay (documented).
         } else {
             // SAFETY: our registered wait handle, unregistered once; waits
-            // for every callback to return, after which none comes.
-            unsafe {
-                UnregisterWaitEx(reg.wait, crate::ipexport::INVALID_HANDLE_VALUE);
-                free(r);
+            // for every callback that started or was queued.
+            unsafe { UnregisterWaitEx(reg.wait, crate::ipexport::INVALID_HANDLE_VALUE) };
+            if late_callbacks() {
+                // Wine before 10.0: one more callback may still start (see
+                // `late_callbacks`); it reads the record (`dropped`) and
+                // returns. So the record (size_of::<Record>(): 32 bytes on
+                // 64-bit, 16 on 32-bit, plus the heap's header) is never
+                // freed there; the duplicated handle is closed (no callback
+                // uses it; the thread pool no longer waits on it).
+                // SAFETY: our duplicate, closed once.
+                unsafe { CloseHandle((*r).event) };
+            } else {
+                // SAFETY: no callback of it is running or comes.
+                unsafe { free(r) };
             }
         }
     }
@@ -1562,9 +1649,12 @@ impl Event {
     ///   signalled the callback runs again and again (as on Windows) until
     ///   you [`reset`](Self::reset) it or drop the registration.
     ///
-    /// The registration holds the event itself (Windows: a duplicated
-    /// handle; Unix: a reference to the backend's event): dropping the
-    /// `Event` first is allowed, the wait keeps waiting on it.
+    /// The registration holds the event object itself (Windows: a
+    /// duplicated handle; Unix: its own reference to the backend's event,
+    /// which keeps the event's descriptors open): dropping the `Event`
+    /// first is allowed, the wait keeps waiting on the same object (which
+    /// an asynchronous send in flight may still signal), and never on
+    /// whatever reuses the handle value or descriptor numbers.
     ///
     /// - Windows: `RegisterWaitForSingleObject(.., WT_EXECUTEONLYONCE or
     ///   WT_EXECUTEDEFAULT)`; callbacks run on thread-pool threads, and with
@@ -1609,20 +1699,35 @@ impl Event {
     /// cannot be made).
     ///
     /// # Safety
-    /// `callback` is called with `context` on another thread, any time from
-    /// now until the `RegisteredWait` is dropped (dropping it waits for a
-    /// running callback, except inside that callback): `context` must stay
-    /// valid for that, and be usable from another thread, per
-    /// `callback`'s own contract.
+    /// Only `context`: `callback(context, ..)` is called on another thread,
+    /// any time from now until the `RegisteredWait` is dropped (dropping it
+    /// waits for a running callback, except inside that callback), so
+    /// `context` must stay valid for what `callback` does with it for that
+    /// long, and be usable from another thread. Nothing else is asked: the
+    /// `Event` may be dropped before the `RegisteredWait` (see above).
+    ///
+    /// A `RegisteredWait` that is never dropped (`core::mem::forget`, a
+    /// leaked `Box`, a cycle) is never unregistered: the registration and
+    /// the event object it holds are leaked (Unix: the event's descriptors
+    /// stay open; Windows: the duplicated handle), and the callback may keep
+    /// running with `context` until the process ends — each time the
+    /// timeout elapses (again and again unless `once`), and when the event
+    /// is signalled (by a set before the `Event` was dropped, or by an
+    /// asynchronous send still holding it). So a forgotten registration's
+    /// `context` must stay valid for the rest of the process (`'static`,
+    /// or leaked with it). Forgetting it is otherwise harmless: no handle,
+    /// descriptor or memory but its own is touched.
     ///
     /// Pitfalls: **re-entrancy** — dropping the `RegisteredWait` *inside its
     /// own callback* is allowed and does not deadlock: it unregisters
     /// without waiting (Windows: `UnregisterWaitEx(h, NULL)`; the blocking
     /// `UnregisterWaitEx(h, INVALID_HANDLE_VALUE)` would wait for itself),
-    /// detected per thread on both OSes; on Windows, for a `once == false`
-    /// wait dropped that way, a small record (three words) and the
-    /// duplicated event handle are not freed, as further callbacks of it may
-    /// still be queued: prefer dropping from outside. Dropping it inside
+    /// detected per thread on both OSes; no callback of it starts after
+    /// (on Windows a callback already queued returns without calling
+    /// yours). On Windows, for a `once == false` wait dropped that way, a
+    /// small record (32 bytes on 64-bit) and the duplicated event handle
+    /// are not freed, as further callbacks of it may still be queued:
+    /// prefer dropping from outside. Dropping it inside
     /// *another* wait's callback blocks until that wait's running callback
     /// returns (on Unix none runs: one callback at a time). Never block a
     /// callback on something only another callback provides (on Unix they
@@ -1819,14 +1924,24 @@ pub fn wait_alertable(event: &Event, timeout_ms: u32) -> u32 {
 ///
 /// Dropping it unregisters the wait and **waits for a callback that is
 /// running** (`UnregisterWaitEx(h, INVALID_HANDLE_VALUE)`), so that the
-/// callback's `context` may be freed right after; inside the wait's own
-/// callback it unregisters without waiting (see
-/// [`Event::register_wait`]'s pitfalls).
+/// callback's `context` may be freed right after: once the drop returns,
+/// the callback never runs again; inside the wait's own callback it
+/// unregisters without waiting (see [`Event::register_wait`]'s pitfalls).
+/// This holds under Wine before 10.0 too, where `UnregisterWaitEx` can
+/// return before a callback that the event's set has just queued starts
+/// (Wine 8.0's thread pool, issue 16): the drop marks the wait's record
+/// first, such a late callback finds the mark and returns without calling
+/// yours, and the record (32 bytes on 64-bit, 16 on 32-bit) is therefore
+/// never freed there — a small leak per registration, only under those
+/// Wines (detected once by ntdll's `wine_get_version`).
 ///
 /// Microsoft Learn: [UnregisterWaitEx function (winbase.h)](https://learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-unregisterwaitex).
 ///
-/// Pitfall: `std::mem::forget` on it leaves the wait registered for good,
-/// calling into a `context` that may be gone.
+/// Pitfall: `core::mem::forget` on it leaves the wait registered for the
+/// rest of the process (the registration and its event object leak): its
+/// callback may still run with its `context` until the process ends, so
+/// that `context` must outlive everything ([`Event::register_wait`]'s
+/// Safety section).
 #[cfg(icmp_api)]
 #[cfg_attr(
     docsrs,

@@ -897,6 +897,8 @@ fn ipv6_echo_async() {
 fn concurrent_echoes_on_one_handle() {
     const THREADS: u32 = 8;
     const ECHOES: u32 = 200;
+    // Not beside the child processes of other tests (Wine: one winedevice).
+    let _quiet = common::wine_heavy_lock();
     let icmp = Icmp::open();
     let started = Instant::now();
     std::thread::scope(|s| {
@@ -1238,7 +1240,10 @@ fn blocks_changed_after_sends(with_apc: bool) -> usize {
 /// under Wine ([`common::run_alone_if_needed`]).
 #[test]
 fn event_only_sends_overwrite_blocks_allocated_after_them_only_on_wine() {
-    if !common::run_alone_if_needed() {
+    // Up to 3 processes: in 1 run of 20 of this file under Wine 10.0 i686
+    // (the other tests beside it), one child process saw no block
+    // overwritten in 4 rounds; a fresh process does.
+    if !common::run_alone_tries(3) {
         return;
     }
     let backend = Backend::detect();

@@ -2,6 +2,9 @@
 //! reading (including corrupt buffers), addresses and status names. They run
 //! on every target (natively on Linux, under Wine for Windows targets).
 
+#[cfg(windows)]
+mod common;
+
 use core::mem::{align_of, size_of};
 use icmp_sys::helper::{self, Replies, Reply6, ReplyBuffer, ReplyError};
 use icmp_sys::*;
@@ -1453,6 +1456,196 @@ fn register_wait_teardown_order_survives_set_racing_drop() {
             ctx.calls.load(Ordering::SeqCst),
             *calls,
             "round {round}: calls after the drop"
+        );
+    }
+}
+
+/// The Win32 fact under `register_wait`'s drop guarantee, on the raw API:
+/// after `UnregisterWaitEx(h, INVALID_HANDLE_VALUE)` returns, no callback of
+/// the wait starts (Microsoft Learn: the function "waits for all callback
+/// functions to complete before returning"), while the event is set racing
+/// the unregister. Asserted wherever [`common::Backend`] says so (Windows,
+/// Wine 10.0); Wine 8.0 breaks it (rarely: too rare to assert that it
+/// happens, so the count is printed), which `RegisteredWait`'s drop hides.
+/// 300 rounds, once and repeating waits, auto and manual reset.
+#[cfg(windows)]
+#[test]
+fn raw_unregister_wait_ex_waits_for_every_callback_unless_backend_says() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Threading::{
+        CreateEventW, RegisterWaitForSingleObject, SetEvent, UnregisterWaitEx, WT_EXECUTEDEFAULT,
+        WT_EXECUTEONLYONCE,
+    };
+    struct Ctx {
+        unregistered: AtomicBool,
+        late: AtomicU32,
+    }
+    unsafe extern "system" fn note(ctx: *mut core::ffi::c_void, _timed_out: bool) {
+        // SAFETY: a `Ctx` of the test, never freed before the test ends.
+        let c = unsafe { &*(ctx as *const Ctx) };
+        for _ in 0..2 {
+            if c.unregistered.load(Ordering::SeqCst) {
+                c.late.fetch_add(1, Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+        }
+    }
+    let backend = common::Backend::detect();
+    let mut kept = Vec::new();
+    for round in 0..300u32 {
+        // SAFETY: no attributes, no name.
+        let ev =
+            unsafe { CreateEventW(core::ptr::null(), (round % 2) as i32, 0, core::ptr::null()) };
+        assert!(!ev.is_null(), "CreateEventW");
+        let ctx = Box::new(Ctx {
+            unregistered: AtomicBool::new(false),
+            late: AtomicU32::new(0),
+        });
+        let mut wait: HANDLE = core::ptr::null_mut();
+        let flags = if round % 3 != 0 {
+            WT_EXECUTEONLYONCE
+        } else {
+            WT_EXECUTEDEFAULT
+        };
+        // SAFETY: ctx outlives the wait (kept to the end); wait is an
+        // out-pointer; ev is a valid event.
+        let ok = unsafe {
+            RegisterWaitForSingleObject(
+                &mut wait,
+                ev,
+                Some(note),
+                &*ctx as *const Ctx as *const _,
+                u32::MAX,
+                flags,
+            )
+        };
+        assert_ne!(ok, 0, "RegisterWaitForSingleObject");
+        // SAFETY: a valid event; the wait, unregistered once.
+        unsafe {
+            SetEvent(ev);
+            if round % 4 == 0 {
+                std::thread::yield_now();
+            }
+            UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);
+        }
+        ctx.unregistered.store(true, Ordering::SeqCst);
+        // SAFETY: our event, closed once.
+        unsafe { CloseHandle(ev) };
+        kept.push(ctx);
+    }
+    // Time for a late callback to show.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let late: u32 = kept
+        .iter()
+        .map(|c| c.late.load(Ordering::SeqCst).min(1))
+        .sum();
+    if backend.unregister_wait_may_return_before_a_callback() {
+        eprintln!(
+            "{backend:?}: {late} of 300 waits ran a callback after UnregisterWaitEx returned"
+        );
+    } else {
+        assert_eq!(
+            late, 0,
+            "{backend:?}: callbacks started after UnregisterWaitEx returned"
+        );
+    }
+}
+
+/// `core::mem::forget` on a `RegisteredWait`, then dropping its `Event`:
+/// both safe code after the unsafe `register_wait`. The registration keeps
+/// the event object itself alive (Windows: its duplicated handle; Unix: its
+/// own reference, so the event's descriptors stay open), so the forgotten
+/// wait leaks only itself and never touches what reuses the event's
+/// descriptor numbers or handle values afterwards: pipes (Unix; their
+/// contents intact), new events (their sets not consumed, no callback of the
+/// forgotten wait), heap blocks (intact). Once and repeating waits, auto
+/// and manual reset; 48 rounds. A reviewer's churn test of this aborted in
+/// malloc (`malloc_consolidate(): unaligned fastbin chunk detected`).
+#[cfg(icmp_api)]
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "makes syscalls (threads, poll, RegisterWaitForSingleObject)"
+)]
+fn register_wait_forgotten_then_event_dropped_touches_nothing_reused() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    /// Callbacks of the forgotten waits (their events are never set).
+    static FORGOTTEN: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "system" fn forgotten(_: *mut core::ffi::c_void, _: u8) {
+        FORGOTTEN.fetch_add(1, Ordering::SeqCst);
+    }
+    let _one = events_lock();
+    for round in 0..48u32 {
+        let (manual, once) = (round % 4 >= 2, round % 2 == 1);
+        let ev = helper::Event::create(manual, false).expect("create");
+        // SAFETY: the context is null and the callback uses none: valid
+        // for as long as the process runs (the forgotten wait may call it
+        // until then).
+        let w = unsafe { ev.register_wait(forgotten, core::ptr::null_mut(), INFINITE, once) }
+            .expect("register_wait");
+        core::mem::forget(w);
+        drop(ev);
+        // What may reuse the event's descriptor numbers / handle value.
+        #[cfg(unix)]
+        let pipes: Vec<([libc::c_int; 2], [u8; 16])> = (0..4u8)
+            .map(|k| {
+                let mut p = [-1 as libc::c_int; 2];
+                // SAFETY: a valid 2-int array.
+                assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0, "pipe");
+                let marker = [round as u8 ^ 0x5A ^ k; 16];
+                // SAFETY: writes 16 bytes from a local into our pipe.
+                let n = unsafe { libc::write(p[1], marker.as_ptr().cast(), 16) };
+                assert_eq!(n, 16, "pipe write");
+                (p, marker)
+            })
+            .collect();
+        let fresh: Vec<helper::Event> = (0..4)
+            .map(|k| helper::Event::create(k % 2 == 0, false).expect("create"))
+            .collect();
+        let blocks: Vec<Vec<u8>> = (0..16).map(|k| vec![k as u8; 24 + 40 * k]).collect();
+        for e in &fresh {
+            e.set();
+        }
+        // Time for a stray waiter to act on what it should not see.
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        for (k, e) in fresh.iter().enumerate() {
+            assert!(
+                e.wait(0),
+                "round {round} (manual {manual}, once {once}): new event {k}'s set was consumed"
+            );
+        }
+        #[cfg(unix)]
+        for (p, marker) in pipes {
+            let mut got = [0u8; 64];
+            // SAFETY: reads at most 64 bytes into a local, without blocking
+            // (the pipe holds what was written to it).
+            let n = unsafe {
+                libc::fcntl(p[0], libc::F_SETFL, libc::O_NONBLOCK);
+                libc::read(p[0], got.as_mut_ptr().cast(), got.len())
+            };
+            assert_eq!(
+                (n, &got[..n.max(0) as usize]),
+                (16, &marker[..]),
+                "round {round} (manual {manual}, once {once}): pipe {p:?} read or written by someone else"
+            );
+            // SAFETY: our pipe, closed once.
+            unsafe {
+                libc::close(p[0]);
+                libc::close(p[1]);
+            }
+        }
+        for (k, b) in blocks.iter().enumerate() {
+            assert!(
+                b.len() == 24 + 40 * k && b.iter().all(|&x| x == k as u8),
+                "round {round}: heap block {k} changed"
+            );
+        }
+        drop(fresh);
+        assert_eq!(
+            FORGOTTEN.load(Ordering::SeqCst),
+            0,
+            "round {round} (manual {manual}, once {once}): a forgotten wait's callback ran"
         );
     }
 }

@@ -1085,6 +1085,136 @@ fn apc_of_an_exited_thread_is_discarded() {
     assert_eq!(buf.first_reply().data, &data[..]);
 }
 
+/// An Event dropped while its requests are in flight (safe code): each
+/// request holds its own reference to the event from the send to the
+/// signal, so the event's descriptors stay open until the completion
+/// signals it, then close; the completion never writes to what reuses the
+/// numbers. In a private namespace whose loopback ignores echo requests
+/// (`icmp_echo_ignore_all`): 4 rounds of 32 requests (200 ms timeout), their
+/// events (auto and manual reset) dropped right after the burst, so every
+/// request is in flight; then pipes (their contents must stay exactly what
+/// was written) and new events (must stay unsignalled) take the free
+/// numbers. Each completion (its timeout) is seen on a duplicate of its
+/// event's descriptor, taken before the drop (the same eventfd, under a
+/// number of the test's own, only polled): it must become readable (the
+/// signal reached the event, not a reused number).
+#[cfg(target_os = "linux")]
+#[test]
+fn async_event_dropped_in_flight_touches_nothing_reused() {
+    const IGNORE_ECHO: &str = "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all";
+    in_netns(
+        "async_event_dropped_in_flight_touches_nothing_reused",
+        IGNORE_ECHO,
+        event_dropped_in_flight,
+    );
+}
+
+#[cfg(target_os = "linux")]
+fn event_dropped_in_flight() {
+    const N: usize = 32;
+    let h = open4(None);
+    for round in 0..4u32 {
+        let datas: Vec<Vec<u8>> = (0..N)
+            .map(|k| payload(32, 200 + round * 64 + k as u32))
+            .collect();
+        let mut bufs: Vec<Guarded> = (0..N)
+            .map(|_| Guarded::new(helper::reply_buffer_size_async(32)))
+            .collect();
+        let evs: Vec<helper::Event> = (0..N)
+            .map(|k| helper::Event::create(k % 2 == 0, false).expect("create"))
+            .collect();
+        // SAFETY: F_DUPFD_CLOEXEC on the events' open descriptors: our own
+        // duplicates, only polled, closed below.
+        let dups: Vec<libc::c_int> = evs
+            .iter()
+            .map(|e| unsafe { libc::fcntl(e.fd(), libc::F_DUPFD_CLOEXEC, 0) })
+            .collect();
+        assert!(dups.iter().all(|&d| d >= 0), "dup: {dups:?}");
+        for k in 0..N {
+            let (n, err) = send_async_timeout(
+                h.as_raw(),
+                evs[k].handle(),
+                LO,
+                datas[k].as_ptr(),
+                32,
+                &mut bufs[k],
+                200,
+            );
+            assert_eq!((n, err), (0, ERROR_IO_PENDING), "request {k}");
+        }
+        drop(evs);
+        // What may reuse the events' descriptor numbers.
+        let pipes: Vec<([libc::c_int; 2], [u8; 16])> = (0..N)
+            .map(|k| {
+                let mut p = [-1 as libc::c_int; 2];
+                // SAFETY: a valid 2-int array.
+                assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0, "pipe");
+                let marker = [(round as u8) << 6 ^ k as u8; 16];
+                // SAFETY: writes 16 bytes from a local into our pipe.
+                assert_eq!(unsafe { libc::write(p[1], marker.as_ptr().cast(), 16) }, 16);
+                (p, marker)
+            })
+            .collect();
+        let fresh: Vec<helper::Event> = (0..N)
+            .map(|k| helper::Event::create(k % 2 == 1, false).expect("create"))
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for (k, &d) in dups.iter().enumerate() {
+            let mut p = libc::pollfd {
+                fd: d,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; bounded by the deadline.
+            while unsafe { libc::poll(&mut p, 1, 10) } != 1 {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: request {k}'s event not signalled within 10 s"
+                );
+            }
+            assert_ne!(p.revents & libc::POLLIN, 0, "round {round}: request {k}");
+        }
+        for (k, e) in fresh.iter().enumerate() {
+            assert!(
+                !e.wait(0),
+                "round {round}: new event {k} signalled by a completion"
+            );
+        }
+        for (p, marker) in pipes {
+            let mut got = [0u8; 64];
+            // SAFETY: reads at most 64 bytes into a local, without blocking.
+            let n = unsafe {
+                libc::fcntl(p[0], libc::F_SETFL, libc::O_NONBLOCK);
+                libc::read(p[0], got.as_mut_ptr().cast(), got.len())
+            };
+            assert_eq!(
+                (n, &got[..n.max(0) as usize]),
+                (16, &marker[..]),
+                "round {round}: pipe {p:?} written or read by a completion"
+            );
+            // SAFETY: our pipe, closed once.
+            unsafe {
+                libc::close(p[0]);
+                libc::close(p[1]);
+            }
+        }
+        for d in dups {
+            // SAFETY: our duplicate, closed once.
+            unsafe { libc::close(d) };
+        }
+        for (k, b) in bufs.iter_mut().enumerate() {
+            // SAFETY: the completed buffer.
+            let n = unsafe { IcmpParseReplies(b.ptr(), b.size()) };
+            assert_eq!(
+                (n, last_error(), b.first_reply().status()),
+                (0, IP_REQ_TIMED_OUT, IP_REQ_TIMED_OUT),
+                "round {round}: request {k} (nothing answers)"
+            );
+            b.assert_guard_intact();
+        }
+    }
+}
+
 /// fork: the child does not inherit a half-working engine; its own async
 /// sends work (a new completion thread), the parent's keep working.
 #[test]

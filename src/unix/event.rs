@@ -21,7 +21,9 @@
 //! create. The slot holds a reference count: a request that will signal an
 //! event holds a reference from the send to the signal, so [`close`] during
 //! a request only marks the event closed; its descriptors are closed when
-//! the last reference goes (never a write to a reused descriptor number).
+//! the last reference goes (never a write to a reused descriptor number:
+//! `tests/unix_echo.rs`, `async_event_dropped_in_flight_touches_nothing_reused`).
+//! A registered wait holds one likewise (`wait`).
 //!
 //! **No table limit.** An event's slot is the one indexed by its (read)
 //! descriptor number, in chunks of [`CHUNK`] slots mapped on first use

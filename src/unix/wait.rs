@@ -15,7 +15,12 @@
 //! The table of waits grows on demand (`mmap`, moved only under its lock;
 //! the waiter thread polls a copy made under the lock). A wait holds a
 //! reference to its event ([`event::EventRef`]): the event's descriptors
-//! stay open while it is registered, even if the `Event` is dropped.
+//! stay open while it is registered, even if the `Event` is dropped, so
+//! the waiter never polls or reads a descriptor number that was closed and
+//! reused. A registration that is never unregistered (its
+//! `RegisteredWait` forgotten) keeps that reference for the life of the
+//! process: it leaks, and touches nothing else
+//! (`tests/helper.rs`, `register_wait_forgotten_then_event_dropped_touches_nothing_reused`).
 //!
 //! **Unregistering** ([`unregister`]) waits until a running callback of
 //! that wait returned (`UnregisterWaitEx(h, INVALID_HANDLE_VALUE)`), except
@@ -36,7 +41,7 @@ use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::mem::size_of;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// `WAITORTIMERCALLBACK`.
 pub(crate) type Callback = unsafe extern "system" fn(*mut c_void, u8);
@@ -108,7 +113,35 @@ static SHARED: Shared = Shared {
     }),
 };
 
-static ATFORK: AtomicBool = AtomicBool::new(false);
+/// The fork handlers' registration: 0 none, 1 under way, 2 done.
+static ATFORK: AtomicU8 = AtomicU8::new(0);
+
+/// Registers the fork handlers once, before the table's lock is first
+/// taken and before any waiter state (wake primitive, thread) exists, so a
+/// fork on another thread can never copy that state, or the lock held,
+/// into a child without the child handler resetting them (issue 14 item
+/// 5). A thread that finds the registration under way waits for it.
+fn fork_handlers() {
+    if ATFORK.load(Ordering::Acquire) == 2 {
+        return;
+    }
+    match ATFORK.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: plain extern "C" handlers.
+            unsafe {
+                libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child))
+            };
+            ATFORK.store(2, Ordering::Release);
+        }
+        Err(_) => {
+            // Bounded by the other thread's pthread_atfork call.
+            while ATFORK.load(Ordering::Acquire) != 2 {
+                // SAFETY: no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+        }
+    }
+}
 
 /// The table, locked until the guard drops.
 struct Guard;
@@ -221,6 +254,7 @@ pub(crate) fn register(
     once: bool,
 ) -> Result<Registration, u32> {
     let event = EventRef::new(h).ok_or(ERROR_INVALID_HANDLE)?;
+    fork_handlers();
     let g = Guard::lock();
     let t = g.table();
     if !t.started {
@@ -290,11 +324,9 @@ pub(crate) fn unregister(r: &Registration) {
 
 /// Starts the waiter thread (the lock held).
 fn start(t: &mut Table) -> Result<(), u32> {
+    // The fork handlers are in place (`register` called `fork_handlers`
+    // before taking the lock).
     t.wake = Raw::new()?;
-    if !ATFORK.swap(true, Ordering::AcqRel) {
-        // SAFETY: plain extern "C" handlers.
-        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
-    }
     // SAFETY: attr initialised before use and destroyed after; the routine
     // takes no argument.
     let rc = unsafe {

@@ -508,6 +508,23 @@ impl Backend {
         matches!(self, Self::Wine(_))
     }
 
+    /// Whether a callback of `RegisterWaitForSingleObject` can start after
+    /// `UnregisterWaitEx(h, INVALID_HANDLE_VALUE)` returned, against the
+    /// documented "waits for all callback functions to complete": Wine
+    /// before 10.0 (Wine 8.0's `RtlDeregisterWaitEx` in
+    /// dlls/ntdll/threadpool.c stops the wait and waits for the callbacks
+    /// submitted so far before it detaches the wait from its wait-queue
+    /// thread, and that thread, woken by the event just before, still
+    /// submits the callback; Wine 10.0 drops it by a per-wait update
+    /// serial). Rare (one late callback in about 3 000 set-racing drops on
+    /// Wine 8.0 here), so only its absence is asserted, where it is
+    /// absent. [`helper::RegisteredWait`]'s drop hides it on every backend
+    /// (tests/helper.rs `register_wait_teardown_order_survives_set_racing_drop`).
+    /// Wine 9 is not checked: treated as 8 (as the crate does).
+    pub fn unregister_wait_may_return_before_a_callback(&self) -> bool {
+        matches!(self.wine_major(), Some(..10))
+    }
+
     /// The status of a 1400-byte echo with `IP_FLAG_DF` over the 1280-byte
     /// hop: "fragmentation needed" from the router where DF is honoured
     /// (Windows, the Unix backend); Wine (8.0, 10.0) ignores the flag, and the path
@@ -593,29 +610,56 @@ pub fn running_alone() -> bool {
 /// returns. In the child (and on every other backend) `true`.
 #[track_caller]
 pub fn run_alone_if_needed() -> bool {
+    run_alone_tries(1)
+}
+
+/// One at a time: the child processes of [`run_alone_tries`], and the tests
+/// that load Wine's one `winedevice.exe` most (many requests in flight at
+/// once). Under Wine every process of a session is served by that one
+/// process (256 requests in flight at most, all of them on raw sockets that
+/// each receive every ICMP packet of the host); a child's 64 requests in
+/// flight beside `concurrent_echoes_on_one_handle`'s 8 threads once timed
+/// an echo of that test out (Wine 10.0, 1 run in about 100). The guard is
+/// cheap everywhere else (no children there).
+pub fn wine_heavy_lock() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`run_alone_if_needed`] for a test whose outcome depends on the heap's
+/// choices in its process (the canary that watches Wine write freed
+/// memory): up to `tries` child processes, until one passes; every failed
+/// attempt's output is forwarded. Fails only when all of them fail.
+#[track_caller]
+pub fn run_alone_tries(tries: u32) -> bool {
     if !Backend::detect().event_only_async_writes_freed_memory() || running_alone() {
         return true;
     }
     let name = current_test();
     let exe = std::env::current_exe().expect("the test binary");
-    let out = std::process::Command::new(exe)
-        .args([&name, "--exact", "--include-ignored", "--nocapture"])
-        .args(["--test-threads", "1"])
-        .env(ALONE_VAR, &name)
-        .output()
-        .expect("starting the test binary again");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("[{name}, alone in a child process]\n{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "{name} failed in its own process: {}",
-        out.status
-    );
-    assert!(
-        stdout.contains("test result: ok. 1 passed"),
-        "{name}: the child process did not run exactly this test"
-    );
+    let _one_at_a_time = wine_heavy_lock();
+    for attempt in 1..=tries {
+        let out = std::process::Command::new(&exe)
+            .args([&name, "--exact", "--include-ignored", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env(ALONE_VAR, &name)
+            .output()
+            .expect("starting the test binary again");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        print!("[{name}, alone in a child process, attempt {attempt} of {tries}]\n{stdout}");
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        let passed = out.status.success();
+        if passed || attempt == tries {
+            assert!(passed, "{name} failed in its own process: {}", out.status);
+            assert!(
+                stdout.contains("test result: ok. 1 passed"),
+                "{name}: the child process did not run exactly this test"
+            );
+        }
+        if passed {
+            break;
+        }
+    }
     false
 }
 
