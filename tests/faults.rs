@@ -200,6 +200,17 @@ fn open_for(dst: IpAddr) -> Icmp {
     }
 }
 
+/// How an async send that did not go pending (returned other than 0 with
+/// `ERROR_IO_PENDING`) ended: at once, with its last error; `None` if it is
+/// pending.
+fn ended_at_once(n: u32, err: u32) -> Option<Ended> {
+    (n != 0 || err != ERROR_IO_PENDING).then_some(Ended {
+        status: err,
+        data_ok: false,
+        at_once: true,
+    })
+}
+
 /// One request to `dst` sent `via`, waited for (bounded: the timeout plus
 /// 10 s); a send that fails at once ends with its error.
 fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
@@ -268,12 +279,8 @@ fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
                     timeout,
                 )
             };
-            if n != 0 || err != ERROR_IO_PENDING {
-                return Ended {
-                    status: err,
-                    data_ok: false,
-                    at_once: true,
-                };
+            if let Some(ended) = ended_at_once(n, err) {
+                return ended;
             }
             if !ev.wait(bound) {
                 std::mem::forget(buf);
@@ -297,12 +304,8 @@ fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
                     timeout,
                 )
             };
-            if n != 0 || err != ERROR_IO_PENDING {
-                return Ended {
-                    status: err,
-                    data_ok: false,
-                    at_once: true,
-                };
+            if let Some(ended) = ended_at_once(n, err) {
+                return ended;
             }
             let t0 = Instant::now();
             while calls.load(Ordering::SeqCst) == 0
