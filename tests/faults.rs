@@ -1004,6 +1004,20 @@ fn is_child() -> bool {
     std::env::var_os(CHILD_VAR).is_some()
 }
 
+/// The parent's half of a test whose body runs in a child process: outside
+/// the child, runs test `name` in one (if [`can_echo`]) killed after `limit`
+/// and returns `true` (the caller returns); in the child, `false` (the caller
+/// goes on with the body).
+fn ran_in_child(name: &str, limit: Duration) -> bool {
+    if is_child() {
+        return false;
+    }
+    if can_echo(name) {
+        in_child(name, limit);
+    }
+    true
+}
+
 /// Runs test `name` of this binary in a child process (its body runs when
 /// [`is_child`]), killed after `limit`: a hang fails the test, it never
 /// hangs it. Panics with the child's output unless it passed.
@@ -1093,13 +1107,10 @@ fn can_echo(test: &str) -> bool {
 /// process, killed after 60 s.
 #[test]
 fn descriptor_limit_16_async_sends_complete_or_fail_at_once() {
-    if !is_child() {
-        if can_echo("descriptor_limit_16_async_sends_complete_or_fail_at_once") {
-            in_child(
-                "descriptor_limit_16_async_sends_complete_or_fail_at_once",
-                Duration::from_secs(60),
-            );
-        }
+    if ran_in_child(
+        "descriptor_limit_16_async_sends_complete_or_fail_at_once",
+        Duration::from_secs(60),
+    ) {
         return;
     }
     let open = fd_count();
@@ -1393,13 +1404,10 @@ fn fork_with_1000_in_flight_releases_everything_in_the_child() {
 /// count and the limit are process-wide).
 #[test]
 fn idle_shared_sockets_are_closed_and_the_17th_namespace_works() {
-    if !is_child() {
-        if can_echo("idle_shared_sockets_are_closed_and_the_17th_namespace_works") {
-            in_child(
-                "idle_shared_sockets_are_closed_and_the_17th_namespace_works",
-                Duration::from_secs(120),
-            );
-        }
+    if ran_in_child(
+        "idle_shared_sockets_are_closed_and_the_17th_namespace_works",
+        Duration::from_secs(120),
+    ) {
         return;
     }
     let before = socket_count();

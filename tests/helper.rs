@@ -4,6 +4,11 @@
 
 #[cfg(windows)]
 mod common;
+/// `tests/common/pipes.rs` alone (the rest of `common` is not built here on
+/// Unix).
+#[cfg(all(unix, icmp_api))]
+#[path = "common/pipes.rs"]
+mod pipes;
 
 use core::mem::{align_of, size_of};
 use icmp_sys::helper::{self, Replies, Reply6, ReplyBuffer, ReplyError};
@@ -1588,18 +1593,7 @@ fn register_wait_forgotten_then_event_dropped_touches_nothing_reused() {
         drop(ev);
         // What may reuse the event's descriptor numbers / handle value.
         #[cfg(unix)]
-        let pipes: Vec<([libc::c_int; 2], [u8; 16])> = (0..4u8)
-            .map(|k| {
-                let mut p = [-1 as libc::c_int; 2];
-                // SAFETY: a valid 2-int array.
-                assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0, "pipe");
-                let marker = [round as u8 ^ 0x5A ^ k; 16];
-                // SAFETY: writes 16 bytes from a local into our pipe.
-                let n = unsafe { libc::write(p[1], marker.as_ptr().cast(), 16) };
-                assert_eq!(n, 16, "pipe write");
-                (p, marker)
-            })
-            .collect();
+        let pipes = pipes::open((0..4u8).map(|k| [round as u8 ^ 0x5A ^ k; 16]));
         let fresh: Vec<helper::Event> = (0..4)
             .map(|k| helper::Event::create(k % 2 == 0, false).expect("create"))
             .collect();
@@ -1616,25 +1610,11 @@ fn register_wait_forgotten_then_event_dropped_touches_nothing_reused() {
             );
         }
         #[cfg(unix)]
-        for (p, marker) in pipes {
-            let mut got = [0u8; 64];
-            // SAFETY: reads at most 64 bytes into a local, without blocking
-            // (the pipe holds what was written to it).
-            let n = unsafe {
-                libc::fcntl(p[0], libc::F_SETFL, libc::O_NONBLOCK);
-                libc::read(p[0], got.as_mut_ptr().cast(), got.len())
-            };
-            assert_eq!(
-                (n, &got[..n.max(0) as usize]),
-                (16, &marker[..]),
-                "round {round} (manual {manual}, once {once}): pipe {p:?} read or written by someone else"
-            );
-            // SAFETY: our pipe, closed once.
-            unsafe {
-                libc::close(p[0]);
-                libc::close(p[1]);
-            }
-        }
+        pipes::assert_intact_and_close(
+            pipes,
+            &format!("round {round} (manual {manual}, once {once})"),
+            "read or written by someone else",
+        );
         for (k, b) in blocks.iter().enumerate() {
             assert!(
                 b.len() == 24 + 40 * k && b.iter().all(|&x| x == k as u8),

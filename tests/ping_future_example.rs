@@ -71,6 +71,28 @@ fn assert_answered(line: &str, addr: &str, ctx: &str) {
     assert!(ok, "{line:?}: time\n{ctx}");
 }
 
+/// Checks a run in which every one of `addrs` answers: exit code 0, the
+/// header line, one answer line per address in the order of `addrs`, the
+/// count line. Returns the run's context for further checks.
+fn assert_all_answered(run: &Run, addrs: &[String]) -> String {
+    let ctx = run.context();
+    assert_could_send(run, &ctx);
+    assert_eq!(run.code, 0, "{ctx}");
+    let n = addrs.len();
+    let lines = run.lines();
+    assert_eq!(lines.len(), 1 + n + 1, "{ctx}");
+    assert_eq!(
+        lines[0],
+        format!("Pinging {n} hosts at once, each awaited as a future:"),
+        "{ctx}"
+    );
+    for (line, addr) in lines[1..=n].iter().zip(addrs) {
+        assert_answered(line, addr, &ctx);
+    }
+    assert_eq!(lines[n + 1], format!("{n} of {n} answered."), "{ctx}");
+    ctx
+}
+
 /// The default run: the 64 addresses 127.0.0.1 to 127.0.0.64 at once, each
 /// a future woken by its registered wait; every one answers, printed in
 /// order.
@@ -82,19 +104,8 @@ fn assert_answered(line: &str, addr: &str, ctx: &str) {
 )]
 fn sixty_four_loopback_futures_all_answer() {
     let run = ping_future(&["-w", "2000"]);
-    let ctx = run.context();
-    assert_could_send(&run, &ctx);
-    assert_eq!(run.code, 0, "{ctx}");
-    let lines = run.lines();
-    assert_eq!(lines.len(), 1 + 64 + 1, "{ctx}");
-    assert_eq!(
-        lines[0], "Pinging 64 hosts at once, each awaited as a future:",
-        "{ctx}"
-    );
-    for (i, line) in (1..=64).zip(&lines[1..65]) {
-        assert_answered(line, &format!("127.0.0.{i}"), &ctx);
-    }
-    assert_eq!(lines[65], "64 of 64 answered.", "{ctx}");
+    let addrs: Vec<String> = (1..=64).map(|i| format!("127.0.0.{i}")).collect();
+    let ctx = assert_all_answered(&run, &addrs);
     assert!(run.stderr.is_empty(), "{ctx}");
 }
 
@@ -113,19 +124,7 @@ fn given_addresses_in_order_128_at_once() {
     let mut args = vec!["-w", "5000"];
     args.extend(addrs.iter().map(String::as_str));
     let run = ping_future(&args);
-    let ctx = run.context();
-    assert_could_send(&run, &ctx);
-    assert_eq!(run.code, 0, "{ctx}");
-    let lines = run.lines();
-    assert_eq!(lines.len(), 1 + 128 + 1, "{ctx}");
-    assert_eq!(
-        lines[0], "Pinging 128 hosts at once, each awaited as a future:",
-        "{ctx}"
-    );
-    for (line, addr) in lines[1..129].iter().zip(&addrs) {
-        assert_answered(line, addr, &ctx);
-    }
-    assert_eq!(lines[129], "128 of 128 answered.", "{ctx}");
+    assert_all_answered(&run, &addrs);
 }
 
 // ---------------------------------------------------------------------------

@@ -1144,17 +1144,7 @@ fn event_dropped_in_flight() {
         }
         drop(evs);
         // What may reuse the events' descriptor numbers.
-        let pipes: Vec<([libc::c_int; 2], [u8; 16])> = (0..N)
-            .map(|k| {
-                let mut p = [-1 as libc::c_int; 2];
-                // SAFETY: a valid 2-int array.
-                assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0, "pipe");
-                let marker = [(round as u8) << 6 ^ k as u8; 16];
-                // SAFETY: writes 16 bytes from a local into our pipe.
-                assert_eq!(unsafe { libc::write(p[1], marker.as_ptr().cast(), 16) }, 16);
-                (p, marker)
-            })
-            .collect();
+        let pipes = common::pipes::open((0..N).map(|k| [(round as u8) << 6 ^ k as u8; 16]));
         let fresh: Vec<helper::Event> = (0..N)
             .map(|k| helper::Event::create(k % 2 == 1, false).expect("create"))
             .collect();
@@ -1180,24 +1170,11 @@ fn event_dropped_in_flight() {
                 "round {round}: new event {k} signalled by a completion"
             );
         }
-        for (p, marker) in pipes {
-            let mut got = [0u8; 64];
-            // SAFETY: reads at most 64 bytes into a local, without blocking.
-            let n = unsafe {
-                libc::fcntl(p[0], libc::F_SETFL, libc::O_NONBLOCK);
-                libc::read(p[0], got.as_mut_ptr().cast(), got.len())
-            };
-            assert_eq!(
-                (n, &got[..n.max(0) as usize]),
-                (16, &marker[..]),
-                "round {round}: pipe {p:?} written or read by a completion"
-            );
-            // SAFETY: our pipe, closed once.
-            unsafe {
-                libc::close(p[0]);
-                libc::close(p[1]);
-            }
-        }
+        common::pipes::assert_intact_and_close(
+            pipes,
+            &format!("round {round}"),
+            "written or read by a completion",
+        );
         for d in dups {
             // SAFETY: our duplicate, closed once.
             unsafe { libc::close(d) };

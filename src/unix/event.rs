@@ -315,23 +315,7 @@ pub(crate) fn acquire(slots: &[Slot], id: Id) -> bool {
 
 /// [`acquire`] on one slot.
 fn acquire_slot(s: &Slot, generation: u32) -> bool {
-    let id = Id {
-        index: 0,
-        generation,
-    };
-    let mut st = s.state.load(Ordering::Acquire);
-    loop {
-        if (st >> 32) as u32 != id.generation || st & OPEN == 0 || st & REFS == REFS {
-            return false;
-        }
-        match s
-            .state
-            .compare_exchange_weak(st, st + 1, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => return true,
-            Err(now) => st = now,
-        }
-    }
+    update_open_slot(s, generation, |st| (st & REFS != REFS).then_some(st + 1))
 }
 
 /// Drops a reference (held by the caller); the last one of a closed slot
@@ -379,23 +363,22 @@ pub(crate) fn mark_closed(slots: &[Slot], id: Id) -> bool {
 
 /// [`mark_closed`] on one slot.
 fn mark_closed_slot(s: &Slot, generation: u32) -> bool {
-    let id = Id {
-        index: 0,
-        generation,
-    };
-    let mut st = s.state.load(Ordering::Acquire);
-    loop {
-        if (st >> 32) as u32 != id.generation || st & OPEN == 0 {
-            return false;
-        }
-        match s
-            .state
-            .compare_exchange_weak(st, st & !OPEN, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => return true,
-            Err(now) => st = now,
-        }
-    }
+    update_open_slot(s, generation, |st| Some(st & !OPEN))
+}
+
+/// Changes the state of a slot that is open with this generation to what
+/// `next` makes of it (retried if the state changes meanwhile); `false`,
+/// unchanged, if the slot is not open with this generation or `next`
+/// declines (`None`).
+fn update_open_slot(s: &Slot, generation: u32, next: impl Fn(u64) -> Option<u64>) -> bool {
+    s.state
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |st| {
+            if (st >> 32) as u32 != generation || st & OPEN == 0 {
+                return None;
+            }
+            next(st)
+        })
+        .is_ok()
 }
 
 /// Whether slot `index` is open (whatever its generation).

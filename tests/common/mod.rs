@@ -699,3 +699,6 @@ pub fn exported(dll: &core::ffi::CStr, name: &core::ffi::CStr) -> bool {
     // SAFETY: as above.
     unsafe { GetProcAddress(m, name.as_ptr().cast()) }.is_some()
 }
+
+#[cfg(unix)]
+pub mod pipes;
