@@ -27,6 +27,15 @@
 #include <icmpapi.h>
 
 /*
+ * Wine's own winnt.h lacks STATUS_INVALID_PARAMETER (mingw-w64's winnt.h
+ * has it); Wine's ntstatus.h has it. A system header, so its redefinitions
+ * of winnt.h's other STATUS_ values are not warned about.
+ */
+#ifndef STATUS_INVALID_PARAMETER
+#include <ntstatus.h>
+#endif
+
+/*
  * Values that are function-like macros or casts in the headers
  * (ERROR_* use __MSABI_LONG, INVALID_HANDLE_VALUE is a pointer cast), made
  * visible to bindgen as evaluated constants. Prefix ICMP_SYS_C_.

@@ -703,7 +703,16 @@ mod completion {
                 total: n,
             })
         });
-        let tid = completion_tid()?;
+        // Started by the probe echoes; give it a moment to show up.
+        let mut tid = completion_tid();
+        for _ in 0..100 {
+            if tid.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            tid = completion_tid();
+        }
+        let tid = tid?;
         let c0 = tid_cpu_ns(tid);
         let s0 = thread_cpu_ns();
         let t0 = Instant::now();

@@ -989,6 +989,11 @@ fn start(st: &mut State) -> Result<(), u32> {
             st.wake.close();
             return Err(ERROR_NOT_ENOUGH_MEMORY);
         }
+        // Named from here too (one-time): the thread may not run for a
+        // while — on loopback its senders read their own answers — and its
+        // name is how tools and tests find it.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::pthread_setname_np(t, THREAD_NAME.as_ptr());
     }
     st.ready = true;
     Ok(())
