@@ -211,6 +211,32 @@ fn ended_at_once(n: u32, err: u32) -> Option<Ended> {
     })
 }
 
+/// Sends `data` to `dst` via each of [`VIAS`] (`counts`: how many
+/// synchronously, how many each asynchronous way), 100 ms timeout, one at a
+/// time; each that does not end `IP_REQ_TIMED_OUT` is noted in `wrong`,
+/// after `prefix`.
+fn all_time_out(
+    dst: IpAddr,
+    data: &[u8],
+    counts: (usize, usize),
+    prefix: &str,
+    wrong: &mut Vec<String>,
+) {
+    for via in VIAS {
+        let n = if via == Via::Sync { counts.0 } else { counts.1 };
+        for k in 0..n {
+            let e = echo_once(via, dst, data, 100);
+            if e.status != IP_REQ_TIMED_OUT {
+                wrong.push(format!(
+                    "{prefix}{via:?} to {dst} #{k}: {} (data ok: {})",
+                    status_text(e.status),
+                    e.data_ok
+                ));
+            }
+        }
+    }
+}
+
 /// One request to `dst` sent `via`, waited for (bounded: the timeout plus
 /// 10 s); a send that fails at once ends with its error.
 fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
@@ -739,19 +765,7 @@ fn netns_hostile_late_answers_never_complete_later_requests() {
     let data = common::payload(32, 7);
     let mut wrong = Vec::new();
     for dst in far_hosts() {
-        for via in VIAS {
-            let n = if via == Via::Sync { 8 } else { 24 };
-            for k in 0..n {
-                let e = echo_once(via, dst, &data, 100);
-                if e.status != IP_REQ_TIMED_OUT {
-                    wrong.push(format!(
-                        "{via:?} to {dst} #{k}: {} (data ok: {})",
-                        status_text(e.status),
-                        e.data_ok
-                    ));
-                }
-            }
-        }
+        all_time_out(dst, &data, (8, 24), "", &mut wrong);
     }
     println!(
         "[{}] far side 450 ms late: {} requests not timed out; responder saw {}",
@@ -855,19 +869,7 @@ fn netns_hostile_packets_never_complete_a_request() {
             if v4_only && dst.is_ipv6() {
                 continue;
             }
-            for via in VIAS {
-                let n = if via == Via::Sync { 2 } else { 6 };
-                for k in 0..n {
-                    let e = echo_once(via, dst, &data, 100);
-                    if e.status != IP_REQ_TIMED_OUT {
-                        wrong.push(format!(
-                            "{name}: {via:?} to {dst} #{k}: {} (data ok: {})",
-                            status_text(e.status),
-                            e.data_ok
-                        ));
-                    }
-                }
-            }
+            all_time_out(dst, &data, (2, 6), &format!("{name}: "), &mut wrong);
         }
         println!("[{}] {name}: responder saw {}", kind(), peer.seen());
     }
