@@ -425,15 +425,10 @@ fn run_on(c: &mut [Entry; 4], d: &Desc, r: &Request<'_>) -> Outcome {
         // host's ICMP errors between requests).
         sock::drain(&fd);
     }
-    let sent = sock::send_echo(fd.0, kind, r, ident, seq, false).or_else(|err| {
-        // An earlier request's ICMP error is reported once by the next
-        // send, without sending: send again. A second failure is ours.
-        if sock::pending_error(err) {
-            sock::send_echo(fd.0, kind, r, ident, seq, false)
-        } else {
-            Err(err)
-        }
-    });
+    // An earlier request's ICMP error is reported once by the next send,
+    // without sending: clear it and send again (more may have arrived).
+    let first = sock::send_echo(fd.0, kind, r, ident, seq, false);
+    let sent = sock::resend_past_pending(fd.0, kind, r, ident, seq, false, first);
     let out = match sent {
         Ok(()) => sock::wait_reply(&fd, kind, r, ident, seq),
         Err(err) => Outcome::Fail(match err {

@@ -1248,11 +1248,10 @@ fn send_on(sidx: usize, req: &Request<'_>, ident: u16, seq: u16) -> Result<(), I
 /// reports `IP_RECVERR`'s pending socket error at the next send, without
 /// sending, and sets it again from the error queue's next entry each time
 /// the completion thread dequeues one. A send that fails with an errno such
-/// an error could give is retried (up to [`sock::PENDING_RETRIES`] times)
-/// after clearing the pending error, with the socket's error queue held
-/// ([`ERRQ`]: the completion thread does not dequeue meanwhile, so only an
-/// error arriving in the microseconds between the clear and the send can
-/// fail the retry). A failure that repeats is the request's own: the kernel
+/// an error could give is retried ([`sock::resend_past_pending`]) with
+/// the socket's error queue held ([`ERRQ`]: the completion thread does not
+/// dequeue meanwhile, so only an error arriving in the microseconds between
+/// the clear and the send can fail the retry). A failure that repeats is the request's own: the kernel
 /// decides a route's unreachable / prohibit and a too-big DF packet before
 /// it looks at the pending error. (The lock is taken only after such a
 /// failure: the send path holds no lock across a syscall otherwise.)
@@ -1266,13 +1265,7 @@ fn send_now(
     let mut sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
     if matches!(sent, Err(e) if sock::pending_error(e)) {
         let _q = ERRQ[sidx].lock();
-        for _ in 0..sock::PENDING_RETRIES {
-            sock::take_pending_error(s.fd);
-            sent = sock::send_echo(s.fd, s.kind, req, ident, seq, true);
-            if !matches!(sent, Err(e) if sock::pending_error(e)) {
-                break;
-            }
-        }
+        sent = sock::resend_past_pending(s.fd, s.kind, req, ident, seq, true, sent);
     }
     sent.map_err(|e| match e {
         // The shared socket's send buffer is full (non-blocking).

@@ -1623,10 +1623,41 @@ pub(crate) fn take_pending_error(fd: c_int) -> c_int {
     if rc == 0 { v } else { 0 }
 }
 
-/// How many times a send on a shared socket (the engine's) is retried when
-/// it fails with an errno that a pending error could give
-/// ([`pending_error`]), each time after [`take_pending_error`].
+/// How many times a send is retried when it fails with an errno that a
+/// pending error could give ([`pending_error`]), each time after
+/// [`take_pending_error`] ([`resend_past_pending`]).
 pub(crate) const PENDING_RETRIES: u32 = 8;
+
+/// The send of a request whose first attempt gave `sent`: while it failed
+/// with an errno that an earlier request's pending error could give
+/// ([`pending_error`]: Linux reports an ICMP error queued for an earlier
+/// request once, at the next send, without sending), clears the pending
+/// error and sends again, up to [`PENDING_RETRIES`] times. Several errors
+/// about earlier requests can arrive between two sends (an error flood, or
+/// each dequeue from the error queue setting the pending error from the
+/// next entry), so one retry is not enough. A failure that repeats is the
+/// request's own: the kernel decides a route's unreachable / prohibit and a
+/// too-big DF packet before it looks at the pending error. Used by the
+/// synchronous path (its thread's socket) and the engine (a shared socket,
+/// with its error queue held meanwhile).
+pub(crate) fn resend_past_pending(
+    fd: c_int,
+    kind: Kind,
+    r: &Request<'_>,
+    ident: u16,
+    seq: u16,
+    nonblocking: bool,
+    mut sent: Result<(), c_int>,
+) -> Result<(), c_int> {
+    for _ in 0..PENDING_RETRIES {
+        if !matches!(sent, Err(e) if pending_error(e)) {
+            break;
+        }
+        take_pending_error(fd);
+        sent = send_echo(fd, kind, r, ident, seq, nonblocking);
+    }
+    sent
+}
 
 #[cfg(test)]
 mod tests {
