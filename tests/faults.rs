@@ -200,6 +200,43 @@ fn open_for(dst: IpAddr) -> Icmp {
     }
 }
 
+/// How an async send that did not go pending (returned other than 0 with
+/// `ERROR_IO_PENDING`) ended: at once, with its last error; `None` if it is
+/// pending.
+fn ended_at_once(n: u32, err: u32) -> Option<Ended> {
+    (n != 0 || err != ERROR_IO_PENDING).then_some(Ended {
+        status: err,
+        data_ok: false,
+        at_once: true,
+    })
+}
+
+/// Sends `data` to `dst` via each of [`VIAS`] (`counts`: how many
+/// synchronously, how many each asynchronous way), 100 ms timeout, one at a
+/// time; each that does not end `IP_REQ_TIMED_OUT` is noted in `wrong`,
+/// after `prefix`.
+fn all_time_out(
+    dst: IpAddr,
+    data: &[u8],
+    counts: (usize, usize),
+    prefix: &str,
+    wrong: &mut Vec<String>,
+) {
+    for via in VIAS {
+        let n = if via == Via::Sync { counts.0 } else { counts.1 };
+        for k in 0..n {
+            let e = echo_once(via, dst, data, 100);
+            if e.status != IP_REQ_TIMED_OUT {
+                wrong.push(format!(
+                    "{prefix}{via:?} to {dst} #{k}: {} (data ok: {})",
+                    status_text(e.status),
+                    e.data_ok
+                ));
+            }
+        }
+    }
+}
+
 /// One request to `dst` sent `via`, waited for (bounded: the timeout plus
 /// 10 s); a send that fails at once ends with its error.
 fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
@@ -268,12 +305,8 @@ fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
                     timeout,
                 )
             };
-            if n != 0 || err != ERROR_IO_PENDING {
-                return Ended {
-                    status: err,
-                    data_ok: false,
-                    at_once: true,
-                };
+            if let Some(ended) = ended_at_once(n, err) {
+                return ended;
             }
             if !ev.wait(bound) {
                 std::mem::forget(buf);
@@ -297,12 +330,8 @@ fn echo_once(via: Via, dst: IpAddr, data: &[u8], timeout: u32) -> Ended {
                     timeout,
                 )
             };
-            if n != 0 || err != ERROR_IO_PENDING {
-                return Ended {
-                    status: err,
-                    data_ok: false,
-                    at_once: true,
-                };
+            if let Some(ended) = ended_at_once(n, err) {
+                return ended;
             }
             let t0 = Instant::now();
             while calls.load(Ordering::SeqCst) == 0
@@ -736,19 +765,7 @@ fn netns_hostile_late_answers_never_complete_later_requests() {
     let data = common::payload(32, 7);
     let mut wrong = Vec::new();
     for dst in far_hosts() {
-        for via in VIAS {
-            let n = if via == Via::Sync { 8 } else { 24 };
-            for k in 0..n {
-                let e = echo_once(via, dst, &data, 100);
-                if e.status != IP_REQ_TIMED_OUT {
-                    wrong.push(format!(
-                        "{via:?} to {dst} #{k}: {} (data ok: {})",
-                        status_text(e.status),
-                        e.data_ok
-                    ));
-                }
-            }
-        }
+        all_time_out(dst, &data, (8, 24), "", &mut wrong);
     }
     println!(
         "[{}] far side 450 ms late: {} requests not timed out; responder saw {}",
@@ -852,19 +869,7 @@ fn netns_hostile_packets_never_complete_a_request() {
             if v4_only && dst.is_ipv6() {
                 continue;
             }
-            for via in VIAS {
-                let n = if via == Via::Sync { 2 } else { 6 };
-                for k in 0..n {
-                    let e = echo_once(via, dst, &data, 100);
-                    if e.status != IP_REQ_TIMED_OUT {
-                        wrong.push(format!(
-                            "{name}: {via:?} to {dst} #{k}: {} (data ok: {})",
-                            status_text(e.status),
-                            e.data_ok
-                        ));
-                    }
-                }
-            }
+            all_time_out(dst, &data, (2, 6), &format!("{name}: "), &mut wrong);
         }
         println!("[{}] {name}: responder saw {}", kind(), peer.seen());
     }

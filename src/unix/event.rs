@@ -425,15 +425,10 @@ fn slot(i: usize) -> Option<&'static Slot> {
     (!c.is_null()).then(|| unsafe { &*c.add(i % CHUNK) })
 }
 
-/// The slot of index `i`, its chunk mapped if needed.
-fn slot_or_map(i: usize) -> Result<&'static Slot, u32> {
-    if let Some(s) = slot(i) {
-        return Ok(s);
-    }
-    let cell = EVENTS.get(i / CHUNK).ok_or(ERROR_TOO_MANY_OPEN_FILES)?;
-    let bytes = CHUNK * core::mem::size_of::<Slot>();
-    // SAFETY: an anonymous private mapping; zeroed pages are not a valid
-    // Slot yet, so every slot is written before the chunk is published.
+/// An anonymous private read-write mapping of `bytes` (zeroed, page
+/// aligned), or `None`. Also the waiter's tables (`wait`).
+pub(super) fn map_anon(bytes: usize) -> Option<*mut core::ffi::c_void> {
+    // SAFETY: an anonymous private mapping.
     let p = unsafe {
         libc::mmap(
             core::ptr::null_mut(),
@@ -444,9 +439,19 @@ fn slot_or_map(i: usize) -> Result<&'static Slot, u32> {
             0,
         )
     };
-    if p == libc::MAP_FAILED {
-        return Err(ERROR_NOT_ENOUGH_MEMORY);
+    (p != libc::MAP_FAILED).then_some(p)
+}
+
+/// The slot of index `i`, its chunk mapped if needed.
+fn slot_or_map(i: usize) -> Result<&'static Slot, u32> {
+    if let Some(s) = slot(i) {
+        return Ok(s);
     }
+    let cell = EVENTS.get(i / CHUNK).ok_or(ERROR_TOO_MANY_OPEN_FILES)?;
+    let bytes = CHUNK * core::mem::size_of::<Slot>();
+    // Zeroed pages are not a valid Slot yet, so every slot is written
+    // before the chunk is published.
+    let p = map_anon(bytes).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
     let chunk = p.cast::<Slot>();
     for k in 0..CHUNK {
         // SAFETY: within the fresh mapping, aligned (page-aligned base).

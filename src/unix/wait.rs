@@ -35,7 +35,7 @@
 //!
 //! Layer: beside `apc` (neither uses the other); may use: `event`, `sock`.
 
-use super::event::{EventRef, Raw};
+use super::event::{EventRef, Raw, map_anon};
 use crate::ipexport::{ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY, HANDLE};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -184,7 +184,7 @@ impl Table {
     /// Doubles the table (at least 64 waits); `false` when out of memory.
     fn grow(&mut self) -> bool {
         let cap = (self.cap * 2).max(64);
-        let Some(new) = map(cap * size_of::<Wait>()).map(|p| p.cast::<Wait>()) else {
+        let Some(new) = map_anon(cap * size_of::<Wait>()).map(|p| p.cast::<Wait>()) else {
             return false;
         };
         // SAFETY: the old table's `cap` elements move (bitwise) into the
@@ -219,22 +219,6 @@ impl Table {
         self.cap = cap;
         true
     }
-}
-
-/// An anonymous private mapping of `bytes`, or `None`.
-fn map(bytes: usize) -> Option<*mut c_void> {
-    // SAFETY: an anonymous private mapping.
-    let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANON,
-            -1,
-            0,
-        )
-    };
-    (p != libc::MAP_FAILED).then_some(p)
 }
 
 fn deadline_of(timeout_ms: u32) -> u64 {
@@ -361,8 +345,8 @@ impl PollSet {
         }
         let cap = n.next_power_of_two().max(64);
         let (Some(f), Some(i)) = (
-            map(cap * size_of::<libc::pollfd>()),
-            map(cap * size_of::<(u32, u32)>()),
+            map_anon(cap * size_of::<libc::pollfd>()),
+            map_anon(cap * size_of::<(u32, u32)>()),
         ) else {
             return false;
         };
