@@ -96,7 +96,7 @@
 //! `apc`, `event`, `sock`, `reply`.
 
 use super::apc::{Records, ThreadRef};
-use super::event::{EventRef, Raw};
+use super::event::{EventRef, Raw, map_anon};
 use super::reply::{self, Expect, Outcome};
 use super::sock::{self, Desc, Fd, Kind, NO_SOCKET, Request, Shared, SocketMode};
 use crate::ipexport::*;
@@ -104,7 +104,7 @@ use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::mem::{MaybeUninit, size_of, zeroed};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, Ordering};
 use libc::c_int;
 
 const INDEX_BITS: u32 = 14;
@@ -177,7 +177,7 @@ static LOCK: Mutex = Mutex::new();
 /// buffers are linked through their first word; the pool's own mutex is
 /// held only to push or pop (mappings are made and unmapped outside it).
 mod pool {
-    use super::Mutex;
+    use super::{Mutex, map};
     use core::cell::UnsafeCell;
     use core::ptr;
 
@@ -214,21 +214,6 @@ mod pool {
     fn class_of(len: usize) -> usize {
         let bits = usize::BITS - (len.max(1) - 1).leading_zeros();
         bits.saturating_sub(MIN_SHIFT) as usize
-    }
-
-    fn map(bytes: usize) -> Option<*mut u8> {
-        // SAFETY: an anonymous private mapping.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANON,
-                -1,
-                0,
-            )
-        };
-        (p != libc::MAP_FAILED).then_some(p.cast())
     }
 
     fn pop(class: usize) -> Option<*mut u8> {
@@ -464,7 +449,7 @@ pub(crate) const MAX_SOCKETS: usize = 16;
 /// `/proc/thread-self/ns/net`; 0 if unknown, and on other systems).
 ///
 /// Read at every send (a thread may change namespace between sends), with
-/// `readlink` of the thread's own `ns/net` link held open ([`ns_link`]):
+/// `readlink` of the thread's own `ns/net` link held open (`ns_link`):
 /// a `stat` of the path made the kernel walk `/proc/thread-self` and
 /// allocate a dentry and inode each time (~1/4 of `examples/ping_many`'s
 /// CPU). The link names the thread's current namespace when it is read.
@@ -680,19 +665,9 @@ fn state(_g: &Guard) -> &mut State {
     unsafe { &mut *STATE.0.get() }
 }
 
+/// An anonymous private mapping of `bytes` (zeroed, page aligned), as bytes.
 fn map(bytes: usize) -> Option<*mut u8> {
-    // SAFETY: an anonymous private mapping.
-    let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANON,
-            -1,
-            0,
-        )
-    };
-    (p != libc::MAP_FAILED).then_some(p.cast())
+    map_anon(bytes).map(|p| p.cast())
 }
 
 // ---------------------------------------------------------------------------
@@ -843,7 +818,7 @@ impl State {
 // Start, fork
 // ---------------------------------------------------------------------------
 
-static ATFORK: AtomicBool = AtomicBool::new(false);
+static ATFORK: AtomicU8 = AtomicU8::new(0);
 
 extern "C" fn fork_prepare() {
     core::mem::forget(LOCK.lock());
@@ -939,17 +914,46 @@ fn close_retired(st: &mut State) {
     st.nretired = 0;
 }
 
+/// Registers the engine's fork handlers once, before anything a child
+/// would inherit. Called **without** the engine lock: `pthread_atfork`
+/// waits for a `fork` running in another thread (libcs hold their handler
+/// list across the fork), and a fork completing while this thread held the
+/// lock would leave the child's lock held by a thread it does not have.
+/// Another thread finding the registration under way waits for it (a
+/// yield loop, as long as a fork in progress), so no thread starts the
+/// engine before the handlers are in place.
+fn register_fork_handlers() {
+    const REGISTERING: u8 = 1;
+    const DONE: u8 = 2;
+    if ATFORK.load(Ordering::Acquire) == DONE {
+        return;
+    }
+    match ATFORK.compare_exchange(0, REGISTERING, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: plain extern "C" handlers.
+            unsafe {
+                libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child))
+            };
+            ATFORK.store(DONE, Ordering::Release);
+        }
+        Err(_) => {
+            while ATFORK.load(Ordering::Acquire) != DONE {
+                // SAFETY: no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+        }
+    }
+}
+
 /// Starts the engine on first use (mappings, wake primitive, completion
 /// thread), under the lock.
 fn start(st: &mut State) -> Result<(), u32> {
     if st.ready {
         return Ok(());
     }
-    // The fork handlers first, before anything a child would inherit.
-    if !ATFORK.swap(true, Ordering::AcqRel) {
-        // SAFETY: plain extern "C" handlers.
-        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
-    }
+    // The fork handlers are in place (`register_fork_handlers`, before the
+    // lock was taken): a child of any fork from here on runs them.
+    debug_assert_eq!(ATFORK.load(Ordering::Acquire), 2);
     if SLOTS.load(Ordering::Acquire).is_null() {
         let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
         let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
@@ -1319,6 +1323,7 @@ pub(crate) unsafe fn submit(
         (ptr::null_mut(), 0)
     };
     let ns = current_netns();
+    register_fork_handlers();
     let g = LOCK.lock();
     let st = state(&g);
     let started = start(st).and_then(|()| socket_for(st, d, ns));

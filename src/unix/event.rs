@@ -9,7 +9,7 @@
 //! **Manual or auto reset**, as `CreateEventW`'s `bManualReset`. A
 //! manual-reset event, once [`set`], stays signalled (every [`wait`] returns
 //! `true`, the descriptor stays readable) until [`reset`]. An auto-reset
-//! event is reset by the wait it satisfies: [`take`] consumes the signal
+//! event is reset by the wait it satisfies: [`take`](EventRef::take) consumes the signal
 //! atomically (Linux: the `read` of the eventfd's counter, which one reader
 //! wins; a pipe: one byte, under the slot's lock bit), so one [`set`]
 //! releases exactly one waiter, and sets of a signalled event add nothing.
@@ -223,8 +223,8 @@ pub(crate) struct Slot {
     state: AtomicU64,
     rfd: AtomicI32,
     wfd: AtomicI32,
-    /// Events: [`AUTO`], and for a pipe's auto reset [`SIGNALLED`] and
-    /// [`LOCKED`].
+    /// Events: [`AUTO`], and for a pipe's auto reset `SIGNALLED` and
+    /// `LOCKED`.
     flags: AtomicU32,
 }
 
@@ -426,7 +426,8 @@ fn slot(i: usize) -> Option<&'static Slot> {
 }
 
 /// An anonymous private read-write mapping of `bytes` (zeroed, page
-/// aligned), or `None`. Also the waiter's tables (`wait`).
+/// aligned), or `None`. Also the waiter's tables (`wait`) and the engine's
+/// records and payload pool (`engine`).
 pub(super) fn map_anon(bytes: usize) -> Option<*mut core::ffi::c_void> {
     // SAFETY: an anonymous private mapping.
     let p = unsafe {

@@ -416,7 +416,7 @@ pub(crate) fn ttl_tos_names(v6: bool) -> (c_int, c_int, c_int) {
 /// TOS and (`recv_opts`) IP options; raw sockets pass only echo replies and
 /// errors (`ICMP_FILTER` / `ICMP6_FILTER`) and, in the kernel, only the echo
 /// replies with identifier `id` (and sequence `seq`, if given) — unless
-/// [`kernel_filters`] is off: then a raw socket receives every ICMP message
+/// `kernel_filters` is off: then a raw socket receives every ICMP message
 /// of the host, as a BSD raw socket always does.
 #[cfg_attr(
     not(any(target_os = "linux", target_os = "android")),

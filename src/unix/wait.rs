@@ -6,7 +6,7 @@
 //! wake primitive, with the earliest deadline of their timeouts, and runs
 //! the callbacks **on itself, one at a time**, outside the table's lock:
 //! `callback(context, 0)` when the event is signalled (an auto-reset event
-//! is reset by it: [`event::EventRef::take`], so one set is one callback
+//! is reset by it: [`event::EventRef::take`](super::event::EventRef::take), so one set is one callback
 //! and no other waiter sees it), `callback(context, 1)` when the timeout
 //! elapsed first. A `once` wait is then over; another re-arms, its timeout
 //! restarting after each callback (a manual-reset event that stays set
@@ -14,7 +14,7 @@
 //!
 //! The table of waits grows on demand (`mmap`, moved only under its lock;
 //! the waiter thread polls a copy made under the lock). A wait holds a
-//! reference to its event ([`event::EventRef`]): the event's descriptors
+//! reference to its event ([`event::EventRef`](super::event::EventRef)): the event's descriptors
 //! stay open while it is registered, even if the `Event` is dropped, so
 //! the waiter never polls or reads a descriptor number that was closed and
 //! reused. A registration that is never unregistered (its
