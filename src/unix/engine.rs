@@ -818,7 +818,11 @@ impl State {
 // Start, fork
 // ---------------------------------------------------------------------------
 
-static ATFORK: AtomicU8 = AtomicU8::new(0);
+/// [`register_fork_handlers`]' progress: not yet, under way, done.
+static ATFORK: AtomicU8 = AtomicU8::new(ATFORK_NONE);
+const ATFORK_NONE: u8 = 0;
+const ATFORK_REGISTERING: u8 = 1;
+const ATFORK_DONE: u8 = 2;
 
 extern "C" fn fork_prepare() {
     core::mem::forget(LOCK.lock());
@@ -923,21 +927,24 @@ fn close_retired(st: &mut State) {
 /// yield loop, as long as a fork in progress), so no thread starts the
 /// engine before the handlers are in place.
 fn register_fork_handlers() {
-    const REGISTERING: u8 = 1;
-    const DONE: u8 = 2;
-    if ATFORK.load(Ordering::Acquire) == DONE {
+    if ATFORK.load(Ordering::Acquire) == ATFORK_DONE {
         return;
     }
-    match ATFORK.compare_exchange(0, REGISTERING, Ordering::AcqRel, Ordering::Acquire) {
+    match ATFORK.compare_exchange(
+        ATFORK_NONE,
+        ATFORK_REGISTERING,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
         Ok(_) => {
             // SAFETY: plain extern "C" handlers.
             unsafe {
                 libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child))
             };
-            ATFORK.store(DONE, Ordering::Release);
+            ATFORK.store(ATFORK_DONE, Ordering::Release);
         }
         Err(_) => {
-            while ATFORK.load(Ordering::Acquire) != DONE {
+            while ATFORK.load(Ordering::Acquire) != ATFORK_DONE {
                 // SAFETY: no preconditions.
                 unsafe { libc::sched_yield() };
             }
@@ -953,7 +960,7 @@ fn start(st: &mut State) -> Result<(), u32> {
     }
     // The fork handlers are in place (`register_fork_handlers`, before the
     // lock was taken): a child of any fork from here on runs them.
-    debug_assert_eq!(ATFORK.load(Ordering::Acquire), 2);
+    debug_assert_eq!(ATFORK.load(Ordering::Acquire), ATFORK_DONE);
     if SLOTS.load(Ordering::Acquire).is_null() {
         let recs = map(MAX_IN_FLIGHT * size_of::<Slot>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
         let lists = map(2 * MAX_IN_FLIGHT * size_of::<u32>()).ok_or(ERROR_NOT_ENOUGH_MEMORY)?;
@@ -1164,18 +1171,12 @@ fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32, key: (u16, 
         // Only its own request's messages: another's is left in place for
         // the completion thread (its rounds decide by arrival, and only
         // they know which requests were checked when).
-        let icmp = if v6 || kernel_ident {
-            Some(pkt)
-        } else {
-            reply::split_ipv4(pkt).map(|p| p.payload)
-        };
-        let mine = icmp
-            .and_then(|icmp| reply::echo_key(icmp, v6))
-            .is_some_and(|(id, seq)| seq == key.1 && (kernel_ident || id == key.0));
-        if !mine {
+        let Some(got) = key_of(pkt, v6, kernel_ident)
+            .filter(|&(id, seq)| seq == key.1 && (kernel_ident || id == key.0))
+        else {
             break;
-        }
-        let taken = handle(sidx, v6, kernel_ident, &m, pkt, arrival, &round);
+        };
+        let taken = handle(sidx, v6, kernel_ident, &m, pkt, got, arrival, &round);
         // Drop the peeked message (ours alone: nobody else reads).
         // SAFETY: a zero-length receive that discards the head message.
         unsafe { libc::recv(fd, ptr::null_mut(), 0, libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
@@ -1187,23 +1188,32 @@ fn read_own(sidx: SockId, fd: c_int, v6: bool, kind: Kind, own: u32, key: (u16, 
     reading::end(sidx.index);
 }
 
-/// Handles one received message: matches it to its request and completes
-/// that (or keeps it as the request's early answer): the record's index.
+/// The (identifier, sequence) a received message is about: of the echo
+/// reply, or of the echo an ICMP error quotes. Raw IPv4 sockets deliver the
+/// IP header first; ping sockets and IPv6 give the ICMP message alone.
+fn key_of(pkt: &[u8], v6: bool, kernel_ident: bool) -> Option<(u16, u16)> {
+    let icmp = if v6 || kernel_ident {
+        Some(pkt)
+    } else {
+        reply::split_ipv4(pkt).map(|p| p.payload)
+    };
+    icmp.and_then(|icmp| reply::echo_key(icmp, v6))
+}
+
+/// Handles one received message about `key` ([`key_of`]): matches it to
+/// its request and completes that (or keeps it as the request's early
+/// answer): the record's index.
+#[allow(clippy::too_many_arguments)]
 fn handle(
     sidx: SockId,
     v6: bool,
     kernel_ident: bool,
     m: &sock::Received,
     pkt: &[u8],
+    key: (u16, u16),
     arrival: u64,
     round: &Round,
 ) -> Option<u32> {
-    let icmp = if v6 || kernel_ident {
-        Some(pkt)
-    } else {
-        reply::split_ipv4(pkt).map(|p| p.payload)
-    };
-    let key = icmp.and_then(|icmp| reply::echo_key(icmp, v6))?;
     match match_and_take(sidx, key, |r, e| {
         if !round.decides(r, arrival) {
             return None;
@@ -1953,7 +1963,9 @@ fn read_socket<const N: usize>(
         if !m.truncated {
             // SAFETY: the kernel initialised the first m.len bytes.
             let pkt = unsafe { core::slice::from_raw_parts(rx.as_ptr().cast::<u8>(), m.len) };
-            handle(sidx, v6, kernel_ident, &m, pkt, arrival, round);
+            if let Some(key) = key_of(pkt, v6, kernel_ident) {
+                handle(sidx, v6, kernel_ident, &m, pkt, key, arrival, round);
+            }
         }
         if last {
             break;
