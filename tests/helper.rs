@@ -743,8 +743,8 @@ fn event_drop_closes_it() {
 /// Dropping the event closes its handle (Windows). Asked of the object, not
 /// of the handle value: after the close another thread of the harness may
 /// create a handle that takes the freed value at once (Windows and Wine
-/// reuse values; a check of `WaitForSingleObject(h)` failed 1 suite run in
-/// 20 under Wine with `(258, 0)`: a new, unsignalled object at that value).
+/// reuse values; a check of `WaitForSingleObject(h)` failed 2 of 2 full
+/// Wine suite runs with `(258, 0)`: a new, unsignalled object at that value).
 /// A duplicate made before the drop keeps the event alive, and
 /// `CompareObjectHandles(h, dup)` is `FALSE` once `h` no longer names it
 /// (closed, or reused by another object).
@@ -1824,7 +1824,7 @@ fn five_thousand_events_in_flight_each_signalled() {
     // Event-only sends: under Wine each writes into freed heap memory
     // (README pitfall 14); alone in a child process there, so that it
     // cannot corrupt the thread-pool objects of the tests beside it (a Wine
-    // 8.0 assertion in TpSetWait killed this binary in 1 of 7 suite runs).
+    // 8.0 assertion in TpSetWait killed this binary in 1 of 12 suite runs).
     #[cfg(windows)]
     if !common::run_alone_if_needed() {
         return;
