@@ -28,6 +28,54 @@ fn ping(args: &[&str]) -> Run {
 }
 
 // ---------------------------------------------------------------------------
+// Starting the example (common::start_child, used by example::run)
+// ---------------------------------------------------------------------------
+
+/// A start that fails with Wine's "the child died during its start-up" is
+/// tried again, up to the number of tries; every other error is returned at
+/// once, and the last try's error when all fail.
+#[test]
+fn a_start_that_died_during_start_up_is_tried_again() {
+    use common::{WINE_CHILD_DIED_STARTING, start_retrying};
+    use std::io::Error;
+    let died = || Error::from_raw_os_error(WINE_CHILD_DIED_STARTING);
+    // Fails twice, then starts: 3 tries give the child.
+    let mut calls = 0;
+    let r = start_retrying(3, || {
+        calls += 1;
+        if calls < 3 { Err(died()) } else { Ok(calls) }
+    });
+    assert_eq!((r.ok(), calls), (Some(3), 3));
+    // Always fails: the last error after exactly 3 tries.
+    let mut calls = 0;
+    let r: std::io::Result<()> = start_retrying(3, || {
+        calls += 1;
+        Err(died())
+    });
+    assert_eq!(
+        (r.err().and_then(|e| e.raw_os_error()), calls),
+        (Some(WINE_CHILD_DIED_STARTING), 3)
+    );
+    // Another error (file not found) is returned at once.
+    let mut calls = 0;
+    let r: std::io::Result<()> = start_retrying(3, || {
+        calls += 1;
+        Err(Error::from(std::io::ErrorKind::NotFound))
+    });
+    assert_eq!(
+        (r.err().map(|e| e.kind()), calls),
+        (Some(std::io::ErrorKind::NotFound), 1)
+    );
+    // One try (everywhere but Wine): the first error is returned.
+    let mut calls = 0;
+    let r: std::io::Result<()> = start_retrying(1, || {
+        calls += 1;
+        Err(died())
+    });
+    assert_eq!((r.is_err(), calls), (true, 1));
+}
+
+// ---------------------------------------------------------------------------
 // Command line (sends nothing; runs everywhere)
 // ---------------------------------------------------------------------------
 

@@ -69,12 +69,10 @@ pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
 /// [`RUN_LIMIT`]; `name` and `args` label the failure messages.
 pub fn run_command(mut cmd: Command, name: &str, args: &[&str]) -> Run {
     let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        .stderr(Stdio::piped());
+    let mut child = super::start_child(&mut cmd).unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     // The pipes are small and the output is short, but read them on threads so
     // a chatty child can never block on a full pipe.
     let mut out = child.stdout.take().expect("stdout");

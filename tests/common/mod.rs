@@ -639,11 +639,15 @@ pub fn run_alone_tries(tries: u32) -> bool {
     let exe = std::env::current_exe().expect("the test binary");
     let _one_at_a_time = wine_heavy_lock();
     for attempt in 1..=tries {
-        let out = std::process::Command::new(&exe)
-            .args([&name, "--exact", "--include-ignored", "--nocapture"])
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args([&name, "--exact", "--include-ignored", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(ALONE_VAR, &name)
-            .output()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let out = start_child(&mut cmd)
+            .and_then(|child| child.wait_with_output())
             .expect("starting the test binary again");
         let stdout = String::from_utf8_lossy(&out.stdout);
         print!("[{name}, alone in a child process, attempt {attempt} of {tries}]\n{stdout}");
@@ -661,6 +665,50 @@ pub fn run_alone_tries(tries: u32) -> bool {
         }
     }
     false
+}
+
+/// `CreateProcess`'s `ERROR_INTERNAL_ERROR` (1359) under Wine: the new
+/// process ended before Wine recorded its start-up as done (Wine's
+/// `NtCreateUserProcess` gets `success` false and exit code 0 from the
+/// server's `get_new_process_info` and reports `STATUS_INTERNAL_ERROR`).
+/// Seen once in a CI run (Wine, `tracert.exe -w -5 127.0.0.1` from
+/// `tests/tracert_example.rs`); 0 times in 6 000 starts of the same binary
+/// here. Nothing of the child's `main` ran, so such a start is tried again
+/// ([`start_child`]).
+pub const WINE_CHILD_DIED_STARTING: i32 = 1359;
+
+/// Runs `start` (which starts a child process) up to `tries` times while it
+/// fails with [`WINE_CHILD_DIED_STARTING`], each failed try reported on
+/// stderr; any other error, and the last try's, is returned as it is.
+pub fn start_retrying<T>(
+    tries: u32,
+    mut start: impl FnMut() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match start() {
+            Err(e) if attempt < tries && e.raw_os_error() == Some(WINE_CHILD_DIED_STARTING) => {
+                eprintln!(
+                    "[start attempt {attempt} of {tries}: {e}: the child died during its \
+                     start-up under Wine; starting it again]"
+                );
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Starts `cmd`. Under Wine a start that fails with
+/// [`WINE_CHILD_DIED_STARTING`] is tried again, 3 times at most
+/// ([`start_retrying`]); everywhere else the first result is returned.
+pub fn start_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+    let tries = match Backend::detect() {
+        Backend::Wine(_) => 3,
+        Backend::Windows | Backend::Unix => 1,
+    };
+    start_retrying(tries, || cmd.spawn())
 }
 
 /// A last-error value no API call sets (bit 29: application-defined), planted
