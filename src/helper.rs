@@ -952,6 +952,7 @@ mod win {
     /// wait's record (how a drop knows it runs inside its own callback).
     static TLS: AtomicU32 = AtomicU32::new(TLS_OUT_OF_INDEXES);
 
+    #[inline]
     fn tls() -> Option<u32> {
         let i = TLS.load(Ordering::Acquire);
         if i != TLS_OUT_OF_INDEXES {
@@ -984,6 +985,7 @@ mod win {
     /// callback can run after the unregister returned. Wine 10.0 checks a
     /// per-wait update serial there and drops it. Wine 9 is not checked:
     /// treated as 8. Cached after the first call.
+    #[inline]
     fn late_callbacks() -> bool {
         /// 0 not known yet, 1 no, 2 yes.
         static LATE: AtomicU8 = AtomicU8::new(0);
@@ -1030,6 +1032,7 @@ mod win {
     ///
     /// # Safety
     /// `r` from [`register_wait`], no callback of it running or to come.
+    #[inline]
     unsafe fn free(r: *mut Record) {
         // SAFETY: per the contract: the handle and the allocation are ours.
         unsafe {
@@ -1038,6 +1041,7 @@ mod win {
         }
     }
 
+    #[inline]
     unsafe extern "system" fn trampoline(ctx: *mut c_void, timed_out: u8) {
         let r = ctx.cast::<Record>();
         // SAFETY: the record lives until the wait is unregistered and its
@@ -1063,6 +1067,7 @@ mod win {
         }
     }
 
+    #[inline]
     pub(super) fn register_wait(
         event: HANDLE,
         callback: unsafe extern "system" fn(*mut c_void, u8),
@@ -1124,6 +1129,7 @@ mod win {
         })
     }
 
+    #[inline]
     pub(super) fn unregister(reg: &Registration) {
         let r = reg.record.cast::<Record>();
         let inside = TLS
@@ -1745,6 +1751,7 @@ impl Event {
     /// event-only send writes its `IO_STATUS_BLOCK` into freed heap memory
     /// there (README pitfall 14), e.g. into the blocks allocated right after
     /// it — `examples/ping_future.rs` crashed in this callback that way.
+    #[inline]
     pub unsafe fn register_wait(
         &self,
         callback: unsafe extern "system" fn(context: *mut core::ffi::c_void, timed_out: u8),
@@ -2045,6 +2052,7 @@ impl Win32Error {
     /// others (on Windows, `FormatMessageW` knows them all).
     ///
     /// Microsoft Learn: [System Error Codes (0-499)](https://learn.microsoft.com/en-us/windows/win32/debug/system-error-codes--0-499-).
+    #[inline]
     #[must_use]
     pub fn message(self) -> Option<&'static str> {
         if let Some(&(_, m)) = WIN32_MESSAGES.iter().find(|(c, _)| *c == self.0) {
@@ -2089,6 +2097,7 @@ impl Win32Error {
 
 impl fmt::Display for Win32Error {
     /// The text and the code: `"Access is denied. (Win32 error 5)"`.
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.message() {
             Some(m) => write!(f, "{m} (Win32 error {})", self.0),
