@@ -37,42 +37,62 @@ fn ping(args: &[&str]) -> Run {
 #[test]
 fn a_start_that_died_during_start_up_is_tried_again() {
     use common::{WINE_CHILD_DIED_STARTING, start_retrying};
-    use std::io::Error;
+    use std::io::{Error, ErrorKind};
     let died = || Error::from_raw_os_error(WINE_CHILD_DIED_STARTING);
-    // Fails twice, then starts: 3 tries give the child.
-    let mut calls = 0;
-    let r = start_retrying(3, || {
-        calls += 1;
-        if calls < 3 { Err(died()) } else { Ok(calls) }
-    });
+    // Fails twice, then starts: 3 tries give the child, 2 retries reported.
+    let (mut calls, mut reports) = (0, Vec::new());
+    let r = start_retrying(
+        3,
+        || {
+            calls += 1;
+            if calls < 3 { Err(died()) } else { Ok(calls) }
+        },
+        |m| reports.push(m),
+    );
     assert_eq!((r.ok(), calls), (Some(3), 3));
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(
+        reports[1].starts_with("[start attempt 2 of 3: "),
+        "{reports:?}"
+    );
     // Always fails: the last error after exactly 3 tries.
-    let mut calls = 0;
-    let r: std::io::Result<()> = start_retrying(3, || {
-        calls += 1;
-        Err(died())
-    });
+    let (mut calls, mut reports) = (0, 0);
+    let r: std::io::Result<()> = start_retrying(
+        3,
+        || {
+            calls += 1;
+            Err(died())
+        },
+        |_| reports += 1,
+    );
+    let code = r.err().and_then(|e| e.raw_os_error());
     assert_eq!(
-        (r.err().and_then(|e| e.raw_os_error()), calls),
-        (Some(WINE_CHILD_DIED_STARTING), 3)
+        (code, calls, reports),
+        (Some(WINE_CHILD_DIED_STARTING), 3, 2)
     );
     // Another error (file not found) is returned at once.
-    let mut calls = 0;
-    let r: std::io::Result<()> = start_retrying(3, || {
-        calls += 1;
-        Err(Error::from(std::io::ErrorKind::NotFound))
-    });
-    assert_eq!(
-        (r.err().map(|e| e.kind()), calls),
-        (Some(std::io::ErrorKind::NotFound), 1)
+    let (mut calls, mut reports) = (0, 0);
+    let r: std::io::Result<()> = start_retrying(
+        3,
+        || {
+            calls += 1;
+            Err(Error::from(ErrorKind::NotFound))
+        },
+        |_| reports += 1,
     );
+    let kind = r.err().map(|e| e.kind());
+    assert_eq!((kind, calls, reports), (Some(ErrorKind::NotFound), 1, 0));
     // One try (everywhere but Wine): the first error is returned.
-    let mut calls = 0;
-    let r: std::io::Result<()> = start_retrying(1, || {
-        calls += 1;
-        Err(died())
-    });
-    assert_eq!((r.is_err(), calls), (true, 1));
+    let (mut calls, mut reports) = (0, 0);
+    let r: std::io::Result<()> = start_retrying(
+        1,
+        || {
+            calls += 1;
+            Err(died())
+        },
+        |_| reports += 1,
+    );
+    assert_eq!((r.is_err(), calls, reports), (true, 1, 0));
 }
 
 // ---------------------------------------------------------------------------

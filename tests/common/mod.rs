@@ -678,20 +678,22 @@ pub fn run_alone_tries(tries: u32) -> bool {
 pub const WINE_CHILD_DIED_STARTING: i32 = 1359;
 
 /// Runs `start` (which starts a child process) up to `tries` times while it
-/// fails with [`WINE_CHILD_DIED_STARTING`], each failed try reported on
-/// stderr; any other error, and the last try's, is returned as it is.
+/// fails with [`WINE_CHILD_DIED_STARTING`], handing each failed try's
+/// message to `report`; any other error, and the last try's, is returned as
+/// it is.
 pub fn start_retrying<T>(
     tries: u32,
     mut start: impl FnMut() -> std::io::Result<T>,
+    mut report: impl FnMut(String),
 ) -> std::io::Result<T> {
     let mut attempt = 1;
     loop {
         match start() {
             Err(e) if attempt < tries && e.raw_os_error() == Some(WINE_CHILD_DIED_STARTING) => {
-                eprintln!(
+                report(format!(
                     "[start attempt {attempt} of {tries}: {e}: the child died during its \
                      start-up under Wine; starting it again]"
-                );
+                ));
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -702,13 +704,22 @@ pub fn start_retrying<T>(
 
 /// Starts `cmd`. Under Wine a start that fails with
 /// [`WINE_CHILD_DIED_STARTING`] is tried again, 3 times at most
-/// ([`start_retrying`]); everywhere else the first result is returned.
+/// ([`start_retrying`]), each retry reported on stderr (uncaptured: it shows
+/// even when the test passes); everywhere else the first result is returned.
 pub fn start_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
     let tries = match Backend::detect() {
         Backend::Wine(_) => 3,
         Backend::Windows | Backend::Unix => 1,
     };
-    start_retrying(tries, || cmd.spawn())
+    // Reported straight to the process's stderr, past the test harness's
+    // capture: a retry shows in every log, passed tests' too.
+    start_retrying(
+        tries,
+        || cmd.spawn(),
+        |m| {
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{m}\n").as_bytes());
+        },
+    )
 }
 
 /// A last-error value no API call sets (bit 29: application-defined), planted
