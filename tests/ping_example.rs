@@ -38,7 +38,7 @@ fn ping(args: &[&str]) -> Run {
 fn a_start_that_died_during_start_up_is_tried_again() {
     use common::{WINE_CHILD_DIED_STARTING, start_retrying};
     use std::io::{Error, ErrorKind};
-    let died = || Error::from_raw_os_error(WINE_CHILD_DIED_STARTING);
+    let died: fn() -> Error = || Error::from_raw_os_error(WINE_CHILD_DIED_STARTING);
     // Fails twice, then starts: 3 tries give the child, 2 retries reported.
     let (mut calls, mut reports) = (0, Vec::new());
     let r = start_retrying(
@@ -55,44 +55,35 @@ fn a_start_that_died_during_start_up_is_tried_again() {
         reports[1].starts_with("[start attempt 2 of 3: "),
         "{reports:?}"
     );
-    // Always fails: the last error after exactly 3 tries.
-    let (mut calls, mut reports) = (0, 0);
-    let r: std::io::Result<()> = start_retrying(
-        3,
-        || {
-            calls += 1;
-            Err(died())
-        },
-        |_| reports += 1,
-    );
-    let code = r.err().and_then(|e| e.raw_os_error());
+    // A start that always fails with `error`, given `tries`: (its error,
+    // how many times it was called, how many retries were reported).
+    let always = |tries, error: fn() -> Error| {
+        let (mut calls, mut reports) = (0, 0);
+        let r: std::io::Result<()> = start_retrying(
+            tries,
+            || {
+                calls += 1;
+                Err(error())
+            },
+            |_| reports += 1,
+        );
+        (r.expect_err("never starts"), calls, reports)
+    };
+    // Always dies starting: its error after exactly 3 tries.
+    let (e, calls, reports) = always(3, died);
     assert_eq!(
-        (code, calls, reports),
+        (e.raw_os_error(), calls, reports),
         (Some(WINE_CHILD_DIED_STARTING), 3, 2)
     );
     // Another error (file not found) is returned at once.
-    let (mut calls, mut reports) = (0, 0);
-    let r: std::io::Result<()> = start_retrying(
-        3,
-        || {
-            calls += 1;
-            Err(Error::from(ErrorKind::NotFound))
-        },
-        |_| reports += 1,
-    );
-    let kind = r.err().map(|e| e.kind());
-    assert_eq!((kind, calls, reports), (Some(ErrorKind::NotFound), 1, 0));
+    let (e, calls, reports) = always(3, || Error::from(ErrorKind::NotFound));
+    assert_eq!((e.kind(), calls, reports), (ErrorKind::NotFound, 1, 0));
     // One try (everywhere but Wine): the first error is returned.
-    let (mut calls, mut reports) = (0, 0);
-    let r: std::io::Result<()> = start_retrying(
-        1,
-        || {
-            calls += 1;
-            Err(died())
-        },
-        |_| reports += 1,
+    let (e, calls, reports) = always(1, died);
+    assert_eq!(
+        (e.raw_os_error(), calls, reports),
+        (Some(WINE_CHILD_DIED_STARTING), 1, 0)
     );
-    assert_eq!((r.is_err(), calls, reports), (true, 1, 0));
 }
 
 // ---------------------------------------------------------------------------
