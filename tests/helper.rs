@@ -592,10 +592,12 @@ fn heap_reply_buffers_start_empty_and_resize() {
 // helper::Event and helper::sleep_alertable (no packet is sent)
 // ---------------------------------------------------------------------------
 
-/// The event tests, one at a time: `event_drop_closes_it` checks that the
-/// closed descriptor / handle is invalid, which another test creating an
+/// The event tests, one at a time: on Unix `event_drop_closes_it` checks
+/// that the closed descriptor is invalid, which another test creating an
 /// event at the same moment could make valid again (Unix reuses the lowest
-/// free descriptor). No other test of this file opens descriptors or handles.
+/// free descriptor). The Windows `event_drop_closes_it` does not rely on it:
+/// the test harness's own threads create handles that can take a freed
+/// value at any moment, so it compares objects (`CompareObjectHandles`).
 #[cfg(icmp_api)]
 static EVENTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
